@@ -1,0 +1,35 @@
+"""als_core: exact, vectorised alternating least squares for explicit ratings.
+
+numpy, scipy and pandas only; nothing here knows about the dashboard.
+"""
+
+from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
+from .baselines import BiasOnly, GlobalMean
+from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
+from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
+from .ratings import Ratings
+from .split import Split, split
+
+__all__ = [
+    "ALS",
+    "BiasOnly",
+    "FitEvent",
+    "GlobalMean",
+    "NonFiniteFactorsError",
+    "NotFittedError",
+    "ObjectiveTerms",
+    "Ratings",
+    "RatingsError",
+    "Snapshot",
+    "Split",
+    "als_half_step",
+    "evaluate",
+    "mae",
+    "ndcg_at_n",
+    "objective",
+    "precision_at_n",
+    "ranking_metrics",
+    "recall_at_n",
+    "rmse",
+    "split",
+]

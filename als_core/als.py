@@ -1,0 +1,698 @@
+"""Alternating least squares for explicit ratings: the estimator, the half-step, the objective.
+
+Notation: R is users x items with observed entries r_ui (only those count; missing is missing),
+X (n_users x k) and Y (n_items x k) are the factors, n_u and n_i the numbers of observed ratings of
+user u and item i, μ the global mean of the training ratings, b_u and b_i the biases.
+
+Objectives (the sums over (u, i) run over the observed ratings only):
+
+- ``regularization="plain"``, ``biases=False`` (the article)::
+
+      Σ (r_ui − x_u·y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)
+
+- ``regularization="weighted"`` (ALS-WR, Zhou et al. 2008, as in Spark MLlib)::
+
+      Σ (r_ui − x_u·y_i)² + λ (Σ_u n_u ‖x_u‖² + Σ_i n_i ‖y_i‖²)
+
+- ``biases=True`` (either regularisation; prediction μ + b_u + b_i + x_u·y_i)::
+
+      Σ (r_ui − μ − b_u − b_i − x_u·y_i)² + λ (Σ_u c_u (‖x_u‖² + b_u²) + Σ_i c_i (‖y_i‖² + b_i²))
+
+  with c = 1 (plain) or c = n (weighted). μ is fixed at the training mean; each bias is one more
+  unknown in its side's exact solve, against a column of ones appended to the other side.
+
+Each half-step fixes one side and minimises the objective exactly over the other:
+x_u = (Σ_i y_i y_iᵀ + λ_u I)⁻¹ Σ_i r_ui y_i, computed as a linear solve, never an inverse.
+So the objective never rises from one half-step to the next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._solve import RowPlan, plan_rows, solve_rows
+from .errors import NonFiniteFactorsError, NotFittedError
+from .ratings import Ratings
+
+REGULARIZATIONS = ("plain", "weighted")
+HISTORY_COLUMNS = [
+    "iteration",
+    "side",
+    "objective",
+    "data_term",
+    "regularization_term",
+    "train_rmse",
+    "validation_rmse",
+    "seconds",
+    "elapsed",
+]
+
+
+# --------------------------------------------------------------------------------- objective
+@dataclass(frozen=True)
+class ObjectiveTerms:
+    """The objective split into its data term and regularisation term."""
+
+    data: float
+    regularization: float
+
+    @property
+    def total(self) -> float:
+        return self.data + self.regularization
+
+    def __iter__(self):  # allows ``data, reg = objective(...)``
+        return iter((self.data, self.regularization))
+
+
+def objective(
+    R: sp.spmatrix | sp.sparray | Ratings,
+    X: np.ndarray,
+    Y: np.ndarray,
+    lam: float,
+    regularization: str = "plain",
+    *,
+    user_bias: np.ndarray | None = None,
+    item_bias: np.ndarray | None = None,
+    global_mean: float = 0.0,
+) -> ObjectiveTerms:
+    """The ALS objective on the observed entries of R (see the module docstring).
+
+    Computed directly from the residuals, in float64, in chunks of bounded memory: it is the
+    independent check of the values the solver reports.
+    """
+    matrix = _as_csr(R)
+    _check_regularization(regularization)
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if X.shape[0] != matrix.shape[0] or Y.shape[0] != matrix.shape[1] or X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"expected X (n_users={matrix.shape[0]}, k) and Y (n_items={matrix.shape[1]}, k), "
+            f"got X {X.shape} and Y {Y.shape}"
+        )
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    cols = matrix.indices
+    data_term = 0.0
+    step = 1 << 16
+    for s in range(0, matrix.nnz, step):
+        r, c = rows[s : s + step], cols[s : s + step]
+        pred = np.einsum("nk,nk->n", X[r], Y[c]) + global_mean
+        if user_bias is not None:
+            pred += np.asarray(user_bias, dtype=np.float64)[r]
+        if item_bias is not None:
+            pred += np.asarray(item_bias, dtype=np.float64)[c]
+        resid = matrix.data[s : s + step] - pred
+        data_term += float(resid @ resid)
+    n_u = np.diff(matrix.indptr) if regularization == "weighted" else None
+    n_i = np.bincount(cols, minlength=matrix.shape[1]) if regularization == "weighted" else None
+    reg = _penalty(X, user_bias, n_u) + _penalty(Y, item_bias, n_i)
+    return ObjectiveTerms(data=data_term, regularization=float(lam) * reg)
+
+
+def _penalty(F: np.ndarray, bias: np.ndarray | None, weights: np.ndarray | None) -> float:
+    sq = np.einsum("nk,nk->n", F, F, dtype=np.float64)
+    if bias is not None:
+        sq = sq + np.asarray(bias, dtype=np.float64) ** 2
+    return float(sq.sum() if weights is None else sq @ weights)
+
+
+# --------------------------------------------------------------------------------- half-step
+def als_half_step(
+    R: sp.spmatrix | sp.sparray | Ratings,
+    fixed: np.ndarray,
+    lam: float,
+    regularization: str = "plain",
+    *,
+    biases: bool = False,
+    fixed_bias: np.ndarray | None = None,
+    global_mean: float = 0.0,
+    plan: RowPlan | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Solve every row of R exactly with the other side's factors held fixed.
+
+    Shapes: R is (n_rows, n_cols) sparse, ``fixed`` is (n_cols, k); the result is (n_rows, k).
+    For users pass R and Y; for items pass R.T and X. Row u gets
+    ``w_u = (Σ_i f_i f_iᵀ + λ_u I)⁻¹ Σ_i r_ui f_i`` (as a solve) with λ_u = λ (plain) or
+    λ·n_u (weighted). Rows with no observations get 0. With λ_u = 0 and a rank-deficient system
+    the least-norm solution is returned.
+
+    With ``biases=True`` the targets become r_ui − μ − b_i (``global_mean`` μ, ``fixed_bias``
+    b_i, both default 0), a column of ones is appended to ``fixed`` and the result is the pair
+    (factors (n_rows, k), biases (n_rows,)).
+    """
+    matrix = _as_csr(R)
+    _check_regularization(regularization)
+    fixed = np.asarray(fixed)
+    if fixed.ndim != 2 or fixed.shape[0] != matrix.shape[1]:
+        raise ValueError(
+            f"expected fixed factors of shape (n_cols={matrix.shape[1]}, k), got {fixed.shape}"
+        )
+    if not np.issubdtype(fixed.dtype, np.floating):
+        fixed = fixed.astype(np.float64)
+    _check_lam(lam)
+    if fixed_bias is not None:
+        fixed_bias = np.asarray(fixed_bias, dtype=fixed.dtype)
+        if fixed_bias.shape != (matrix.shape[1],):
+            raise ValueError(
+                f"expected fixed_bias of shape ({matrix.shape[1]},), got {fixed_bias.shape}"
+            )
+    width = fixed.shape[1] + (1 if biases else 0)
+    if plan is None:
+        plan = plan_rows(matrix.indptr, matrix.indices, matrix.shape[1], width)
+    targets = _targets(matrix, fixed.dtype, global_mean if biases else 0.0, fixed_bias)
+    design = _with_ones(fixed) if biases else fixed
+    lam_rows = _row_ridge(lam, regularization, plan.counts)
+    solution, _ = solve_rows(plan, design, targets, lam_rows)
+    if biases:
+        return solution[:, :-1].copy(), solution[:, -1].copy()
+    return solution
+
+
+def _targets(
+    matrix: sp.csr_matrix, dtype: np.dtype, offset: float, other_bias: np.ndarray | None
+) -> np.ndarray:
+    t = matrix.data.astype(dtype, copy=True)
+    if offset:
+        t -= offset
+    if other_bias is not None:
+        t -= other_bias[matrix.indices]
+    return t
+
+
+def _with_ones(F: np.ndarray) -> np.ndarray:
+    out = np.ones((F.shape[0], F.shape[1] + 1), dtype=F.dtype)
+    out[:, :-1] = F
+    return out
+
+
+def _row_ridge(lam: float, regularization: str, counts: np.ndarray) -> np.ndarray:
+    if regularization == "weighted":
+        return float(lam) * counts.astype(np.float64)
+    return np.full(len(counts), float(lam))
+
+
+# --------------------------------------------------------------------------------- estimator
+@dataclass
+class FitEvent:
+    """What the callback receives after every half-step. Call ``stop()`` to end the fit."""
+
+    iteration: int
+    side: str
+    iterations: int
+    objective: float
+    data_term: float
+    regularization_term: float
+    train_rmse: float
+    validation_rmse: float
+    seconds: float
+    elapsed: float
+    model: ALS
+    stop_requested: bool = field(default=False, repr=False)
+
+    @property
+    def fraction_done(self) -> float:
+        """Share of the planned half-steps completed so far (0..1)."""
+        done = 2 * (self.iteration - 1) + (1 if self.side == "users" else 2)
+        return min(1.0, done / max(1, 2 * self.iterations))
+
+    def stop(self) -> None:
+        self.stop_requested = True
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The factors right after one half-step, for replaying a fit."""
+
+    iteration: int
+    side: str
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    user_bias: np.ndarray | None
+    item_bias: np.ndarray | None
+
+
+class ALS:
+    """Exact alternating least squares for explicit ratings (objectives in the module docs).
+
+    Parameters (keyword only)
+    -------------------------
+    k: rank of the factorisation (1 ≤ k ≤ min(n_users, n_items)).
+    lam: λ ≥ 0, the regularisation strength.
+    iterations: maximum number of full iterations (users then items); 0 leaves the random start.
+    regularization: ``"plain"`` (the article's λ) or ``"weighted"`` (λ·n, ALS-WR as in Spark).
+    biases: fit μ + b_u + b_i + x_u·y_i instead of x_u·y_i.
+    tol: stop when the relative change of the objective over one iteration is below this.
+    patience: stop when validation RMSE has not improved for this many iterations; the factors
+        of the best validation iteration are kept (needs ``validation`` in ``fit``).
+    snapshots: keep a copy of the factors after every half-step (for replay), at most
+        ``snapshot_max_bytes`` in all; past that, every other snapshot is dropped and later ones
+        are taken half as often, so the replay always spans the whole fit.
+    dtype: ``np.float64`` or ``np.float32`` for the factors and the solves.
+    seed: the single source of randomness (initial factors); same seed + data = same factors.
+    init_scale: standard deviation of the random initial factors.
+    """
+
+    def __init__(
+        self,
+        *,
+        k: int = 10,
+        lam: float = 0.1,
+        iterations: int = 15,
+        regularization: str = "plain",
+        biases: bool = False,
+        tol: float | None = None,
+        patience: int | None = None,
+        snapshots: bool = False,
+        snapshot_max_bytes: int = 256 * 2**20,
+        dtype: type | np.dtype = np.float64,
+        seed: int | None = 0,
+        init_scale: float = 0.1,
+    ) -> None:
+        self.k = k
+        self.lam = lam
+        self.iterations = iterations
+        self.regularization = regularization
+        self.biases = biases
+        self.tol = tol
+        self.patience = patience
+        self.snapshots = snapshots
+        self.snapshot_max_bytes = snapshot_max_bytes
+        self.dtype = dtype
+        self.seed = seed
+        self.init_scale = init_scale
+
+    def get_params(self) -> dict[str, Any]:
+        """The settings, as passed to ``__init__`` (JSON-friendly apart from dtype)."""
+        return {
+            "k": self.k,
+            "lam": self.lam,
+            "iterations": self.iterations,
+            "regularization": self.regularization,
+            "biases": self.biases,
+            "tol": self.tol,
+            "patience": self.patience,
+            "snapshots": self.snapshots,
+            "snapshot_max_bytes": self.snapshot_max_bytes,
+            "dtype": np.dtype(self.dtype).name,
+            "seed": self.seed,
+            "init_scale": self.init_scale,
+        }
+
+    def __repr__(self) -> str:
+        p = self.get_params()
+        return (
+            f"ALS(k={p['k']}, lam={p['lam']}, iterations={p['iterations']}, "
+            f"regularization={p['regularization']!r}, biases={p['biases']}, seed={p['seed']})"
+        )
+
+    # ------------------------------------------------------------------------- fitting
+    def fit(
+        self,
+        train: Ratings | sp.spmatrix | sp.sparray,
+        validation: Ratings | sp.spmatrix | sp.sparray | None = None,
+        callback: Callable[[FitEvent], Any] | None = None,
+    ) -> ALS:
+        """Fit on the observed entries of ``train``; report each half-step to ``callback``."""
+        R = _as_csr(train)
+        V = None if validation is None else _as_csr(validation)
+        self._validate(R, V)
+        dtype = np.dtype(self.dtype)
+        k = int(self.k)
+        n_users, n_items = R.shape
+        Rt = R.T.tocsr()  # item-major copy; keeps stored zeros (they are ratings)
+        Rt.sort_indices()
+        user_counts = np.diff(R.indptr)
+        item_counts = np.diff(Rt.indptr)
+        mu = float(R.data.mean()) if (self.biases and R.nnz) else 0.0
+
+        rng = np.random.default_rng(self.seed)
+        X = (rng.standard_normal((n_users, k)) * self.init_scale).astype(dtype)
+        Y = (rng.standard_normal((n_items, k)) * self.init_scale).astype(dtype)
+        bu = np.zeros(n_users, dtype=dtype) if self.biases else None
+        bi = np.zeros(n_items, dtype=dtype) if self.biases else None
+
+        width = k + (1 if self.biases else 0)
+        user_plan = plan_rows(R.indptr, R.indices, n_items, width)
+        item_plan = plan_rows(Rt.indptr, Rt.indices, n_users, width)
+        user_ridge = _row_ridge(self.lam, self.regularization, user_counts)
+        item_ridge = _row_ridge(self.lam, self.regularization, item_counts)
+        reg_weights_u = user_counts if self.regularization == "weighted" else None
+        reg_weights_i = item_counts if self.regularization == "weighted" else None
+        val_rows = val_cols = None
+        if V is not None:
+            val_rows = np.repeat(np.arange(n_users), np.diff(V.indptr))
+            val_cols = V.indices
+
+        self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+        history: list[dict[str, Any]] = []
+        snapshots: list[Snapshot] = []
+        self._snapshot_stride = 1
+        best = (np.inf, 0, None)
+        stale = 0
+        self.stop_reason_ = "iterations"
+        start = time.perf_counter()
+        previous_objective = None
+        half_steps = 0
+        stop = False
+        for it in range(1, int(self.iterations) + 1):
+            for side in ("users", "items"):
+                t0 = time.perf_counter()
+                if side == "users":
+                    targets = _targets(R, dtype, mu, bi)
+                    design = _with_ones(Y) if self.biases else Y
+                    sol, data_term = solve_rows(user_plan, design, targets, user_ridge)
+                    X, bu = _split_solution(sol, self.biases)
+                else:
+                    targets = _targets(Rt, dtype, mu, bu)
+                    design = _with_ones(X) if self.biases else X
+                    sol, data_term = solve_rows(item_plan, design, targets, item_ridge)
+                    Y, bi = _split_solution(sol, self.biases)
+                reg_term = float(self.lam) * (
+                    _penalty(X, bu, reg_weights_u) + _penalty(Y, bi, reg_weights_i)
+                )
+                self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+                val_rmse = np.nan
+                if V is not None:
+                    val_rmse = _rmse(V.data, self._raw_predict(val_rows, val_cols, clip=True))
+                seconds = time.perf_counter() - t0
+                row = {
+                    "iteration": it,
+                    "side": side,
+                    "objective": data_term + reg_term,
+                    "data_term": data_term,
+                    "regularization_term": reg_term,
+                    "train_rmse": float(np.sqrt(data_term / R.nnz)) if R.nnz else np.nan,
+                    "validation_rmse": val_rmse,
+                    "seconds": seconds,
+                    "elapsed": time.perf_counter() - start,
+                }
+                history.append(row)
+                half_steps += 1
+                if self.snapshots:
+                    self._take_snapshot(snapshots, half_steps, it, side, X, Y, bu, bi)
+                if callback is not None:
+                    event = FitEvent(iterations=int(self.iterations), model=self, **row)
+                    callback(event)
+                    if event.stop_requested:
+                        self.stop_reason_ = "callback"
+                        stop = True
+                        break
+            if stop:
+                break
+            objective_now = history[-1]["objective"]
+            if V is not None:
+                if val_rmse < best[0]:
+                    best = (val_rmse, it, (X.copy(), Y.copy(), _copy(bu), _copy(bi)))
+                    stale = 0
+                else:
+                    stale += 1
+                if self.patience is not None and stale >= self.patience:
+                    self.stop_reason_ = "patience"
+                    X, Y, bu, bi = best[2]
+                    self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+                    break
+            if self.tol is not None and previous_objective is not None:
+                change = abs(previous_objective - objective_now) / max(
+                    abs(previous_objective), 1e-300
+                )
+                if change < self.tol:
+                    self.stop_reason_ = "tol"
+                    break
+            previous_objective = objective_now
+
+        self._check_finite()
+        self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
+        self.n_iter_ = int(self.history_["iteration"].max()) if len(history) else 0
+        self.best_iteration_ = best[1] if V is not None and best[1] else None
+        self.best_validation_rmse_ = float(best[0]) if V is not None and best[1] else None
+        self.snapshots_ = snapshots if self.snapshots else None
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
+        k = self.k
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        n_users, n_items = R.shape
+        if k > min(n_users, n_items):
+            raise ValueError(
+                f"k={k} is larger than min(n_users, n_items) = min({n_users}, {n_items}); "
+                f"choose k ≤ {min(n_users, n_items)}"
+            )
+        _check_lam(self.lam)
+        _check_regularization(self.regularization)
+        it = self.iterations
+        if isinstance(it, bool) or not isinstance(it, (int, np.integer)) or it < 0:
+            raise ValueError(f"iterations must be an integer ≥ 0, got {it!r}")
+        if np.dtype(self.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}")
+        if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
+            raise ValueError(f"tol must be a finite number ≥ 0 or None, got {self.tol!r}")
+        if self.patience is not None:
+            if not isinstance(self.patience, (int, np.integer)) or self.patience < 1:
+                raise ValueError(
+                    f"patience must be a positive integer or None, got {self.patience!r}"
+                )
+            if V is None:
+                raise ValueError("patience needs a validation set: pass validation= to fit()")
+        if V is not None and V.shape != R.shape:
+            raise ValueError(
+                f"validation must have the training shape {R.shape}, got {V.shape}; "
+                "build both with ac.split() so they share the index space"
+            )
+
+    def _set_state(self, R, X, Y, bu, bi, mu, user_counts, item_counts, train) -> None:
+        self.user_factors_ = X
+        self.item_factors_ = Y
+        self.user_bias_ = bu
+        self.item_bias_ = bi
+        self.global_mean_ = mu
+        self.train_mean_ = float(R.data.mean()) if R.nnz else 0.0
+        self.rating_scale_ = (
+            (float(R.data.min()), float(R.data.max())) if R.nnz else (-np.inf, np.inf)
+        )
+        self.user_counts_ = user_counts
+        self.item_counts_ = item_counts
+        self.train_matrix_ = R
+        self.user_ids_ = train.user_ids if isinstance(train, Ratings) else np.arange(R.shape[0])
+        self.item_ids_ = train.item_ids if isinstance(train, Ratings) else np.arange(R.shape[1])
+
+    def _take_snapshot(self, snapshots, half_steps, it, side, X, Y, bu, bi) -> None:
+        if (half_steps - 1) % self._snapshot_stride:
+            return
+        snapshots.append(Snapshot(it, side, X.copy(), Y.copy(), _copy(bu), _copy(bi)))
+        size = sum(s.user_factors.nbytes + s.item_factors.nbytes for s in snapshots)
+        if size > self.snapshot_max_bytes and len(snapshots) > 2:
+            del snapshots[1::2]
+            self._snapshot_stride *= 2
+
+    def _check_finite(self) -> None:
+        arrays = [self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_]
+        if not all(a is None or np.all(np.isfinite(a)) for a in arrays):
+            raise NonFiniteFactorsError(
+                "the fit produced NaN or infinite factors; check the ratings for extreme values "
+                "or raise lam"
+            )
+
+    # ------------------------------------------------------------------------- using
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "user_factors_"):
+            raise NotFittedError("this ALS model is not fitted yet: call fit(train) first")
+
+    def _raw_predict(self, users: np.ndarray, items: np.ndarray, *, clip: bool) -> np.ndarray:
+        X, Y = self.user_factors_, self.item_factors_
+        pred = np.einsum("nk,nk->n", X[users], Y[items], dtype=np.float64) + self.global_mean_
+        if self.biases:
+            pred += self.user_bias_[users].astype(np.float64) + self.item_bias_[items]
+        else:
+            # Without biases a user or item with no training ratings has a zero factor, which
+            # would predict 0; the training mean is the honest fallback.
+            cold = (self.user_counts_[users] == 0) | (self.item_counts_[items] == 0)
+            pred[cold] = self.train_mean_
+        if clip:
+            np.clip(pred, *self.rating_scale_, out=pred)
+        return pred
+
+    def predict(self, user_idx: Any, item_idx: Any, *, clip: bool = True) -> np.ndarray:
+        """Predicted ratings for index pairs (broadcast), clipped to the training scale.
+
+        Users or items without training ratings get the global mean plus whatever bias is
+        known (with ``biases=True``) or the training mean (without): never NaN.
+        """
+        self._require_fitted()
+        users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
+        _check_index(users, len(self.user_factors_), "user")
+        _check_index(items, len(self.item_factors_), "item")
+        shape = users.shape
+        out = self._raw_predict(users.ravel(), items.ravel(), clip=clip)
+        return out.reshape(shape)
+
+    def scores(self, user_idx: int) -> np.ndarray:
+        """Unclipped predicted scores of one user for every item (used for ranking)."""
+        self._require_fitted()
+        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        items = np.arange(len(self.item_factors_))
+        return self._raw_predict(np.full(len(items), int(user_idx)), items, clip=False)
+
+    def recommend(self, user_idx: int, n: int = 10, *, exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-n items for a user: columns rank, item (index), item_id (label), score.
+
+        Scores are unclipped so the order at the top is kept. Ties (e.g. a cold user without
+        biases) are broken by popularity in the training data.
+        """
+        scores = self.scores(user_idx)
+        candidates = np.arange(len(scores))
+        if exclude_seen:
+            R = self.train_matrix_
+            seen = R.indices[R.indptr[user_idx] : R.indptr[user_idx + 1]]
+            candidates = np.setdiff1d(candidates, seen, assume_unique=True)
+        order = np.lexsort((-self.item_counts_[candidates], -scores[candidates]))[: max(0, n)]
+        chosen = candidates[order]
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(chosen) + 1),
+                "item": chosen,
+                "item_id": self.item_ids_[chosen],
+                "score": scores[chosen],
+            }
+        )
+
+    def similar_items(self, item_idx: int, n: int = 10) -> pd.DataFrame:
+        """The n items whose factors have the highest cosine similarity to this item's."""
+        self._require_fitted()
+        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        idx, sim = _cosine_neighbours(self.item_factors_, int(item_idx), n)
+        return pd.DataFrame({"item": idx, "item_id": self.item_ids_[idx], "similarity": sim})
+
+    def similar_users(self, user_idx: int, n: int = 10) -> pd.DataFrame:
+        """The n users whose factors have the highest cosine similarity to this user's."""
+        self._require_fitted()
+        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        idx, sim = _cosine_neighbours(self.user_factors_, int(user_idx), n)
+        return pd.DataFrame({"user": idx, "user_id": self.user_ids_[idx], "similarity": sim})
+
+    def score_parts(self, user_idx: int, item_idx: int) -> dict[str, Any]:
+        """How one score is made: μ, b_u, b_i and the per-factor products x_uf·y_if."""
+        self._require_fitted()
+        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        factors = self.user_factors_[user_idx].astype(np.float64) * self.item_factors_[item_idx]
+        return {
+            "global_mean": self.global_mean_,
+            "user_bias": float(self.user_bias_[user_idx]) if self.biases else 0.0,
+            "item_bias": float(self.item_bias_[item_idx]) if self.biases else 0.0,
+            "factors": factors,
+            "score": float(
+                self._raw_predict(np.array([user_idx]), np.array([item_idx]), clip=False)[0]
+            ),
+        }
+
+    def fold_in(self, item_idx: Any, ratings: Any) -> tuple[np.ndarray, float]:
+        """Place a new user from a few (item, rating) pairs: one exact half-step against the
+        trained item factors. Returns (factor vector (k,), bias (0.0 without biases))."""
+        self._require_fitted()
+        items = np.asarray(item_idx, dtype=np.int64).ravel()
+        values = np.asarray(ratings, dtype=np.float64).ravel()
+        if items.shape != values.shape:
+            raise ValueError(
+                f"expected as many ratings as items, got {values.shape} and {items.shape}"
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError("fold_in ratings must be finite numbers")
+        _check_index(items, len(self.item_factors_), "item")
+        if len(np.unique(items)) != len(items):
+            raise ValueError("each item may be rated only once in fold_in")
+        order = np.argsort(items)
+        row = sp.csr_matrix(
+            (values[order], items[order], np.array([0, len(items)])),
+            shape=(1, len(self.item_factors_)),
+        )
+        result = als_half_step(
+            row,
+            self.item_factors_,
+            self.lam,
+            self.regularization,
+            biases=self.biases,
+            fixed_bias=self.item_bias_,
+            global_mean=self.global_mean_,
+        )
+        if self.biases:
+            x, b = result
+            return x[0], float(b[0])
+        return result[0], 0.0
+
+
+# --------------------------------------------------------------------------------- helpers
+def _split_solution(sol: np.ndarray, biases: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    if biases:
+        return np.ascontiguousarray(sol[:, :-1]), sol[:, -1].copy()
+    return sol, None
+
+
+def _copy(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else a.copy()
+
+
+def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    if len(actual) == 0:
+        return float("nan")
+    d = actual - predicted
+    return float(np.sqrt(d @ d / len(d)))
+
+
+def _cosine_neighbours(F: np.ndarray, idx: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    F = F.astype(np.float64)
+    norms = np.linalg.norm(F, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    sim = (F @ F[idx]) / (safe * safe[idx])
+    sim[norms == 0] = 0.0
+    if norms[idx] == 0:
+        sim[:] = 0.0
+    sim[idx] = -np.inf
+    n = max(0, min(n, len(F) - 1))
+    order = np.argsort(-sim, kind="stable")[:n]
+    return order, sim[order]
+
+
+def _as_csr(R: Any) -> sp.csr_matrix:
+    if isinstance(R, Ratings):
+        return R.matrix
+    if sp.issparse(R):
+        m = sp.csr_matrix(R)
+        if m.dtype != np.float64 or not m.has_canonical_format:
+            m = m.astype(np.float64)
+            m.sum_duplicates()
+            m.sort_indices()
+        if not np.all(np.isfinite(m.data)):
+            bad = int(np.count_nonzero(~np.isfinite(m.data)))
+            raise ValueError(f"{bad} stored rating(s) are NaN or infinite; remove or fix them")
+        return m
+    raise TypeError(
+        f"expected ac.Ratings or a scipy.sparse matrix, got {type(R).__name__}; a dense array "
+        "cannot tell missing from zero, so build Ratings with Ratings.from_frame"
+    )
+
+
+def _check_lam(lam: Any) -> None:
+    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
+        raise ValueError(f"lam must be a number ≥ 0, got {lam!r}")
+    if not np.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number ≥ 0, got {lam!r}")
+
+
+def _check_regularization(regularization: str) -> None:
+    if regularization not in REGULARIZATIONS:
+        raise ValueError(f"regularization must be one of {REGULARIZATIONS}, got {regularization!r}")
+
+
+def _check_index(idx: np.ndarray, n: int, what: str) -> None:
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{what} indices must be integers, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"{what} index out of range: valid indices are 0..{n - 1}")

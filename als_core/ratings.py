@@ -1,0 +1,358 @@
+"""Observed ratings: a sparse users x items matrix plus the original labels.
+
+Missing ratings are missing: only the stored entries of the CSR structure are observations, and
+a stored 0.0 is a real rating of zero. Nothing here ever builds a dense users x items array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import RatingsError
+
+DUPLICATE_POLICIES = ("error", "last", "first", "mean")
+
+
+@dataclass(frozen=True, eq=False)
+class Ratings:
+    """Observed ratings with their original user and item labels.
+
+    Attributes
+    ----------
+    matrix:
+        ``scipy.sparse.csr_matrix`` of shape (n_users, n_items), float64, canonical (sorted
+        indices, no duplicates). Stored entries are the observations, including stored zeros.
+    user_ids, item_ids:
+        numpy arrays of the original labels; ``user_ids[u]`` is the label of row ``u``.
+    timestamps:
+        optional float64 array aligned with ``matrix.data`` (CSR order), for time splits.
+    user_info, item_info:
+        optional DataFrames with one row per user / item, in index order (e.g. title, genre).
+    """
+
+    matrix: sp.csr_matrix
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    timestamps: np.ndarray | None = None
+    user_info: pd.DataFrame | None = None
+    item_info: pd.DataFrame | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        m = self.matrix
+        if not sp.issparse(m) or m.format != "csr":
+            raise RatingsError(f"Ratings.matrix must be a scipy.sparse CSR matrix, got {type(m)}")
+        if m.dtype != np.float64:
+            raise RatingsError(f"Ratings.matrix must be float64, got {m.dtype}")
+        if not m.has_canonical_format:
+            raise RatingsError("Ratings.matrix must be canonical: sorted indices, no duplicates")
+        if not np.all(np.isfinite(m.data)):
+            bad = int(np.count_nonzero(~np.isfinite(m.data)))
+            raise RatingsError(
+                f"{bad} rating(s) are NaN or infinite; drop or fix them before building Ratings"
+            )
+        n_users, n_items = m.shape
+        if len(self.user_ids) != n_users or len(self.item_ids) != n_items:
+            raise RatingsError(
+                f"expected {n_users} user ids and {n_items} item ids for a matrix of shape "
+                f"{m.shape}, got {len(self.user_ids)} and {len(self.item_ids)}"
+            )
+        if self.timestamps is not None and len(self.timestamps) != m.nnz:
+            raise RatingsError(
+                f"expected one timestamp per rating ({m.nnz}), got {len(self.timestamps)}"
+            )
+        for name, info, n in (
+            ("user_info", self.user_info, n_users),
+            ("item_info", self.item_info, n_items),
+        ):
+            if info is not None and len(info) != n:
+                raise RatingsError(f"{name} must have one row per index ({n}), got {len(info)}")
+
+    # ----------------------------------------------------------------------------- building
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        user: str = "user",
+        item: str = "item",
+        rating: str = "rating",
+        timestamp: str | None = None,
+        *,
+        duplicates: str = "error",
+        item_info: pd.DataFrame | None = None,
+        user_info: pd.DataFrame | None = None,
+    ) -> Ratings:
+        """Build Ratings from a long table with one row per (user, item, rating).
+
+        Users and items are numbered in order of first appearance; their labels are kept as
+        given. ``duplicates`` says what to do with repeated (user, item) pairs: ``"error"``
+        (default: raise, with the count), ``"last"``, ``"first"`` or ``"mean"``; the policy
+        applied and the number of pairs it merged are recorded in ``notes``.
+        ``item_info`` / ``user_info`` are optional DataFrames indexed by the original labels;
+        their rows are aligned to the new index (labels absent there get missing values).
+        """
+        if duplicates not in DUPLICATE_POLICIES:
+            raise RatingsError(
+                f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}"
+            )
+        columns = [user, item, rating] + ([timestamp] if timestamp else [])
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise RatingsError(
+                f"column(s) {missing} not found; the table has {list(df.columns)}. "
+                "Pass user=, item=, rating= with the right column names."
+            )
+        frame = df[columns].copy()
+        frame.columns = ["user", "item", "rating"] + (["timestamp"] if timestamp else [])
+        for col in ("user", "item"):
+            if frame[col].isna().any():
+                first = int(np.flatnonzero(frame[col].isna().to_numpy())[0])
+                raise RatingsError(
+                    f"{int(frame[col].isna().sum())} row(s) have no {col} id "
+                    f"(first at row {first}); remove them or fill them in"
+                )
+        values = pd.to_numeric(frame["rating"], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise RatingsError(
+                f"{int(bad.sum())} rating(s) are not finite numbers (first at row {first}: "
+                f"{frame['rating'].iloc[first]!r}); drop or fix them"
+            )
+        frame["rating"] = values
+        notes: list[str] = []
+        dup = frame.duplicated(["user", "item"], keep=False)
+        if dup.any():
+            n_pairs = int(frame.loc[dup, ["user", "item"]].drop_duplicates().shape[0])
+            if duplicates == "error":
+                first = int(np.flatnonzero(dup.to_numpy())[0])
+                raise RatingsError(
+                    f"{n_pairs} (user, item) pair(s) are rated more than once (first at row "
+                    f"{first}); choose a policy: duplicates='last', 'first' or 'mean'"
+                )
+            frame = _merge_duplicates(frame, duplicates)
+            notes.append(f"{n_pairs} duplicate (user, item) pair(s) merged, keeping {duplicates}")
+        user_codes, user_ids = pd.factorize(frame["user"], sort=False)
+        item_codes, item_ids = pd.factorize(frame["item"], sort=False)
+        ts = frame["timestamp"].to_numpy() if timestamp else None
+        return cls.from_codes(
+            user_codes,
+            item_codes,
+            frame["rating"].to_numpy(dtype=np.float64),
+            user_ids=np.asarray(user_ids),
+            item_ids=np.asarray(item_ids),
+            timestamps=_timestamps_as_float(ts) if ts is not None else None,
+            item_info=_align_info(item_info, np.asarray(item_ids)),
+            user_info=_align_info(user_info, np.asarray(user_ids)),
+            notes=tuple(notes),
+        )
+
+    @classmethod
+    def from_codes(
+        cls,
+        user_codes: Sequence[int] | np.ndarray,
+        item_codes: Sequence[int] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+        *,
+        user_ids: np.ndarray | None = None,
+        item_ids: np.ndarray | None = None,
+        shape: tuple[int, int] | None = None,
+        timestamps: np.ndarray | None = None,
+        item_info: pd.DataFrame | None = None,
+        user_info: pd.DataFrame | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Ratings:
+        """Build Ratings from integer row/column codes (no duplicate pairs allowed)."""
+        rows = np.asarray(user_codes, dtype=np.int64)
+        cols = np.asarray(item_codes, dtype=np.int64)
+        vals = np.asarray(values, dtype=np.float64)
+        if not (rows.shape == cols.shape == vals.shape) or rows.ndim != 1:
+            raise RatingsError(
+                f"user codes, item codes and values must be 1-D and equally long, got shapes "
+                f"{rows.shape}, {cols.shape}, {vals.shape}"
+            )
+        if shape is None:
+            n_users = len(user_ids) if user_ids is not None else int(rows.max(initial=-1)) + 1
+            n_items = len(item_ids) if item_ids is not None else int(cols.max(initial=-1)) + 1
+            shape = (n_users, n_items)
+        if rows.size and (
+            rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]
+        ):
+            raise RatingsError(f"codes fall outside the shape {shape}")
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        if rows.size > 1:
+            same = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+            if same.any():
+                raise RatingsError(
+                    f"{int(same.sum())} duplicate (user, item) pair(s); merge them first"
+                )
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+        matrix = _csr(vals, cols, indptr, shape)
+        return cls(
+            matrix=matrix,
+            user_ids=np.arange(shape[0]) if user_ids is None else np.asarray(user_ids),
+            item_ids=np.arange(shape[1]) if item_ids is None else np.asarray(item_ids),
+            timestamps=None
+            if timestamps is None
+            else np.asarray(timestamps, dtype=np.float64)[order],
+            item_info=item_info,
+            user_info=user_info,
+            notes=tuple(notes),
+        )
+
+    @classmethod
+    def from_matrix(cls, matrix: sp.spmatrix | sp.sparray, **kwargs: object) -> Ratings:
+        """Wrap an existing sparse matrix (its stored entries are the observations)."""
+        csr = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+        csr.sum_duplicates()
+        csr.sort_indices()
+        n_users, n_items = csr.shape
+        kwargs.setdefault("user_ids", np.arange(n_users))
+        kwargs.setdefault("item_ids", np.arange(n_items))
+        return cls(matrix=csr, **kwargs)  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------------------------- views
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    @property
+    def n_users(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.matrix.nnz)
+
+    @property
+    def density(self) -> float:
+        cells = self.n_users * self.n_items
+        return self.nnz / cells if cells else 0.0
+
+    @property
+    def rating_scale(self) -> tuple[float, float]:
+        """Smallest and largest observed rating (used to clip predictions)."""
+        if self.nnz == 0:
+            return (0.0, 0.0)
+        return (float(self.matrix.data.min()), float(self.matrix.data.max()))
+
+    def user_counts(self) -> np.ndarray:
+        """Number of observed ratings of each user."""
+        return np.diff(self.matrix.indptr)
+
+    def item_counts(self) -> np.ndarray:
+        """Number of observed ratings of each item."""
+        return np.bincount(self.matrix.indices, minlength=self.n_items)
+
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(user index, item index, rating) of every observation, in CSR order."""
+        rows = np.repeat(np.arange(self.n_users), self.user_counts())
+        return rows, self.matrix.indices.astype(np.int64), self.matrix.data
+
+    def to_frame(self, *, labels: bool = True) -> pd.DataFrame:
+        """Long table of the observations: user, item, rating (+ timestamp)."""
+        rows, cols, vals = self.coo()
+        out = pd.DataFrame(
+            {
+                "user": self.user_ids[rows] if labels else rows,
+                "item": self.item_ids[cols] if labels else cols,
+                "rating": vals,
+            }
+        )
+        if self.timestamps is not None:
+            out["timestamp"] = self.timestamps
+        return out
+
+    def select(self, keep: np.ndarray) -> Ratings:
+        """The same users and items with only the observations where ``keep`` (CSR order)."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.nnz,):
+            raise RatingsError(f"expected a mask of shape ({self.nnz},), got {keep.shape}")
+        rows = np.repeat(np.arange(self.n_users), self.user_counts())
+        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[keep], minlength=self.n_users), out=indptr[1:])
+        matrix = _csr(self.matrix.data[keep], self.matrix.indices[keep], indptr, self.shape)
+        return Ratings(
+            matrix=matrix,
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            timestamps=None if self.timestamps is None else self.timestamps[keep],
+            user_info=self.user_info,
+            item_info=self.item_info,
+            notes=self.notes,
+        )
+
+    def fingerprint(self) -> str:
+        """A short hash of the observations and labels, stable across processes (cache key)."""
+        h = hashlib.blake2b(digest_size=16)
+        m = self.matrix
+        h.update(repr(m.shape).encode())
+        for arr in (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        for ids in (self.user_ids, self.item_ids):
+            h.update(repr(ids.dtype).encode())
+            h.update("\x1f".join(map(str, ids.tolist())).encode())
+        if self.timestamps is not None:
+            h.update(self.timestamps.tobytes())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"Ratings({self.n_users} users x {self.n_items} items, {self.nnz} ratings, "
+            f"density {self.density:.2%})"
+        )
+
+
+def _csr(
+    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A canonical float64 CSR matrix that keeps stored zeros (they are real ratings)."""
+    matrix = sp.csr_matrix(
+        (np.asarray(data, dtype=np.float64), np.asarray(indices), np.asarray(indptr)), shape=shape
+    )
+    matrix.has_sorted_indices = True
+    matrix.has_canonical_format = True
+    return matrix
+
+
+def _merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:
+    if policy in ("last", "first"):
+        return frame.drop_duplicates(["user", "item"], keep=policy)
+    agg = {"rating": "mean"}
+    if "timestamp" in frame.columns:
+        agg["timestamp"] = "max"
+    merged = frame.groupby(["user", "item"], sort=False, as_index=False).agg(agg)
+    return merged
+
+
+def _timestamps_as_float(ts: np.ndarray) -> np.ndarray:
+    """Seconds as float64, whether the column holds numbers or date strings."""
+    numeric = pd.to_numeric(pd.Series(ts), errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=np.float64)
+    dates = pd.to_datetime(pd.Series(ts), errors="coerce", utc=True)
+    if dates.isna().any():
+        first = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise RatingsError(
+            f"{int(dates.isna().sum())} timestamp(s) are neither numbers nor dates "
+            f"(first at row {first}: {ts[first]!r})"
+        )
+    return (dates - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
+
+
+def _align_info(info: pd.DataFrame | None, ids: np.ndarray) -> pd.DataFrame | None:
+    if info is None:
+        return None
+    return info.reindex(pd.Index(ids)).reset_index(drop=False).rename(columns={"index": "id"})
