@@ -9,6 +9,7 @@ from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .ratings import Ratings
 from .split import Split, split
+from .synthetic import SyntheticData, synthetic
 
 __all__ = [
     "ALS",
@@ -22,6 +23,7 @@ __all__ = [
     "RatingsError",
     "Snapshot",
     "Split",
+    "SyntheticData",
     "als_half_step",
     "evaluate",
     "mae",
@@ -32,4 +34,5 @@ __all__ = [
     "recall_at_n",
     "rmse",
     "split",
+    "synthetic",
 ]
