@@ -1,0 +1,116 @@
+"""ALS Explorer: the entry script. Routes, frames every page and catches what goes wrong.
+
+Run with ``streamlit run app.py``. Pages are short scripts in ``pages/``; shared state and cached
+calls are in ``dashboard/state.py``; figure code is in ``dashboard/figures/``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+import als_core as ac
+from dashboard import state
+
+log = logging.getLogger("als_explorer")
+
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/reconstruction.py", title="Reconstruction", icon=":material/grid_on:"),
+    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+]
+
+
+def show_page_error(error: Exception) -> None:
+    """The friendly side of the error boundary: what happened and what to do, no traceback."""
+    if isinstance(error, (ac.RatingsError, ValueError)):
+        # The library's messages are written for people: what is wrong and how to fix it.
+        st.error(f"This page could not be shown: {error}")
+    else:
+        st.error(
+            "Something went wrong while drawing this page. The details were written to the "
+            "server log."
+        )
+    st.info(
+        "What to do: change the last setting back, pick another dataset on the **Data** page, "
+        "or reload the browser tab to start a fresh session with the movie-night sample."
+    )
+
+
+def run_page(page: st.navigation) -> None:
+    """Run one page inside the error boundary.
+
+    Streamlit's own control flow (st.rerun, st.stop, switch_page) raises BaseException
+    subclasses, which pass through untouched.
+    """
+    try:
+        page.run()
+    except Exception as error:
+        log.exception("page %r failed", getattr(page, "title", page))
+        show_page_error(error)
+
+
+def fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def render_sidebar_dataset(dataset: state.Dataset) -> None:
+    r = dataset.ratings
+    st.markdown("**Dataset**")
+    st.markdown(
+        f"{dataset.name}  \n"
+        f"{fmt_count(r.n_users)} users × {fmt_count(r.n_items)} items  \n"
+        f"{fmt_count(r.nnz)} ratings · density {r.density:.2%}"
+    )
+
+
+def render_sidebar_model() -> None:
+    st.markdown("**Model**")
+    try:
+        fit = state.current_fit()
+    except Exception as error:
+        log.exception("training for the sidebar failed")
+        st.warning(f"No model: {error}" if isinstance(error, ValueError) else "No model yet.")
+        return
+    s = fit.settings
+    metrics = state.fit_metrics(fit)
+    val = metrics["validation_rmse"]
+    val_text = f"validation RMSE **{val:.3f}**" if val == val else "no validation split"
+    st.markdown(
+        f"k = {s['k']} · λ = {s['lam']:g} ({s['regularization']})  \n"
+        f"biases {'on' if s['biases'] else 'off'} · {metrics['iterations_run']} iterations  \n"
+        f"{val_text}"
+    )
+    if state.training_stopped():
+        st.caption("Training was stopped: this is the previous model.")
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="ALS Explorer",
+        page_icon=":material/grid_view:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    page = st.navigation(PAGES)
+    try:
+        state.ensure_session()
+    except Exception as error:
+        log.exception("could not start the session")
+        show_page_error(error)
+        st.stop()
+    with st.sidebar:
+        st.markdown("### ALS Explorer")
+        summary = st.container()
+    st.title(page.title)
+    run_page(page)
+    # The sidebar is filled after the page ran, so it shows the dataset and model the page
+    # has just chosen; it stays at the top of the sidebar because its container came first.
+    with summary:
+        render_sidebar_dataset(state.current_dataset())
+        render_sidebar_model()
+
+
+main()

@@ -1,0 +1,457 @@
+"""Per-session state and cached calls into als_core, shared by every page.
+
+What lives where, and why:
+
+- ``st.session_state`` (per browser session) holds this session's dataset, its fingerprint, the
+  training settings, the fitted models of this session and the table of its runs. Uploads and
+  models built from them never leave the session.
+- ``st.cache_data`` (shared by all sessions of the server) holds pure computations keyed on a data
+  fingerprint plus the settings: two sessions with the same data and settings share one fit, and
+  a session can only hit an entry if it already has the exact same data.
+- A small semaphore (``st.cache_resource``) bounds how many fits run at once, so many sessions
+  training together queue instead of starving each other of the two cores.
+
+Session-state keys carry the prefix of the page that owns them (``data_``, ``train_``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import als_core as ac
+
+# ----------------------------------------------------------------------------- constants
+#: Good defaults on the movie-night sample (see benchmarks/README.md for how they were chosen).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "k": 8,
+    "lam": 0.1,
+    "iterations": 15,
+    "regularization": "weighted",
+    "biases": True,
+    "split": "random",
+    "fraction": 0.2,
+    "n_per_user": 1,
+    "seed": 0,
+    "stopping": "fixed",
+    "tol": 1e-4,
+    "patience": 3,
+}
+SPLIT_METHODS = ("random", "per_user", "by_time", "none")
+STOPPING_RULES = ("fixed", "tolerance", "patience")
+MAX_K = 64
+MAX_ITERATIONS = 50
+#: Fits allowed to run at the same time in this server process (the machine has 2 cores).
+CONCURRENT_FITS = 2
+#: Models kept per session so earlier runs come back at once (older ones are refit from cache).
+SESSION_FITS_KEPT = 8
+DEFAULT_SAMPLE = "movie_night"
+SAMPLE_LABELS = {
+    "movie_night": "Movie night (sample)",
+    "tiny": "Tiny (the article's picture)",
+}
+
+
+# ----------------------------------------------------------------------------- contract types
+@dataclass(frozen=True)
+class Dataset:
+    """The data a session works on, with where it came from."""
+
+    name: str  # shown in the sidebar, e.g. "Movie night (sample)"
+    ratings: ac.Ratings  # item_info may have title/genre columns
+    source: str  # "sample:movie_night" | "synthetic" | "upload:<filename>" | "movielens-100k"
+    truth: object | None = None  # the ac.synthetic(...) result when generated, else None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted model with the exact settings and data split it was trained on."""
+
+    settings: dict  # k, lam, iterations, regularization, biases, split, fraction, seed, stopping…
+    model: ac.ALS  # fitted
+    train: ac.Ratings
+    validation: ac.Ratings | None
+    seconds: float
+    fingerprint: str = ""  # of the full dataset the split was taken from
+
+
+# ----------------------------------------------------------------------------- pure helpers
+def max_k(ratings: ac.Ratings) -> int:
+    """Largest rank offered for these data: k ≤ min(n_users, n_items), and at most MAX_K."""
+    return int(max(1, min(MAX_K, ratings.n_users, ratings.n_items)))
+
+
+def effective_settings(settings: dict[str, Any], ratings: ac.Ratings) -> dict[str, Any]:
+    """The settings a fit really uses on these data (complete, clamped, consistent).
+
+    k is clamped to what the data allow; a time split without timestamps becomes a random one;
+    stopping on patience without a validation set becomes a fixed number of iterations.
+    """
+    s = {**DEFAULT_SETTINGS, **settings}
+    s["k"] = int(min(max(1, int(s["k"])), max_k(ratings)))
+    s["lam"] = float(s["lam"])
+    s["iterations"] = int(min(max(1, int(s["iterations"])), MAX_ITERATIONS))
+    s["fraction"] = float(s["fraction"])
+    s["n_per_user"] = int(s["n_per_user"])
+    s["seed"] = int(s["seed"])
+    s["biases"] = bool(s["biases"])
+    s["tol"] = float(s["tol"])
+    s["patience"] = int(s["patience"])
+    if s["split"] == "by_time" and ratings.timestamps is None:
+        s["split"] = "random"
+    if s["split"] == "none" and s["stopping"] == "patience":
+        s["stopping"] = "fixed"
+    return s
+
+
+def settings_key(settings: dict[str, Any]) -> tuple:
+    """A hashable, order-independent key for a settings dict."""
+    return tuple(sorted(settings.items()))
+
+
+def split_ratings(ratings: ac.Ratings, s: dict[str, Any]) -> tuple[ac.Ratings, ac.Ratings | None]:
+    """Hold out validation ratings as the settings say (``split == "none"``: no validation)."""
+    if s["split"] == "none":
+        return ratings, None
+    if s["split"] == "random":
+        train, valid = ac.split(ratings, method="random", fraction=s["fraction"], seed=s["seed"])
+    else:
+        train, valid = ac.split(
+            ratings, method=s["split"], n_per_user=s["n_per_user"], seed=s["seed"]
+        )
+    return train, (valid if valid.nnz else None)
+
+
+def build_model(s: dict[str, Any], *, has_validation: bool) -> ac.ALS:
+    """An unfitted ALS estimator for effective settings ``s``."""
+    return ac.ALS(
+        k=s["k"],
+        lam=s["lam"],
+        iterations=s["iterations"],
+        regularization=s["regularization"],
+        biases=s["biases"],
+        tol=s["tol"] if s["stopping"] == "tolerance" else None,
+        patience=s["patience"] if (s["stopping"] == "patience" and has_validation) else None,
+        seed=s["seed"],
+    )
+
+
+def fit_model(
+    ratings: ac.Ratings,
+    settings: dict[str, Any],
+    *,
+    callback: Any = None,
+    fingerprint: str = "",
+) -> FitResult:
+    """Split and fit (no Streamlit here): the one place a page's settings become a model."""
+    s = effective_settings(settings, ratings)
+    train, valid = split_ratings(ratings, s)
+    model = build_model(s, has_validation=valid is not None)
+    start = time.perf_counter()
+    model.fit(train, validation=valid, callback=callback)
+    return FitResult(
+        settings=s,
+        model=model,
+        train=train,
+        validation=valid,
+        seconds=time.perf_counter() - start,
+        fingerprint=fingerprint,
+    )
+
+
+def fit_metrics(fit: FitResult) -> dict[str, Any]:
+    """Final numbers of a fit, for the sidebar, the metrics row and the runs table."""
+    m = fit.model
+    h = m.history_
+    last = h.iloc[-1] if len(h) else None
+    validation_rmse = float(last["validation_rmse"]) if last is not None else float("nan")
+    if m.stop_reason_ == "patience" and m.best_validation_rmse_ is not None:
+        # Early stopping keeps the best iteration's factors, so that is the model's RMSE.
+        validation_rmse = float(m.best_validation_rmse_)
+    return {
+        "train_rmse": float(last["train_rmse"]) if last is not None else float("nan"),
+        "validation_rmse": validation_rmse,
+        "best_iteration": fit.model.best_iteration_,
+        "best_validation_rmse": fit.model.best_validation_rmse_,
+        "iterations_run": int(fit.model.n_iter_),
+        "stop_reason": fit.model.stop_reason_,
+        "objective": float(last["objective"]) if last is not None else float("nan"),
+    }
+
+
+def describe_lambda(regularization: str) -> str:
+    """What λ multiplies under each regularisation (the libraries disagree, so say it)."""
+    if regularization == "weighted":
+        return (
+            "Weighted (ALS-WR, as in Spark): each user's and item's penalty is λ times its number "
+            "of ratings, λ·n·‖x‖², so λ is a per-rating strength and ~0.01–1 is typical."
+        )
+    return (
+        "Plain (as in the article): one λ for every user and item, λ·‖x‖², whatever their number "
+        "of ratings, so λ scales with the data and ~0.1–30 is typical on 1–5 star ratings."
+    )
+
+
+# ----------------------------------------------------------------------------- data sources
+def sample_names() -> list[str]:
+    """The samples the library ships (names for ``ac.load_sample``)."""
+    samples = getattr(ac, "SAMPLES", None)
+    if samples:
+        return list(samples)
+    return list(SAMPLE_LABELS)
+
+
+def sample_label(name: str) -> str:
+    return SAMPLE_LABELS.get(name, f"{name.replace('_', ' ').capitalize()} (sample)")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _load_sample_cached(name: str) -> ac.Ratings:
+    loader = getattr(ac, "load_sample", None)
+    if loader is None:  # TEMPORARY: until als_core.load_sample lands (issue 3)
+        return _fallback_sample(name)
+    loaded = loader(name)
+    return getattr(loaded, "ratings", loaded)
+
+
+def load_sample_dataset(name: str) -> Dataset:
+    """A shipped sample as a Dataset."""
+    return Dataset(
+        name=sample_label(name),
+        ratings=_load_sample_cached(name),
+        source=f"sample:{name}",
+        truth=None,
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _synthetic_cached(params: tuple) -> Any:
+    return ac.synthetic(**dict(params))
+
+
+def synthetic_dataset(**params: Any) -> Dataset:
+    """A generated dataset (with its true factors), cached on the parameters."""
+    truth = _synthetic_cached(tuple(sorted(params.items())))
+    name = (
+        f"Synthetic {params.get('n_users')}×{params.get('n_items')}, "
+        f"rank {params.get('rank')}, seed {params.get('seed')}"
+    )
+    return Dataset(name=name, ratings=truth.ratings, source="synthetic", truth=truth)
+
+
+def _fallback_sample(name: str) -> ac.Ratings:
+    """TEMPORARY stand-in for ac.load_sample while issue 3 lands: genre-structured ratings."""
+    rng = np.random.default_rng(7)
+    n_users, n_items, n_genres = (6, 5, 2) if name == "tiny" else (300, 120, 6)
+    genres = ["Comedy", "Drama", "Horror", "Sci-Fi", "Romance", "Action"][:n_genres]
+    item_genre = np.arange(n_items) % n_genres
+    taste = rng.normal(0, 1, (n_users, n_genres))
+    density = 0.6 if name == "tiny" else 0.08
+    mask = rng.random((n_users, n_items)) < density
+    mask[np.arange(n_users), rng.integers(0, n_items, n_users)] = True
+    mask[rng.integers(0, n_users, n_items), np.arange(n_items)] = True
+    rows, cols = np.nonzero(mask)
+    values = 3.2 + 0.9 * taste[rows, item_genre[cols]] + rng.normal(0, 0.4, len(rows))
+    values = np.clip(np.round(values * 2) / 2, 1, 5)
+    info = pd.DataFrame(
+        {
+            "title": [f"Film {i + 1}" for i in range(n_items)],
+            "genre": [genres[g] for g in item_genre],
+        },
+        index=np.arange(1, n_items + 1),
+    )
+    frame = pd.DataFrame({"user": rows + 1, "item": cols + 1, "rating": values})
+    return ac.Ratings.from_frame(frame, item_info=info)
+
+
+# ----------------------------------------------------------------------------- fitting
+@st.cache_resource
+def _fit_slots() -> threading.BoundedSemaphore:
+    """Bounds concurrent fits across all sessions (created once per server, never mutated)."""
+    return threading.BoundedSemaphore(CONCURRENT_FITS)
+
+
+def _progress_text(event: ac.FitEvent) -> str:
+    text = (
+        f"Training: iteration {event.iteration} of {event.iterations}, {event.side} solved, "
+        f"train RMSE {event.train_rmse:.3f}"
+    )
+    if np.isfinite(event.validation_rmse):
+        text += f", validation RMSE {event.validation_rmse:.3f}"
+    return text
+
+
+@st.cache_data(max_entries=32, max_size="768MB", show_spinner=False)
+def _fit_cached(fingerprint: str, key: tuple, _ratings: ac.Ratings) -> FitResult:
+    """Fit once per (data fingerprint, settings) for the whole server.
+
+    ``_ratings`` is not hashed (the fingerprint stands for it). The progress bar is created
+    inside so its updates replay harmlessly on a cache hit; each update is also the point where
+    a rerun (Stop button, moved slider) interrupts a long fit.
+    """
+    bar = st.progress(0.0, text="Waiting for a free training slot (other sessions are training)…")
+    slots = _fit_slots()
+    while not slots.acquire(timeout=0.5):
+        bar.progress(0.0, text="Waiting for a free training slot (other sessions are training)…")
+    try:
+        bar.progress(0.0, text="Training: splitting the ratings…")
+        result = fit_model(
+            _ratings,
+            dict(key),
+            fingerprint=fingerprint,
+            callback=lambda event: bar.progress(event.fraction_done, text=_progress_text(event)),
+        )
+    finally:
+        slots.release()
+    bar.empty()
+    return result
+
+
+# ----------------------------------------------------------------------------- session API
+def ensure_session() -> None:
+    """First open of a session: load the movie-night sample and the default settings.
+
+    The first model is trained by the first ``current_fit()`` call (app.py makes one), so every
+    page shows content without a click.
+    """
+    ss = st.session_state
+    if "data_dataset" not in ss:
+        set_dataset(load_sample_dataset(DEFAULT_SAMPLE))
+    if "train_settings" not in ss:
+        ss["train_settings"] = dict(DEFAULT_SETTINGS)
+    ss.setdefault("train_fits", OrderedDict())
+    ss.setdefault("train_runs", [])
+
+
+def current_dataset() -> Dataset:
+    """This browser session's dataset (never another session's)."""
+    ensure_session()
+    return st.session_state["data_dataset"]
+
+
+def current_fingerprint() -> str:
+    ensure_session()
+    return st.session_state["data_fingerprint"]
+
+
+def set_dataset(dataset: Dataset) -> None:
+    """Make ``dataset`` this session's data; the next ``current_fit()`` retrains on it."""
+    st.session_state["data_dataset"] = dataset
+    st.session_state["data_fingerprint"] = dataset.ratings.fingerprint()
+    st.session_state.pop("train_stopped_key", None)
+
+
+def current_settings() -> dict[str, Any]:
+    """The training settings chosen in this session (as set on the Train page)."""
+    ensure_session()
+    return dict(st.session_state["train_settings"])
+
+
+def set_settings(settings: dict[str, Any]) -> None:
+    ensure_session()
+    st.session_state["train_settings"] = {**DEFAULT_SETTINGS, **settings}
+
+
+def current_fit_key() -> tuple[str, tuple]:
+    """(data fingerprint, effective settings) that the current model should match."""
+    ds = current_dataset()
+    s = effective_settings(current_settings(), ds.ratings)
+    return (current_fingerprint(), settings_key(s))
+
+
+def training_stopped() -> bool:
+    """True when the user stopped training for the current settings (old model shown)."""
+    ss = st.session_state
+    stopped_here = ss.get("train_stopped_key") == current_fit_key()
+    return stopped_here and ss.get("train_current_key") in ss.get("train_fits", {})
+
+
+def resume_training() -> None:
+    """Undo a Stop: the next ``current_fit()`` trains with the current settings."""
+    st.session_state.pop("train_stopped_key", None)
+
+
+def _request_stop(key: tuple) -> None:
+    st.session_state["train_stopped_key"] = key
+
+
+def current_fit() -> FitResult:
+    """This session's model for its current dataset and settings, trained if needed.
+
+    Looks in this session's models first, then in the server-wide cache, and only then fits
+    (with a progress bar and a Stop button). After a Stop, the previous model is returned until
+    ``resume_training()``.
+    """
+    ensure_session()
+    ss = st.session_state
+    key = current_fit_key()
+    fits: OrderedDict = ss["train_fits"]
+    if key in fits:
+        fits.move_to_end(key)
+        ss["train_current_key"] = key
+        return fits[key]
+    if training_stopped():
+        return fits[ss["train_current_key"]]
+    stop_slot = st.empty()
+    stop_slot.button(
+        "Stop training", key="train_stop", on_click=_request_stop, args=(key,), type="secondary"
+    )
+    try:
+        fit = _fit_cached(key[0], key[1], current_dataset().ratings)
+    finally:
+        stop_slot.empty()
+    _remember_fit(key, fit)
+    return fit
+
+
+def _remember_fit(key: tuple, fit: FitResult) -> None:
+    ss = st.session_state
+    fits: OrderedDict = ss["train_fits"]
+    fits[key] = fit
+    fits.move_to_end(key)
+    while len(fits) > SESSION_FITS_KEPT:
+        fits.popitem(last=False)
+    ss["train_current_key"] = key
+    runs: list = ss["train_runs"]
+    if any(run["key"] == key for run in runs):
+        return
+    runs.append(
+        {
+            "run": len(runs) + 1,
+            "dataset": current_dataset().name,
+            "key": key,
+            "settings": dict(fit.settings),
+            **fit_metrics(fit),
+            "seconds": fit.seconds,
+            "finished": time.strftime("%H:%M:%S"),
+        }
+    )
+
+
+def session_runs() -> list[dict[str, Any]]:
+    """This session's training runs, oldest first (settings → metrics, time)."""
+    ensure_session()
+    return list(st.session_state["train_runs"])
+
+
+def restore_run(run_number: int) -> None:
+    """Bring back an earlier run's settings (its model returns from memory or the cache).
+
+    Call from a widget callback, before the Train page's widgets are drawn.
+    """
+    for run in session_runs():
+        if run["run"] == run_number:
+            set_settings(run["settings"])
+            resume_training()
+            for name in list(st.session_state):
+                if str(name).startswith("train_w_"):
+                    del st.session_state[name]
+            return
+    raise KeyError(f"no run {run_number} in this session")
