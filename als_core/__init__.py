@@ -5,6 +5,15 @@ numpy, scipy and pandas only; nothing here knows about the dashboard.
 
 from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
 from .baselines import BiasOnly, GlobalMean
+from .embed import (
+    Projection,
+    ReconstructionGrid,
+    align_projection,
+    explain_recommendations,
+    nearest_neighbours,
+    reconstruction_grid,
+    shared_projection,
+)
 from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .ratings import Ratings
@@ -18,21 +27,28 @@ __all__ = [
     "GlobalMean",
     "NonFiniteFactorsError",
     "NotFittedError",
+    "Projection",
+    "ReconstructionGrid",
     "ObjectiveTerms",
     "Ratings",
     "RatingsError",
     "Snapshot",
     "Split",
     "SyntheticData",
+    "align_projection",
     "als_half_step",
     "evaluate",
+    "explain_recommendations",
     "mae",
     "ndcg_at_n",
+    "nearest_neighbours",
     "objective",
     "precision_at_n",
     "ranking_metrics",
     "recall_at_n",
+    "reconstruction_grid",
     "rmse",
+    "shared_projection",
     "split",
     "synthetic",
 ]
