@@ -17,6 +17,7 @@ from .embed import (
 from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .ratings import Ratings
+from .samples import SAMPLES, load_sample
 from .split import Split, split
 from .synthetic import SyntheticData, synthetic
 
@@ -32,6 +33,7 @@ __all__ = [
     "ObjectiveTerms",
     "Ratings",
     "RatingsError",
+    "SAMPLES",
     "Snapshot",
     "Split",
     "SyntheticData",
@@ -39,6 +41,7 @@ __all__ = [
     "als_half_step",
     "evaluate",
     "explain_recommendations",
+    "load_sample",
     "mae",
     "ndcg_at_n",
     "nearest_neighbours",
