@@ -1,3 +1,272 @@
+"""Train: choose the model and how to validate it, watch the loss fall, compare runs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
 import streamlit as st
 
-st.info("coming soon")
+from dashboard import state
+from dashboard.figures import training as figs
+
+#: λ values on a 1-2-5 log scale (0 = no regularisation).
+LAMBDAS = [0.0] + [round(m * 10.0**e, 6) for e in range(-4, 3) for m in (1, 2, 5)]
+TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+SPLIT_LABELS = {
+    "random": "Random share of all ratings",
+    "per_user": "Random ratings of each user",
+    "by_time": "Each user's latest ratings",
+    "none": "No validation",
+}
+STOPPING_LABELS = {
+    "fixed": "Fixed number of iterations",
+    "tolerance": "Objective stops improving (tolerance)",
+    "patience": "Validation stops improving (patience)",
+}
+
+
+def nearest(options: list, value: float) -> float:
+    """The option closest to ``value`` (on a log scale for positive values)."""
+    if value <= 0:
+        return options[0]
+    positive = [o for o in options if o > 0]
+    return min(positive, key=lambda o: abs(math.log10(o) - math.log10(value)))
+
+
+def init_widget(key: str, value: object) -> None:
+    """Give a widget its value from the saved settings if it has none (widget state is dropped
+    when the user visits another page, the saved settings are not)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def settings_panel(ratings, saved: dict) -> dict:
+    """The widgets; returns the settings they show."""
+    k_max = state.max_k(ratings)
+    init_widget("train_w_k", min(int(saved["k"]), k_max))
+    init_widget("train_w_lam", nearest(LAMBDAS, float(saved["lam"])))
+    init_widget("train_w_iterations", int(saved["iterations"]))
+    init_widget("train_w_regularization", saved["regularization"])
+    init_widget("train_w_biases", bool(saved["biases"]))
+    init_widget("train_w_split", saved["split"])
+    init_widget("train_w_fraction", float(saved["fraction"]))
+    init_widget("train_w_n_per_user", int(saved["n_per_user"]))
+    init_widget("train_w_seed", int(saved["seed"]))
+    init_widget("train_w_stopping", saved["stopping"])
+    init_widget("train_w_tol", nearest(TOLERANCES, float(saved["tol"])))
+    init_widget("train_w_patience", int(saved["patience"]))
+
+    with st.container(border=True):
+        st.markdown("**Model**")
+        k = st.slider(
+            "Rank k (latent factors)",
+            1,
+            k_max,
+            key="train_w_k",
+            help=f"At most min(users, items, {state.MAX_K}) = {k_max} for these data.",
+        )
+        lam = st.select_slider(
+            "Regularisation λ (log scale)",
+            options=LAMBDAS,
+            key="train_w_lam",
+            format_func=lambda v: "0 (none)" if v == 0 else f"{v:g}",
+        )
+        regularization = st.radio(
+            "Regularisation",
+            ["plain", "weighted"],
+            key="train_w_regularization",
+            horizontal=True,
+            format_func=lambda v: {"plain": "Plain (article)", "weighted": "Weighted (ALS-WR)"}[v],
+        )
+        st.caption(state.describe_lambda(regularization))
+        biases = st.toggle(
+            "User and item biases (μ + b_u + b_i + x·y)",
+            key="train_w_biases",
+            help="Let each user and item have its own offset, so the factors model taste only.",
+        )
+        iterations = st.slider(
+            "Iterations (at most)", 1, state.MAX_ITERATIONS, key="train_w_iterations"
+        )
+
+    with st.container(border=True):
+        st.markdown("**Validation**")
+        has_time = ratings.timestamps is not None
+        methods = [m for m in state.SPLIT_METHODS if m != "by_time" or has_time]
+        if st.session_state["train_w_split"] not in methods:
+            st.session_state["train_w_split"] = "random"
+        split = st.selectbox(
+            "Hold out", methods, key="train_w_split", format_func=SPLIT_LABELS.__getitem__
+        )
+        if ratings.timestamps is None:
+            st.caption("These ratings have no timestamps, so a split by time is not offered.")
+        fraction = st.session_state["train_w_fraction"]
+        n_per_user = st.session_state["train_w_n_per_user"]
+        if split == "random":
+            fraction = st.slider(
+                "Share held out", 0.05, 0.5, step=0.05, key="train_w_fraction", format="%.2f"
+            )
+        elif split in ("per_user", "by_time"):
+            n_per_user = st.slider("Ratings held out per user", 1, 5, key="train_w_n_per_user")
+        seed = st.number_input(
+            "Seed (split and starting factors)", 0, 2**31 - 1, step=1, key="train_w_seed"
+        )
+
+    with st.container(border=True):
+        st.markdown("**Stopping**")
+        stopping = st.radio(
+            "Stop when",
+            list(state.STOPPING_RULES),
+            key="train_w_stopping",
+            format_func=STOPPING_LABELS.__getitem__,
+        )
+        tol = st.session_state["train_w_tol"]
+        patience = st.session_state["train_w_patience"]
+        if stopping == "tolerance":
+            tol = st.select_slider(
+                "Relative change of the objective below",
+                options=TOLERANCES,
+                key="train_w_tol",
+                format_func=lambda v: f"{v:.0e}",
+            )
+        elif stopping == "patience":
+            patience = st.slider(
+                "Iterations without a better validation RMSE",
+                1,
+                10,
+                key="train_w_patience",
+                help="The factors of the best validation iteration are kept.",
+            )
+            if split == "none":
+                st.caption("Patience needs a validation set; without one all iterations run.")
+    return {
+        "k": int(k),
+        "lam": float(lam),
+        "iterations": int(iterations),
+        "regularization": regularization,
+        "biases": bool(biases),
+        "split": split,
+        "fraction": float(fraction),
+        "n_per_user": int(n_per_user),
+        "seed": int(seed),
+        "stopping": stopping,
+        "tol": float(tol),
+        "patience": int(patience),
+    }
+
+
+def metrics_row(fit: state.FitResult) -> None:
+    m = state.fit_metrics(fit)
+    cols = st.columns(5)
+    cols[0].metric("Train RMSE", f"{m['train_rmse']:.3f}")
+    val = m["validation_rmse"]
+    cols[1].metric("Validation RMSE", f"{val:.3f}" if val == val else "–")
+    best = m["best_iteration"]
+    cols[2].metric("Best validation at", f"iteration {best}" if best else "–")
+    cols[3].metric("Iterations run", f"{m['iterations_run']} of {fit.settings['iterations']}")
+    cols[4].metric("Time", f"{fit.seconds:.2f} s")
+    reasons = {
+        "iterations": "ran all iterations",
+        "tol": "stopped: the objective changed by less than the tolerance",
+        "patience": "stopped: validation RMSE stopped improving (best iteration's factors kept)",
+        "callback": "stopped by request",
+    }
+    validation_note = (
+        f"{fit.validation.nnz:,} validation ratings"
+        if fit.validation is not None
+        else "no validation ratings"
+    )
+    st.caption(
+        f"{reasons.get(m['stop_reason'], m['stop_reason'])} · {fit.train.nnz:,} training and "
+        f"{validation_note} · objective {m['objective']:,.4g}"
+    )
+
+
+def runs_table(current_key: tuple) -> None:
+    runs = state.session_runs()
+    if not runs:
+        return
+    st.subheader("This session's runs")
+    rows = []
+    for run in runs:
+        s = run["settings"]
+        rows.append(
+            {
+                "run": run["run"],
+                "dataset": run["dataset"],
+                "k": s["k"],
+                "λ": s["lam"],
+                "regularisation": s["regularization"],
+                "biases": s["biases"],
+                "split": s["split"],
+                "stopping": s["stopping"],
+                "iterations": run["iterations_run"],
+                "train RMSE": run["train_rmse"],
+                "validation RMSE": run["validation_rmse"],
+                "seconds": run["seconds"],
+                "finished": run["finished"],
+                "shown": "◀ shown" if run["key"] == current_key else "",
+            }
+        )
+    frame = pd.DataFrame(rows).iloc[::-1]
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "λ": st.column_config.NumberColumn(format="%g"),
+            "train RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "seconds": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    fingerprint = state.current_fingerprint()
+    same_data = [r["run"] for r in runs if r["key"][0] == fingerprint and r["key"] != current_key]
+    if same_data:
+        cols = st.columns([2, 1, 3], vertical_alignment="bottom")
+        chosen = cols[0].selectbox(
+            "Bring back an earlier run on this dataset",
+            same_data[::-1],
+            key="train_restore_choice",
+            format_func=lambda n: f"run {n}",
+        )
+        cols[1].button(
+            "Bring back", key="train_restore", on_click=state.restore_run, args=(chosen,)
+        )
+
+
+def main() -> None:
+    dataset = state.current_dataset()
+    settings_col, charts_col = st.columns([1, 2.4], gap="large")
+    with settings_col:
+        chosen = settings_panel(dataset.ratings, state.current_settings())
+    state.set_settings(chosen)
+    with charts_col:
+        if state.training_stopped():
+            st.warning("Training was stopped. The charts show the previous model.")
+            st.button(
+                "Train with these settings", key="train_resume", on_click=state.resume_training
+            )
+        fit = state.current_fit()
+        metrics_row(fit)
+        history = fit.model.history_
+        left, right = st.columns(2)
+        left.plotly_chart(figs.objective_figure(history), key="train_objective_chart")
+        right.plotly_chart(
+            figs.rmse_figure(history, best_iteration=fit.model.best_iteration_),
+            key="train_rmse_chart",
+        )
+        st.caption(
+            "Each iteration solves for all users with the items fixed (the .5 points), then for "
+            "all items with the users fixed (whole numbers). Each solve is exact, so the "
+            "objective never rises; its data and regularisation terms trade off from one "
+            "half-step to the next."
+        )
+    runs_table(state.current_fit_key() if not state.training_stopped() else fit_key_of(fit))
+
+
+def fit_key_of(fit: state.FitResult) -> tuple:
+    return (fit.fingerprint, state.settings_key(fit.settings))
+
+
+main()

@@ -1,0 +1,38 @@
+"""Pure figure functions: arrays and frames in, a plotly Figure out (no Streamlit here).
+
+Modules: ``data`` (the Data page), ``training`` (the Train page), ``reconstruction`` and
+``latent`` (their pages). The helpers below keep the look consistent and the payload small.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+#: Colours used across pages: users vs items, train vs validation.
+USER_COLOR = "#4C6EF5"
+ITEM_COLOR = "#F08C00"
+TRAIN_COLOR = "#4C6EF5"
+VALIDATION_COLOR = "#E03131"
+MUTED_COLOR = "#868E96"
+#: Sequential scale for ratings and densities (missing cells are left blank, never zero).
+RATING_SCALE = "Viridis"
+
+
+def style(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:
+    """Common layout: compact margins, a title, legend on top, and a stable ``uirevision``
+    so a rerun with new data keeps the user's zoom."""
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        template="plotly_white",
+        uirevision="keep",
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+def payload_bytes(fig: go.Figure) -> int:
+    """Size of the figure's JSON as sent to the browser (what the ~5 MB budget counts)."""
+    return len(fig.to_json().encode())
