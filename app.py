@@ -88,6 +88,11 @@ def render_sidebar_model() -> None:
 
 
 def main() -> None:
+    with state.app_run():
+        frame()
+
+
+def frame() -> None:
     st.set_page_config(
         page_title="ALS Explorer",
         page_icon=":material/grid_view:",

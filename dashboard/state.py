@@ -16,13 +16,18 @@ Session-state keys carry the prefix of the page that owns them (``data_``, ``tra
 
 from __future__ import annotations
 
+import contextlib
+import runpy
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import als_core as ac
@@ -240,6 +245,107 @@ def synthetic_dataset(**params: Any) -> Dataset:
     return Dataset(name=name, ratings=truth.ratings, source="synthetic", truth=truth)
 
 
+class FetchError(RuntimeError):
+    """A download that could not be done; the message says why and what to do."""
+
+
+def max_upload_mb() -> int:
+    """The reader's size limit (also server.maxUploadSize in .streamlit/config.toml)."""
+    return int(getattr(ac, "MAX_UPLOAD_MB", 200))
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What reading an uploaded file gave: the ratings or the reader's message, and what was
+    detected (for the user to check and correct)."""
+
+    filename: str
+    ratings: ac.Ratings | None
+    error: str | None
+    detected: tuple[str, ...] = ()
+    preview: pd.DataFrame | None = None
+    columns: tuple[str, ...] = ()
+    mapping: dict | None = None
+
+
+def read_upload(data: bytes, filename: str, mapping: dict[str, str] | None = None) -> UploadOutcome:
+    """Read an uploaded file with the library's reader; never raises for bad content.
+
+    ``mapping`` (role → column name, roles user/item/rating/timestamp) overrides detection.
+    """
+    mapping = dict(mapping or {})
+    try:
+        ratings, detected, columns, used = _read_with_library(data, filename, mapping)
+    except ac.RatingsError as error:
+        return UploadOutcome(
+            filename=filename,
+            ratings=None,
+            error=str(error),
+            columns=tuple(_raw_columns(data)),
+            mapping=mapping,
+        )
+    return UploadOutcome(
+        filename=filename,
+        ratings=ratings,
+        error=None,
+        detected=tuple(detected),
+        preview=ratings.to_frame().head(20),
+        columns=tuple(columns),
+        mapping=used,
+    )
+
+
+def _read_with_library(
+    data: bytes, filename: str, mapping: dict[str, str]
+) -> tuple[ac.Ratings, list[str], list[str], dict[str, str]]:
+    """TEMPORARY until ac.read_ratings lands: a plain pandas reader of long-form CSV."""
+    import io
+
+    columns = _raw_columns(data)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), sep=None, engine="python")
+    except Exception as error:  # the real reader turns every failure into RatingsError
+        raise ac.RatingsError(f"not a readable table: {error}") from error
+    if frame.empty:
+        raise ac.RatingsError("the file has no rows")
+    used = {
+        "user": mapping.get("user", frame.columns[0]),
+        "item": mapping.get("item", frame.columns[min(1, len(frame.columns) - 1)]),
+        "rating": mapping.get("rating", frame.columns[min(2, len(frame.columns) - 1)]),
+    }
+    r = ac.Ratings.from_frame(frame, **used)
+    detected = [f"columns: {', '.join(f'{k} = {v}' for k, v in used.items())}"]
+    return r, detected, columns, used
+
+
+def _raw_columns(data: bytes) -> list[str]:
+    """The header cells of the file, as best as can be told (for the mapping form)."""
+    import csv
+
+    text = data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text.strip() else ""
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+        return [c.strip() for c in next(csv.reader([first], dialect))]
+    except (csv.Error, StopIteration):
+        return [c for c in first.split() if c]
+
+
+def movielens_dataset(progress: Any = None) -> Dataset:
+    """MovieLens 100K (downloaded once, checked, cached by the library)."""
+    loader = getattr(ac, "load_movielens_100k", None)
+    if loader is None:
+        raise FetchError("The MovieLens loader is not available in this version of als_core.")
+    try:
+        ratings = loader(progress=progress)
+    except (OSError, ac.RatingsError) as error:
+        raise FetchError(
+            f"MovieLens 100K could not be fetched ({error}). This server may be offline: use "
+            "a sample, generate data, or upload the ratings file (u.data) yourself."
+        ) from error
+    return Dataset(name="MovieLens 100K", ratings=ratings, source="movielens-100k", truth=None)
+
+
 # ----------------------------------------------------------------------------- fitting
 @st.cache_resource
 def _fit_slots() -> threading.BoundedSemaphore:
@@ -283,6 +389,39 @@ def _fit_cached(fingerprint: str, key: tuple, _ratings: ac.Ratings) -> FitResult
     return result
 
 
+# ----------------------------------------------------------------------------- framing
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+_run_flags = threading.local()  # Streamlit runs each script run on one thread
+
+
+@contextlib.contextmanager
+def app_run() -> Iterator[None]:
+    """Marks a script run as framed by app.py (app.py wraps its whole body in this)."""
+    _run_flags.framed = True
+    try:
+        yield
+    finally:
+        _run_flags.framed = False
+
+
+def _reframe_if_run_directly() -> None:
+    """Run app.py instead when a page script was started without it.
+
+    Until app.py has called ``st.navigation`` once, a fresh server treats ``pages/`` the old
+    way: the first visitor of a page URL (a bookmark of /train, say) gets the bare page script,
+    with no sidebar, no session defaults and no error boundary. app.py then routes to the same
+    page properly, and this run stops.
+    """
+    if getattr(_run_flags, "framed", False):
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:  # bare Python (no Streamlit run): nothing to frame
+        return
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
+
+
 # ----------------------------------------------------------------------------- session API
 def ensure_session() -> None:
     """First open of a session: load the movie-night sample and the default settings.
@@ -290,6 +429,7 @@ def ensure_session() -> None:
     The first model is trained by the first ``current_fit()`` call (app.py makes one), so every
     page shows content without a click.
     """
+    _reframe_if_run_directly()
     ss = st.session_state
     if "data_dataset" not in ss:
         set_dataset(load_sample_dataset(DEFAULT_SAMPLE))

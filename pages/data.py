@@ -1,3 +1,238 @@
+"""Data: pick a sample, generate ratings, upload a file or fetch MovieLens; see what you have."""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.info("coming soon")
+import als_core as ac
+from dashboard import state
+from dashboard.figures import data as figs
+
+#: Generated data sets are kept below this many ratings so one session cannot hog the server.
+MAX_GENERATED_RATINGS = 2_000_000
+
+
+def sample_tab() -> None:
+    names = state.sample_names()
+    current = state.current_dataset().source
+    default = names.index(current.split(":", 1)[1]) if current.startswith("sample:") else 0
+    name = st.selectbox(
+        "Sample", names, index=default, key="data_w_sample", format_func=state.sample_label
+    )
+    st.caption(ac.SAMPLES.get(name, ""))
+    if st.button("Use this sample", key="data_use_sample", type="primary"):
+        state.set_dataset(state.load_sample_dataset(name))
+        st.success(f"Now using {state.sample_label(name)}.")
+
+
+def generate_tab() -> None:
+    with st.form("data_generate_form", border=False):
+        cols = st.columns(3)
+        n_users = cols[0].number_input("Users", 2, 20_000, 500, step=50, key="data_w_users")
+        n_items = cols[1].number_input("Items", 2, 10_000, 300, step=50, key="data_w_items")
+        rank = cols[2].number_input("True rank", 1, 20, 3, key="data_w_rank")
+        cols = st.columns(3)
+        density = cols[0].number_input(
+            "Density (share observed)",
+            0.001,
+            0.5,
+            0.05,
+            step=0.01,
+            format="%.3f",
+            key="data_w_density",
+        )
+        noise = cols[1].number_input(
+            "Noise σ", 0.0, 2.0, 0.3, step=0.1, format="%.2f", key="data_w_noise"
+        )
+        seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0, key="data_w_seed")
+        cols = st.columns(3)
+        skew = cols[0].slider("Popularity skew", 0.0, 1.5, 0.5, 0.1, key="data_w_skew")
+        clusters = cols[1].number_input(
+            "Item groups (0 = none)", 0, 12, 4, key="data_w_clusters", help="Needs rank ≥ 2."
+        )
+        submitted = st.form_submit_button("Generate", type="primary")
+    if not submitted:
+        return
+    expected = int(n_users * n_items * density)
+    if expected > MAX_GENERATED_RATINGS:
+        st.error(
+            f"That would be about {expected:,} ratings; the limit here is "
+            f"{MAX_GENERATED_RATINGS:,}. Lower the users, items or density."
+        )
+        return
+    try:
+        dataset = state.synthetic_dataset(
+            n_users=int(n_users),
+            n_items=int(n_items),
+            rank=int(rank),
+            density=float(density),
+            noise=float(noise),
+            seed=int(seed),
+            popularity_skew=float(skew),
+            clusters=int(clusters) if clusters and rank >= 2 else None,
+        )
+    except (ac.RatingsError, ValueError) as error:
+        st.error(f"Could not generate these data: {error}")
+        return
+    state.set_dataset(dataset)
+    st.success(f"Now using {dataset.name}.")
+
+
+def upload_tab() -> None:
+    st.caption(
+        "Long form (one row per user, item, rating, optional timestamp; any common separator, "
+        "with or without a header) or wide form (users in rows, items in columns, blanks "
+        f"missing). Up to {state.max_upload_mb()} MB."
+    )
+    uploaded = st.file_uploader("Ratings file", key="data_w_upload")
+    if uploaded is None:
+        return
+    ss = st.session_state
+    mapping = ss.get("data_upload_mapping", {}).get(uploaded.file_id, {})
+    signature = (uploaded.file_id, tuple(sorted(mapping.items())))
+    if ss.get("data_upload_signature") != signature:
+        # Parse once per (file, mapping): reruns do not re-read the bytes.
+        outcome = state.read_upload(uploaded.getvalue(), uploaded.name, mapping)
+        ss["data_upload_signature"] = signature
+        ss["data_upload_outcome"] = outcome
+        if outcome.ratings is not None:
+            state.set_dataset(
+                state.Dataset(
+                    name=f"Upload: {uploaded.name}",
+                    ratings=outcome.ratings,
+                    source=f"upload:{uploaded.name}",
+                )
+            )
+    show_upload_outcome(ss["data_upload_outcome"], uploaded.file_id)
+
+
+def show_upload_outcome(outcome: state.UploadOutcome, file_id: str) -> None:
+    if outcome.error:
+        st.error(f"**{outcome.filename}** could not be read: {outcome.error}")
+        st.info("Your previous dataset is still in use. Fix the file or the mapping and retry.")
+    else:
+        st.success(f"Now using **{outcome.filename}**: {outcome.ratings!r}")
+    if outcome.detected:
+        st.markdown("**Detected format**")
+        st.markdown("\n".join(f"- {line}" for line in outcome.detected))
+    if outcome.preview is not None:
+        st.markdown("**Parsed table (first rows)**")
+        st.dataframe(outcome.preview, hide_index=True, height=220)
+    if outcome.columns:
+        mapping_form(outcome, file_id)
+
+
+def mapping_form(outcome: state.UploadOutcome, file_id: str) -> None:
+    """Let the user say which column is which, then re-read."""
+    options = ["(detect)", *outcome.columns]
+    with st.form("data_mapping_form", border=True):
+        st.markdown("**Column mapping** (override what was detected, then re-read)")
+        cols = st.columns(4)
+        chosen = {}
+        for col, role in zip(cols, ("user", "item", "rating", "timestamp"), strict=True):
+            current = outcome.mapping.get(role)
+            index = options.index(current) if current in options else 0
+            chosen[role] = col.selectbox(role, options, index=index, key=f"data_w_map_{role}")
+        if st.form_submit_button("Re-read with this mapping"):
+            mapping = {role: c for role, c in chosen.items() if c != "(detect)"}
+            st.session_state.setdefault("data_upload_mapping", {})[file_id] = mapping
+            st.rerun()
+
+
+def movielens_tab() -> None:
+    st.caption(
+        "MovieLens 100K: 100,000 ratings by 943 users of 1,682 films, with titles and genres "
+        "(GroupLens, research use). Downloaded once over HTTPS, checked, and cached on the server."
+    )
+    if not st.button("Fetch MovieLens 100K", key="data_fetch_movielens"):
+        return
+    bar = st.progress(0.0, text="Connecting to files.grouplens.org…")
+    try:
+        dataset = state.movielens_dataset(
+            progress=lambda done, total: bar.progress(
+                min(1.0, done / total) if total else 0.0,
+                text=f"Downloading: {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+                if total
+                else f"Downloading: {done / 1e6:.1f} MB",
+            )
+        )
+    except state.FetchError as error:
+        bar.empty()
+        st.error(str(error))
+        return
+    bar.empty()
+    state.set_dataset(dataset)
+    st.success(f"Now using {dataset.name}.")
+
+
+def summary(dataset: state.Dataset) -> None:
+    r = dataset.ratings
+    st.subheader(dataset.name)
+    cols = st.columns(6)
+    cols[0].metric("Users", f"{r.n_users:,}")
+    cols[1].metric("Items", f"{r.n_items:,}")
+    cols[2].metric("Ratings", f"{r.nnz:,}")
+    cols[3].metric("Density", f"{r.density:.2%}")
+    low, high = r.rating_scale
+    cols[4].metric("Rating range", f"{low:g} – {high:g}")
+    cols[5].metric("Mean rating", f"{r.matrix.data.mean():.2f}" if r.nnz else "–")
+    notes = list(r.notes)
+    empty_users = int(np.sum(r.user_counts() == 0))
+    empty_items = int(np.sum(r.item_counts() == 0))
+    if empty_users or empty_items:
+        notes.append(f"{empty_users} user(s) and {empty_items} item(s) have no ratings")
+    if notes:
+        st.caption(" · ".join(notes))
+    left, right = st.columns(2)
+    hist, activity = figure_pair(state.current_fingerprint(), r)
+    left.plotly_chart(hist, key="data_hist_chart")
+    right.plotly_chart(activity, key="data_activity_chart")
+    order = st.radio(
+        "Order rows and columns",
+        ["given", "activity"],
+        horizontal=True,
+        key="data_w_order",
+        format_func={"given": "As loaded", "activity": "Most ratings first"}.__getitem__,
+    )
+    st.plotly_chart(pattern(state.current_fingerprint(), order, r), key="data_pattern_chart")
+    if r.item_info is not None:
+        with st.expander(f"Item information ({r.n_items:,} items)"):
+            info = r.item_info.head(500).copy()
+            info.insert(0, "ratings", r.item_counts()[: len(info)])
+            st.dataframe(info, hide_index=True, height=300)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def figure_pair(fingerprint: str, _ratings: ac.Ratings) -> tuple:
+    """Histogram and activity curves; keyed on the fingerprint (the Ratings is not hashed)."""
+    return (
+        figs.rating_histogram(_ratings.matrix.data),
+        figs.activity_figure(_ratings.user_counts(), _ratings.item_counts()),
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def pattern(fingerprint: str, order: str, _ratings: ac.Ratings):
+    return figs.sparsity_figure(
+        _ratings.matrix,
+        order=order,
+        user_labels=_ratings.user_ids,
+        item_labels=_ratings.item_ids,
+    )
+
+
+def main() -> None:
+    tabs = st.tabs(["Sample", "Generate", "Upload a file", "MovieLens 100K"])
+    with tabs[0]:
+        sample_tab()
+    with tabs[1]:
+        generate_tab()
+    with tabs[2]:
+        upload_tab()
+    with tabs[3]:
+        movielens_tab()
+    summary(state.current_dataset())
+
+
+main()

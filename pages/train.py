@@ -162,7 +162,7 @@ def metrics_row(fit: state.FitResult) -> None:
     val = m["validation_rmse"]
     cols[1].metric("Validation RMSE", f"{val:.3f}" if val == val else "–")
     best = m["best_iteration"]
-    cols[2].metric("Best validation at", f"iteration {best}" if best else "–")
+    cols[2].metric("Best iteration", f"{best}" if best else "–")
     cols[3].metric("Iterations run", f"{m['iterations_run']} of {fit.settings['iterations']}")
     cols[4].metric("Time", f"{fit.seconds:.2f} s")
     reasons = {
@@ -192,7 +192,7 @@ def runs_table(current_key: tuple) -> None:
         s = run["settings"]
         rows.append(
             {
-                "run": run["run"],
+                "run": f"▶ {run['run']}" if run["key"] == current_key else str(run["run"]),
                 "dataset": run["dataset"],
                 "k": s["k"],
                 "λ": s["lam"],
@@ -205,7 +205,6 @@ def runs_table(current_key: tuple) -> None:
                 "validation RMSE": run["validation_rmse"],
                 "seconds": run["seconds"],
                 "finished": run["finished"],
-                "shown": "◀ shown" if run["key"] == current_key else "",
             }
         )
     frame = pd.DataFrame(rows).iloc[::-1]
@@ -250,9 +249,8 @@ def main() -> None:
         fit = state.current_fit()
         metrics_row(fit)
         history = fit.model.history_
-        left, right = st.columns(2)
-        left.plotly_chart(figs.objective_figure(history), key="train_objective_chart")
-        right.plotly_chart(
+        st.plotly_chart(figs.objective_figure(history), key="train_objective_chart")
+        st.plotly_chart(
             figs.rmse_figure(history, best_iteration=fit.model.best_iteration_),
             key="train_rmse_chart",
         )

@@ -6,6 +6,7 @@ Modules: ``data`` (the Data page), ``training`` (the Train page), ``reconstructi
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 #: Colours used across pages: users vs items, train vs validation.
@@ -25,7 +26,15 @@ def style(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.
         title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        # Inside the top-right corner: curves here fall from the left, so that corner is free,
+        # and a legend above the plot would collide with the title.
+        legend={
+            "yanchor": "top",
+            "y": 0.99,
+            "xanchor": "right",
+            "x": 0.99,
+            "bgcolor": "rgba(255,255,255,0.75)",
+        },
         template="plotly_white",
         uirevision="keep",
         hoverlabel={"namelength": -1},
@@ -36,3 +45,17 @@ def style(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.
 def payload_bytes(fig: go.Figure) -> int:
     """Size of the figure's JSON as sent to the browser (what the ~5 MB budget counts)."""
     return len(fig.to_json().encode())
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values 1, 2, 5 × 10^n between ``low`` and ``high`` (cleaner than plotly's default
+    minor labels on a log axis)."""
+    if not (low > 0 and high > 0):
+        return []
+    ticks = []
+    for exponent in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10.0**exponent
+            if low / 1.05 <= value <= high * 1.05:
+                ticks.append(value)
+    return ticks

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
-from . import ITEM_COLOR, RATING_SCALE, USER_COLOR, style
+from . import ITEM_COLOR, RATING_SCALE, USER_COLOR, log_ticks, style
 
 #: Above this many distinct values the histogram uses equal-width bins instead of one bar each.
 MAX_DISTINCT_BARS = 40
@@ -82,8 +82,10 @@ def activity_figure(user_counts: np.ndarray, item_counts: np.ndarray) -> go.Figu
                 ),
             )
         )
-    fig.update_xaxes(type="log", title="rank (1 = most ratings)")
-    fig.update_yaxes(type="log", title="number of ratings")
+    top = max([int(np.max(c)) for c in (user_counts, item_counts) if len(c)] + [1])
+    longest = max(len(user_counts), len(item_counts), 1)
+    fig.update_xaxes(type="log", title="rank (1 = most ratings)", tickvals=log_ticks(1, longest))
+    fig.update_yaxes(type="log", title="number of ratings", tickvals=log_ticks(1, top))
     return style(fig, title="Ratings per user and per item")
 
 

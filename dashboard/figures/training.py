@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import ITEM_COLOR, MUTED_COLOR, TRAIN_COLOR, USER_COLOR, VALIDATION_COLOR, style
+from . import (
+    ITEM_COLOR,
+    MUTED_COLOR,
+    TRAIN_COLOR,
+    USER_COLOR,
+    VALIDATION_COLOR,
+    log_ticks,
+    style,
+)
 
 
 def half_step_positions(history: pd.DataFrame) -> np.ndarray:
@@ -78,7 +86,10 @@ def objective_figure(history: pd.DataFrame) -> go.Figure:
                 hovertemplate="%{text}<br>objective %{y:,.5g}<extra></extra>",
             )
         )
-    fig.update_yaxes(type="log", title="value (log scale)")
+    values = history[["objective", "data_term", "regularization_term"]].to_numpy().ravel()
+    positive = values[values > 0]
+    ticks = log_ticks(positive.min(), positive.max()) if len(positive) else []
+    fig.update_yaxes(type="log", title="value (log scale)", tickvals=ticks or None)
     fig.update_xaxes(title="iteration (half-steps at .5: users solved; whole: items solved)")
     return style(fig, title="Objective after each half-step", height=380)
 
