@@ -3,8 +3,9 @@
 numpy, scipy and pandas only; nothing here knows about the dashboard.
 """
 
+from . import experiments
 from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
-from .baselines import BiasOnly, GlobalMean
+from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
 from .embed import (
     Projection,
     ReconstructionGrid,
@@ -15,6 +16,8 @@ from .embed import (
     shared_projection,
 )
 from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
+from .gradient import SGD, GradientDescent
+from .implicit import ImplicitALS, implicit_half_step, ranking_metrics_from_factors
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .ratings import Ratings
 from .samples import SAMPLES, load_sample
@@ -26,21 +29,28 @@ __all__ = [
     "BiasOnly",
     "FitEvent",
     "GlobalMean",
+    "GradientDescent",
+    "ImplicitALS",
     "NonFiniteFactorsError",
     "NotFittedError",
     "Projection",
     "ReconstructionGrid",
     "ObjectiveTerms",
+    "Popularity",
     "Ratings",
     "RatingsError",
     "SAMPLES",
+    "SGD",
     "Snapshot",
     "Split",
     "SyntheticData",
+    "ZeroFilledSVD",
     "align_projection",
     "als_half_step",
     "evaluate",
+    "experiments",
     "explain_recommendations",
+    "implicit_half_step",
     "load_sample",
     "mae",
     "ndcg_at_n",
@@ -48,6 +58,7 @@ __all__ = [
     "objective",
     "precision_at_n",
     "ranking_metrics",
+    "ranking_metrics_from_factors",
     "recall_at_n",
     "reconstruction_grid",
     "rmse",
