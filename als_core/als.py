@@ -252,7 +252,8 @@ class ALS:
         of the best validation iteration are kept (needs ``validation`` in ``fit``).
     snapshots: keep a copy of the factors after every half-step (for replay), at most
         ``snapshot_max_bytes`` in all; past that, every other snapshot is dropped and later ones
-        are taken half as often, so the replay always spans the whole fit.
+        are taken half as often, so the replay always spans the whole fit: the first and the
+        last half-step are always kept (so a budget below two snapshots keeps just those two).
     dtype: ``np.float64`` or ``np.float32`` for the factors and the solves.
     seed: the single source of randomness (initial factors); same seed + data = same factors.
     init_scale: standard deviation of the random initial factors.
@@ -353,6 +354,7 @@ class ALS:
         history: list[dict[str, Any]] = []
         snapshots: list[Snapshot] = []
         self._snapshot_stride = 1
+        self._unsaved_last_step = None
         best = (np.inf, 0, None)
         stale = 0
         self.stop_reason_ = "iterations"
@@ -426,6 +428,8 @@ class ALS:
                     break
             previous_objective = objective_now
 
+        if self.snapshots:
+            self._snapshot_last_step(snapshots)
         self._check_finite()
         self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
         self.n_iter_ = int(self.history_["iteration"].max()) if len(history) else 0
@@ -485,12 +489,25 @@ class ALS:
 
     def _take_snapshot(self, snapshots, half_steps, it, side, X, Y, bu, bi) -> None:
         if (half_steps - 1) % self._snapshot_stride:
+            # Remember (by reference: nothing runs between this and the copy at the end of fit
+            # if it is the last half-step) so the replay can end at the final half-step.
+            self._unsaved_last_step = (it, side, X, Y, bu, bi)
             return
+        self._unsaved_last_step = None
         snapshots.append(Snapshot(it, side, X.copy(), Y.copy(), _copy(bu), _copy(bi)))
-        size = sum(s.user_factors.nbytes + s.item_factors.nbytes for s in snapshots)
-        if size > self.snapshot_max_bytes and len(snapshots) > 2:
+        if _snapshot_bytes(snapshots) > self.snapshot_max_bytes and len(snapshots) > 2:
             del snapshots[1::2]
             self._snapshot_stride *= 2
+
+    def _snapshot_last_step(self, snapshots: list[Snapshot]) -> None:
+        """End the replay at the last half-step, dropping the one before it if over budget."""
+        if self._unsaved_last_step is None:
+            return
+        it, side, X, Y, bu, bi = self._unsaved_last_step
+        self._unsaved_last_step = None
+        snapshots.append(Snapshot(it, side, X.copy(), Y.copy(), _copy(bu), _copy(bi)))
+        while _snapshot_bytes(snapshots) > self.snapshot_max_bytes and len(snapshots) > 2:
+            del snapshots[-2]
 
     def _check_finite(self) -> None:
         arrays = [self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_]
@@ -633,6 +650,13 @@ def _split_solution(sol: np.ndarray, biases: bool) -> tuple[np.ndarray, np.ndarr
     if biases:
         return np.ascontiguousarray(sol[:, :-1]), sol[:, -1].copy()
     return sol, None
+
+
+def _snapshot_bytes(snapshots: list[Snapshot]) -> int:
+    arrays = [
+        a for s in snapshots for a in (s.user_factors, s.item_factors, s.user_bias, s.item_bias)
+    ]
+    return sum(a.nbytes for a in arrays if a is not None)
 
 
 def _copy(a: np.ndarray | None) -> np.ndarray | None:
