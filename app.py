@@ -118,4 +118,6 @@ def frame() -> None:
         render_sidebar_model()
 
 
-main()
+# Streamlit runs the entry script as __main__; tests import this module for its functions.
+if __name__ == "__main__":
+    main()
