@@ -19,6 +19,7 @@ from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
 from .gradient import SGD, GradientDescent
 from .implicit import ImplicitALS, implicit_half_step, ranking_metrics_from_factors
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
+from .model_io import ModelDirError, load_model, save_model
 from .ratings import Ratings
 from .samples import SAMPLES, load_sample
 from .split import Split, split
@@ -26,6 +27,9 @@ from .synthetic import SyntheticData, synthetic
 
 __all__ = [
     "ALS",
+    "ModelDirError",
+    "load_model",
+    "save_model",
     "BiasOnly",
     "FitEvent",
     "GlobalMean",
