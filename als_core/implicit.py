@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .als import FitEvent, _as_csr, _check_index, _check_lam
+from .als import FitEvent, _as_csr, _check_index, _check_lam, _cosine_neighbours
 from .baselines import recommend_from_scores
 from .errors import NonFiniteFactorsError, NotFittedError
 from .gradient import initial_factors
@@ -554,6 +554,14 @@ class ImplicitALS:
             item_ids=self.item_ids_,
             popularity=self.item_counts_,
         )
+
+    def similar_items(self, item_idx: int, n: int = 10) -> pd.DataFrame:
+        """The n items whose factors have the highest cosine similarity to this item's (as
+        ``ALS.similar_items``: columns item, item_id, similarity)."""
+        self._require_fitted()
+        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        idx, sim = _cosine_neighbours(self.item_factors_, int(item_idx), n)
+        return pd.DataFrame({"item": idx, "item_id": self.item_ids_[idx], "similarity": sim})
 
     def explain(self, user_idx: int, item_idx: int, n: int = 5) -> pd.DataFrame:
         """ "Because you liked …": the user's items that contribute most to this item's score.

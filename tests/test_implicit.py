@@ -149,6 +149,11 @@ def test_recommend_excludes_seen_and_explain_adds_up():
     expected = Y[item] @ W @ Y[j] * (1 + 3.0 * dense[j])
     assert why["contribution"].iloc[0] == pytest.approx(expected, rel=1e-9)
     assert len(m.explain(user, item, n=2)) == 2
+    similar = m.similar_items(item, n=3)
+    unit = Y / np.linalg.norm(Y, axis=1, keepdims=True)
+    cosine = unit @ unit[item]
+    cosine[item] = -np.inf
+    assert similar["item"].tolist() == np.argsort(-cosine)[:3].tolist()
 
 
 def _row(r, u):
