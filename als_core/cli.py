@@ -241,6 +241,14 @@ def _add_fit(commands: Any) -> None:
         help="extra Spark setting, repeatable (e.g. spark.driver.memory=8g)",
     )
     engine.add_argument(
+        "--spark-blocks",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="number of user and item blocks Spark splits the data into (Spark's default "
+        "is 10; about the number of cores in the cluster is a good start)",
+    )
+    engine.add_argument(
         "--bias-lam",
         type=_non_negative_float,
         default=5.0,
@@ -467,8 +475,8 @@ def _named_column(role: str, given: str | None, names: list[str]) -> str:
 # --------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(quiet=args.quiet)
-    if args.engine != "spark" and (args.master or args.spark_conf):
-        raise CliError("--master and --spark-conf need --engine spark")
+    if args.engine != "spark" and (args.master or args.spark_conf or args.spark_blocks):
+        raise CliError("--master, --spark-conf and --spark-blocks need --engine spark")
     # Everything that can be checked without the data is checked before reading it.
     check_model_target(Path(args.out), overwrite=args.overwrite)
     model = _make_model(args)
@@ -506,7 +514,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "argv": args.argv,
     }
     if args.engine == "spark":
-        run.update(master=model.master, spark_conf=model.spark_conf, bias_lam=args.bias_lam)
+        run.update(
+            master=model.master,
+            spark_conf=model.spark_conf,
+            spark_blocks=args.spark_blocks,
+            bias_lam=args.bias_lam,
+        )
     out = save_model(model, train, args.out, settings=run, overwrite=args.overwrite)
     log(
         f"stopped after {model.n_iter_} iteration(s) ({model.stop_reason_}) in "
@@ -555,6 +568,7 @@ def _make_model(args: argparse.Namespace) -> ALS:
         master=args.master or DEFAULT_MASTER,
         spark_conf=_spark_conf(args.spark_conf),
         bias_lam=args.bias_lam,
+        num_blocks=args.spark_blocks,
         **common,
     )
 
