@@ -12,14 +12,18 @@ Objectives (the sums over (u, i) run over the observed ratings only):
 
 - ``regularization="weighted"`` (ALS-WR, Zhou et al. 2008, as in Spark MLlib)::
 
-      Σ (r_ui − x_u·y_i)² + λ (Σ_u n_u ‖x_u‖² + Σ_i n_i ‖y_i‖²)
+      Σ (r_ui − x_u·y_i)² + λ (Σ_u (n_u + n₀) ‖x_u‖² + Σ_i (n_i + n₀) ‖y_i‖²)
+
+  with the pseudo-count n₀ = ``damping`` ≥ 0 (default 0: exactly Spark's ALS-WR). Pure ALS-WR
+  barely shrinks a row with one or two ratings (its ridge is λ·1); n₀ gives every row at least
+  the ridge λ·n₀, so n₀ → ∞ with λ·n₀ fixed is the plain objective.
 
 - ``biases=True`` (either regularisation; prediction μ + b_u + b_i + x_u·y_i)::
 
       Σ (r_ui − μ − b_u − b_i − x_u·y_i)² + λ (Σ_u c_u (‖x_u‖² + b_u²) + Σ_i c_i (‖y_i‖² + b_i²))
 
-  with c = 1 (plain) or c = n (weighted). μ is fixed at the training mean; each bias is one more
-  unknown in its side's exact solve, against a column of ones appended to the other side.
+  with c = 1 (plain) or c = n + n₀ (weighted). μ is fixed at the training mean; each bias is one
+  more unknown in its side's exact solve, against a column of ones appended to the other side.
 
 Each half-step fixes one side and minimises the objective exactly over the other:
 x_u = (Σ_i y_i y_iᵀ + λ_u I)⁻¹ Σ_i r_ui y_i, computed as a linear solve, never an inverse.
@@ -81,6 +85,7 @@ def objective(
     user_bias: np.ndarray | None = None,
     item_bias: np.ndarray | None = None,
     global_mean: float = 0.0,
+    damping: float = 0.0,
 ) -> ObjectiveTerms:
     """The ALS objective on the observed entries of R (see the module docstring).
 
@@ -89,6 +94,7 @@ def objective(
     """
     matrix = _as_csr(R)
     _check_regularization(regularization)
+    _check_damping(damping, regularization)
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if X.shape[0] != matrix.shape[0] or Y.shape[0] != matrix.shape[1] or X.shape[1] != Y.shape[1]:
@@ -109,10 +115,17 @@ def objective(
             pred += np.asarray(item_bias, dtype=np.float64)[c]
         resid = matrix.data[s : s + step] - pred
         data_term += float(resid @ resid)
-    n_u = np.diff(matrix.indptr) if regularization == "weighted" else None
-    n_i = np.bincount(cols, minlength=matrix.shape[1]) if regularization == "weighted" else None
-    reg = _penalty(X, user_bias, n_u) + _penalty(Y, item_bias, n_i)
+    c_u = _penalty_weights(np.diff(matrix.indptr), regularization, damping)
+    c_i = _penalty_weights(np.bincount(cols, minlength=matrix.shape[1]), regularization, damping)
+    reg = _penalty(X, user_bias, c_u) + _penalty(Y, item_bias, c_i)
     return ObjectiveTerms(data=data_term, regularization=float(lam) * reg)
+
+
+def _penalty_weights(counts: np.ndarray, regularization: str, damping: float) -> np.ndarray | None:
+    """c per row: None for plain (c = 1), n + n₀ for weighted."""
+    if regularization == "weighted":
+        return counts.astype(np.float64) + float(damping)
+    return None
 
 
 def _penalty(F: np.ndarray, bias: np.ndarray | None, weights: np.ndarray | None) -> float:
@@ -132,6 +145,7 @@ def als_half_step(
     biases: bool = False,
     fixed_bias: np.ndarray | None = None,
     global_mean: float = 0.0,
+    damping: float = 0.0,
     plan: RowPlan | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Solve every row of R exactly with the other side's factors held fixed.
@@ -139,8 +153,8 @@ def als_half_step(
     Shapes: R is (n_rows, n_cols) sparse, ``fixed`` is (n_cols, k); the result is (n_rows, k).
     For users pass R and Y; for items pass R.T and X. Row u gets
     ``w_u = (Σ_i f_i f_iᵀ + λ_u I)⁻¹ Σ_i r_ui f_i`` (as a solve) with λ_u = λ (plain) or
-    λ·n_u (weighted). Rows with no observations get 0. With λ_u = 0 and a rank-deficient system
-    the least-norm solution is returned.
+    λ·(n_u + n₀) (weighted, n₀ = ``damping``). Rows with no observations get 0. With λ_u = 0 and
+    a rank-deficient system the least-norm solution is returned.
 
     With ``biases=True`` the targets become r_ui − μ − b_i (``global_mean`` μ, ``fixed_bias``
     b_i, both default 0), a column of ones is appended to ``fixed`` and the result is the pair
@@ -156,6 +170,7 @@ def als_half_step(
     if not np.issubdtype(fixed.dtype, np.floating):
         fixed = fixed.astype(np.float64)
     _check_lam(lam)
+    _check_damping(damping, regularization)
     if fixed_bias is not None:
         fixed_bias = np.asarray(fixed_bias, dtype=fixed.dtype)
         if fixed_bias.shape != (matrix.shape[1],):
@@ -167,7 +182,7 @@ def als_half_step(
         plan = plan_rows(matrix.indptr, matrix.indices, matrix.shape[1], width)
     targets = _targets(matrix, fixed.dtype, global_mean if biases else 0.0, fixed_bias)
     design = _with_ones(fixed) if biases else fixed
-    lam_rows = _row_ridge(lam, regularization, plan.counts)
+    lam_rows = _row_ridge(lam, regularization, plan.counts, damping)
     solution, _ = solve_rows(plan, design, targets, lam_rows)
     if biases:
         return solution[:, :-1].copy(), solution[:, -1].copy()
@@ -191,10 +206,13 @@ def _with_ones(F: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row_ridge(lam: float, regularization: str, counts: np.ndarray) -> np.ndarray:
-    if regularization == "weighted":
-        return float(lam) * counts.astype(np.float64)
-    return np.full(len(counts), float(lam))
+def _row_ridge(
+    lam: float, regularization: str, counts: np.ndarray, damping: float = 0.0
+) -> np.ndarray:
+    weights = _penalty_weights(counts, regularization, damping)
+    if weights is None:
+        return np.full(len(counts), float(lam))
+    return float(lam) * weights
 
 
 # --------------------------------------------------------------------------------- estimator
@@ -246,6 +264,8 @@ class ALS:
     lam: λ ≥ 0, the regularisation strength.
     iterations: maximum number of full iterations (users then items); 0 leaves the random start.
     regularization: ``"plain"`` (the article's λ) or ``"weighted"`` (λ·n, ALS-WR as in Spark).
+    damping: pseudo-count n₀ ≥ 0 added to every row's count under ``"weighted"`` (ridge
+        λ·(n + n₀)), so rows with few ratings are still shrunk; must be 0 with ``"plain"``.
     biases: fit μ + b_u + b_i + x_u·y_i instead of x_u·y_i.
     tol: stop when the relative change of the objective over one iteration is below this.
     patience: stop when validation RMSE has not improved for this many iterations; the factors
@@ -274,6 +294,7 @@ class ALS:
         dtype: type | np.dtype = np.float64,
         seed: int | None = 0,
         init_scale: float = 0.1,
+        damping: float = 0.0,
     ) -> None:
         self.k = k
         self.lam = lam
@@ -287,6 +308,7 @@ class ALS:
         self.dtype = dtype
         self.seed = seed
         self.init_scale = init_scale
+        self.damping = damping
 
     def get_params(self) -> dict[str, Any]:
         """The settings, as passed to ``__init__`` (JSON-friendly apart from dtype)."""
@@ -303,6 +325,7 @@ class ALS:
             "dtype": np.dtype(self.dtype).name,
             "seed": self.seed,
             "init_scale": self.init_scale,
+            "damping": self.damping,
         }
 
     def __repr__(self) -> str:
@@ -341,10 +364,10 @@ class ALS:
         width = k + (1 if self.biases else 0)
         user_plan = plan_rows(R.indptr, R.indices, n_items, width)
         item_plan = plan_rows(Rt.indptr, Rt.indices, n_users, width)
-        user_ridge = _row_ridge(self.lam, self.regularization, user_counts)
-        item_ridge = _row_ridge(self.lam, self.regularization, item_counts)
-        reg_weights_u = user_counts if self.regularization == "weighted" else None
-        reg_weights_i = item_counts if self.regularization == "weighted" else None
+        user_ridge = _row_ridge(self.lam, self.regularization, user_counts, self.damping)
+        item_ridge = _row_ridge(self.lam, self.regularization, item_counts, self.damping)
+        reg_weights_u = _penalty_weights(user_counts, self.regularization, self.damping)
+        reg_weights_i = _penalty_weights(item_counts, self.regularization, self.damping)
         val_rows = val_cols = None
         if V is not None:
             val_rows = np.repeat(np.arange(n_users), np.diff(V.indptr))
@@ -451,6 +474,7 @@ class ALS:
             )
         _check_lam(self.lam)
         _check_regularization(self.regularization)
+        _check_damping(self.damping, self.regularization)
         it = self.iterations
         if isinstance(it, bool) or not isinstance(it, (int, np.integer)) or it < 0:
             raise ValueError(f"iterations must be an integer ≥ 0, got {it!r}")
@@ -638,6 +662,7 @@ class ALS:
             biases=self.biases,
             fixed_bias=self.item_bias_,
             global_mean=self.global_mean_,
+            damping=self.damping,
         )
         if self.biases:
             x, b = result
@@ -713,6 +738,18 @@ def _check_lam(lam: Any) -> None:
 def _check_regularization(regularization: str) -> None:
     if regularization not in REGULARIZATIONS:
         raise ValueError(f"regularization must be one of {REGULARIZATIONS}, got {regularization!r}")
+
+
+def _check_damping(damping: Any, regularization: str) -> None:
+    if isinstance(damping, bool) or not isinstance(damping, (int, float, np.floating, np.integer)):
+        raise ValueError(f"damping must be a number ≥ 0, got {damping!r}")
+    if not np.isfinite(damping) or damping < 0:
+        raise ValueError(f"damping must be a finite number ≥ 0, got {damping!r}")
+    if damping and regularization != "weighted":
+        raise ValueError(
+            f"damping={damping!r} only applies to regularization='weighted' (ridge "
+            "λ·(n + damping)); with 'plain' every row's ridge is λ already: set damping=0"
+        )
 
 
 def _check_index(idx: np.ndarray, n: int, what: str) -> None:

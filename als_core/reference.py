@@ -35,11 +35,13 @@ def reference_half_step(
     biases: bool = False,
     fixed_bias: np.ndarray | None = None,
     global_mean: float = 0.0,
+    damping: float = 0.0,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Solve every row of R with ``fixed`` held fixed, one rating at a time.
 
     Same contract as ``als_core.als_half_step``: (n_rows, k) factors, or (factors, biases) with
     ``biases=True``, where the targets are r − μ − b_other and each fixed row gets a trailing 1.
+    The ridge is λ (plain) or λ·(n_u + damping) (weighted).
     """
     _check_regularization(regularization)
     R = _as_csr(R)
@@ -60,7 +62,7 @@ def reference_half_step(
             A += np.outer(y, y)
             B += r * y
             n_u += 1
-        ridge = lam * n_u if regularization == "weighted" else lam
+        ridge = lam * (n_u + damping) if regularization == "weighted" else lam
         solved[u] = reference_solve_row(A, B, ridge)
     if biases:
         return solved[:, :-1], solved[:, -1]
@@ -68,9 +70,15 @@ def reference_half_step(
 
 
 def reference_objective(
-    R: sp.spmatrix, X: np.ndarray, Y: np.ndarray, lam: float, regularization: str = "plain"
+    R: sp.spmatrix,
+    X: np.ndarray,
+    Y: np.ndarray,
+    lam: float,
+    regularization: str = "plain",
+    damping: float = 0.0,
 ) -> float:
-    """Σ over observed (r_ui − x_u·y_i)² + λ(Σ c_u‖x_u‖² + Σ c_i‖y_i‖²), by plain loops."""
+    """Σ over observed (r_ui − x_u·y_i)² + λ(Σ c_u‖x_u‖² + Σ c_i‖y_i‖²), by plain loops, with
+    c = 1 (plain) or c = n + damping (weighted)."""
     R = _as_csr(R).tocoo()
     total = 0.0
     for u, i, r in zip(R.row, R.col, R.data, strict=True):
@@ -78,9 +86,9 @@ def reference_objective(
     n_u = np.bincount(R.row, minlength=R.shape[0])
     n_i = np.bincount(R.col, minlength=R.shape[1])
     for u in range(X.shape[0]):
-        total += lam * (n_u[u] if regularization == "weighted" else 1) * (X[u] @ X[u])
+        total += lam * (n_u[u] + damping if regularization == "weighted" else 1) * (X[u] @ X[u])
     for i in range(Y.shape[0]):
-        total += lam * (n_i[i] if regularization == "weighted" else 1) * (Y[i] @ Y[i])
+        total += lam * (n_i[i] + damping if regularization == "weighted" else 1) * (Y[i] @ Y[i])
     return float(total)
 
 
@@ -93,6 +101,7 @@ def reference_fit(
     regularization: str = "plain",
     seed: int = 0,
     init_scale: float = 0.1,
+    damping: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """The article's whole loop (no biases); returns X, Y and the objective after each half-step.
 
@@ -106,10 +115,10 @@ def reference_fit(
     Rt = R.T.tocsr()
     objectives = []
     for _ in range(iterations):
-        X = reference_half_step(R, Y, lam, regularization)
-        objectives.append(reference_objective(R, X, Y, lam, regularization))
-        Y = reference_half_step(Rt, X, lam, regularization)
-        objectives.append(reference_objective(R, X, Y, lam, regularization))
+        X = reference_half_step(R, Y, lam, regularization, damping=damping)
+        objectives.append(reference_objective(R, X, Y, lam, regularization, damping))
+        Y = reference_half_step(Rt, X, lam, regularization, damping=damping)
+        objectives.append(reference_objective(R, X, Y, lam, regularization, damping))
     return X, Y, objectives
 
 

@@ -86,6 +86,7 @@ def dense_row_system(
     biases: bool = False,
     fixed_bias: np.ndarray | None = None,
     global_mean: float = 0.0,
+    damping: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The normal equations (A, b) of one row, built densely: A = FᵀF + λ_u I, b = Fᵀt."""
     start, stop = R.indptr[row], R.indptr[row + 1]
@@ -95,7 +96,7 @@ def dense_row_system(
     if biases:
         F = np.hstack([F, np.ones((len(cols), 1))])
         t = t - global_mean - (0.0 if fixed_bias is None else fixed_bias[cols])
-    ridge = lam * len(cols) if regularization == "weighted" else lam
+    ridge = lam * (len(cols) + damping) if regularization == "weighted" else lam
     A = F.T @ F + ridge * np.eye(F.shape[1])
     return A, F.T @ t
 

@@ -38,18 +38,19 @@ def _biases_kwargs(model: ac.ALS) -> dict:
     density=st.floats(0.1, 0.9),
     k=st.integers(1, 4),
     lam=st.sampled_from([0.0, 1e-3, 0.1, 2.0]),
-    regularization=st.sampled_from(["plain", "weighted"]),
+    penalty=st.sampled_from([("plain", 0.0), ("weighted", 0.0), ("weighted", 3.0)]),
     biases=st.booleans(),
     dtype=st.sampled_from([np.float64, np.float32]),
     seed=st.integers(0, 1000),
 )
 def test_history_objective_equals_direct_objective_and_never_rises(
-    n_users, n_items, density, k, lam, regularization, biases, dtype, seed
+    n_users, n_items, density, k, lam, penalty, biases, dtype, seed
 ):
     # Each history row's objective equals ac.objective recomputed from that half-step's
     # snapshot to rel·(|objective| + Σr²·1e-6), rel = 1e-9 in float64 and 1e-4 in float32 (the
     # solver's data term is summed from float32 residuals; Σr² covers a fit that is almost
     # exact). It never rises by more than that same tolerance.
+    regularization, damping = penalty
     k = min(k, n_users, n_items)
     r = random_ratings(np.random.default_rng(seed), n_users, n_items, density)
     model = ac.ALS(
@@ -57,6 +58,7 @@ def test_history_objective_equals_direct_objective_and_never_rises(
         lam=lam,
         iterations=4,
         regularization=regularization,
+        damping=damping,
         biases=biases,
         dtype=dtype,
         snapshots=True,
@@ -78,6 +80,7 @@ def test_history_objective_equals_direct_objective_and_never_rises(
             user_bias=snap.user_bias,
             item_bias=snap.item_bias,
             global_mean=model.global_mean_,
+            damping=damping,
         )
         scale = abs(terms.total) + floor
         assert abs(row.objective - terms.total) <= rel * scale
@@ -128,11 +131,10 @@ def test_fit_follows_the_reference_loop_step_by_step(small):
     # Same seed and init scale: ALS without biases equals the article's loop; factors to 1e-8
     # relative, objectives to 1e-9 relative.
     r, _, _ = small
-    for regularization in ("plain", "weighted"):
-        X, Y, objectives = reference_fit(
-            r.matrix, k=3, lam=0.3, iterations=3, regularization=regularization, seed=5
-        )
-        model = ac.ALS(k=3, lam=0.3, iterations=3, regularization=regularization, seed=5)
+    for regularization, damping in (("plain", 0.0), ("weighted", 0.0), ("weighted", 4.0)):
+        settings = {"regularization": regularization, "damping": damping}
+        X, Y, objectives = reference_fit(r.matrix, k=3, lam=0.3, iterations=3, seed=5, **settings)
+        model = ac.ALS(k=3, lam=0.3, iterations=3, seed=5, **settings)
         model.fit(r)
         np.testing.assert_allclose(model.user_factors_, X, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(model.item_factors_, Y, rtol=1e-8, atol=1e-10)
