@@ -200,7 +200,12 @@ def nearest_neighbours(
 
 # --------------------------------------------------------------------------------- recommendations
 def explain_recommendations(
-    model: Any, user_idx: int, *, n: int = 10, exclude_seen: bool = True
+    model: Any,
+    user_idx: int,
+    *,
+    n: int = 10,
+    exclude_seen: bool = True,
+    exclude: Any = None,
 ) -> pd.DataFrame:
     """Top-n recommendations for a user and the parts that add up to each score (tidy).
 
@@ -209,8 +214,14 @@ def explain_recommendations(
     ``"factor 1"`` … ``"factor k"`` (the products x_uf·y_if), and ``"cold-start fallback"`` when
     the model scores a user or item without training ratings by the training mean. For each
     recommendation the contributions sum to its score (unclipped, as ``model.recommend`` ranks).
+    ``exclude`` lists more item indices to leave out, e.g. the user's held-out validation
+    ratings (``exclude_seen`` only knows the training ratings).
     """
-    recs = model.recommend(user_idx, n=n, exclude_seen=exclude_seen)
+    extra = np.unique(np.asarray([] if exclude is None else exclude, dtype=np.int64))
+    recs = model.recommend(user_idx, n=n + len(extra), exclude_seen=exclude_seen)
+    if len(extra):
+        recs = recs[~np.isin(recs["item"].to_numpy(), extra)].head(n)
+        recs = recs.assign(rank=np.arange(1, len(recs) + 1))
     items = recs["item"].to_numpy(dtype=np.int64)
     parts = _score_parts(model, int(user_idx), items)
     scores = recs["score"].to_numpy(dtype=np.float64)

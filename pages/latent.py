@@ -1,3 +1,193 @@
+"""Latent space: users and items on one map, an item's neighbours, a user's recommendations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.info("coming soon")
+import als_core as ac
+from als_core import embed
+from dashboard import state
+from dashboard.figures.latent import contributions_figure, latent_figure
+
+COLOUR_CHOICES = ("genre", "mean rating", "popularity")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> dict:
+    """Names, genres and counts of one dataset (keyed on its fingerprint)."""
+    summary = embed.item_summary(_ratings)
+    mean = summary["mean_rating"].to_numpy()
+    overall = float(_ratings.matrix.data.mean()) if _ratings.nnz else 0.0
+    return {
+        "users": embed.user_labels(_ratings),
+        "items": embed.item_labels(_ratings),
+        "genres": embed.item_genres(_ratings),
+        "item_counts": summary["n_ratings"].to_numpy(),
+        "item_means": np.where(np.isfinite(mean), mean, overall),
+        "user_counts": _ratings.user_counts(),
+    }
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def projection_for(fit_key: tuple, fit_on: str, _fit: state.FitResult) -> ac.Projection:
+    """The shared 2-D map of one fit (the fit is identified by ``fit_key``)."""
+    return ac.shared_projection(_fit.model.user_factors_, _fit.model.item_factors_, fit_on=fit_on)
+
+
+def steady(projection: ac.Projection, key: str) -> ac.Projection:
+    """Turn a new map to match the one this session saw last, so it doesn't flip between fits."""
+    aligned = ac.align_projection(projection, st.session_state.get(key))
+    st.session_state[key] = aligned
+    return aligned
+
+
+def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> str:
+    """A selectbox that survives a change of dataset (a stale choice falls back to default)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    return st.selectbox(label, options, key=key, **kwargs)
+
+
+dataset = state.current_dataset()
+ratings = dataset.ratings
+fit = state.current_fit()
+model = fit.model
+facts = dataset_facts(state.current_fingerprint(), ratings)
+fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+item_names, user_names = facts["items"], facts["users"]
+
+top = st.columns([1.2, 1, 1])
+colour_options = [c for c in COLOUR_CHOICES if c != "genre" or facts["genres"] is not None]
+colour_by = top[0].radio("Colour items by", colour_options, key="latent_colour", horizontal=True)
+fit_on = top[1].radio(
+    "Fit the map on",
+    ["users and items", "items only"],
+    key="latent_fit_on",
+    horizontal=True,
+    help="The 2-D basis (PCA) is fitted once, on these points, and applied to users and items "
+    "alike. With k = 2 the map shows the raw factors.",
+)
+n_show = top[2].slider("Neighbours and recommendations", 3, 20, 8, key="latent_n")
+
+popular_first = list(item_names[np.argsort(-facts["item_counts"], kind="stable")])
+active_first = list(user_names[np.argsort(-facts["user_counts"], kind="stable")])
+pick = st.columns(2)
+with pick[0]:
+    item_name = choose(
+        "Choose an item (most rated first)", popular_first, "latent_item", popular_first[0]
+    )
+with pick[1]:
+    user_name = choose(
+        "Choose a user (most active first)", active_first, "latent_user", active_first[0]
+    )
+item = int(np.flatnonzero(item_names == item_name)[0])
+user = int(np.flatnonzero(user_names == user_name)[0])
+
+neighbours = ac.nearest_neighbours(model.item_factors_, item, n=n_show, labels=item_names)
+held_out = fit.validation.matrix[user].indices if fit.validation is not None else np.array([], int)
+explained = ac.explain_recommendations(model, user, n=n_show, exclude=held_out)
+recs = explained.drop_duplicates("rank")
+
+projection = steady(
+    projection_for(fit_key, "both" if fit_on == "users and items" else "items", fit),
+    "latent_last_map",
+)
+if colour_by == "genre":
+    colour, title, categorical = facts["genres"], "genre", True
+elif colour_by == "mean rating":
+    colour, title, categorical = facts["item_means"], "mean rating", False
+else:
+    colour, title, categorical = np.log10(1 + facts["item_counts"]), "log₁₀(1 + ratings)", False
+figure = latent_figure(
+    projection,
+    item_labels=item_names,
+    user_labels=user_names,
+    item_colour=colour,
+    item_colour_title=title,
+    categorical=categorical,
+    user_activity=facts["user_counts"],
+    chosen_item=item,
+    neighbours=neighbours["index"].to_numpy(),
+    chosen_user=user,
+    recommended=recs["item"].to_numpy(),
+    uirevision=f"latent-{fit.fingerprint}",
+)
+st.plotly_chart(figure, key="latent_map", width="stretch")
+explained_share = float(np.sum(projection.explained))
+drawn = figure.layout.meta
+sampled = (
+    f" To keep the page light, {drawn['items_drawn']:,} items and {drawn['users_drawn']:,} "
+    "users are drawn (a fixed random sample, plus everything highlighted)."
+    if drawn["items_drawn"] < ratings.n_items or drawn["users_drawn"] < ratings.n_users
+    else ""
+)
+basis_note = {
+    "raw": "With k = 2 the axes are the two factors themselves: a predicted score is μ + biases "
+    "+ the dot product of a user's and an item's position, so users rate highly the items "
+    "that lie far out in their own direction.",
+    "raw-1d": "With k = 1 there is one factor: users (bottom row) and items (top row) sit on one "
+    "axis, and a score grows with the product of the two positions.",
+    "pca": f"With k = {model.item_factors_.shape[1]} the map is a projection: the first two "
+    f"principal components of the {'users and items' if fit_on == 'users and items' else 'items'}"
+    f" ({explained_share:.0%} of the variance), one basis for both. Neighbours and scores below "
+    "use all k factors, so they can differ from what looks close here.",
+}[projection.method]
+st.caption(
+    f"Diamonds are items, grey dots users (darker = more ratings). {basis_note} The star is the "
+    "chosen item with its nearest neighbours circled; the × is the chosen user with the "
+    f"recommended items in squares.{sampled}"
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Nearest neighbours", anchor=False)
+    st.caption(
+        f"Items whose factor vectors point the same way as **{item_name}** (cosine similarity "
+        "of all k factors: 1 = same direction, 0 = unrelated, −1 = opposite)."
+    )
+    table = pd.DataFrame(
+        {
+            "item": neighbours["label"],
+            "similarity": neighbours["similarity"].round(3),
+            "ratings": facts["item_counts"][neighbours["index"]],
+            "mean rating": facts["item_means"][neighbours["index"]].round(2),
+        }
+    )
+    if facts["genres"] is not None:
+        table.insert(1, "genre", facts["genres"][neighbours["index"]])
+    table.index = neighbours["rank"]
+    st.dataframe(table, key="latent_neighbours", width="stretch")
+with right:
+    st.subheader("Recommendations", anchor=False)
+    seen = int(ratings.user_counts()[user])
+    st.caption(
+        f"The {len(recs)} highest predicted scores for **{user_name}** among the items they "
+        f"have not rated ({seen} rated, training and validation, are left out)."
+    )
+    lo, hi = ratings.rating_scale
+    rec_table = pd.DataFrame(
+        {
+            "item": item_names[recs["item"].to_numpy()],
+            "score": recs["score"].round(3).to_numpy(),
+            "predicted rating": np.clip(recs["score"].to_numpy(), lo, hi).round(2),
+        }
+    )
+    if facts["genres"] is not None:
+        rec_table.insert(1, "genre", facts["genres"][recs["item"].to_numpy()])
+    rec_table.index = recs["rank"].to_numpy()
+    st.dataframe(rec_table, key="latent_recs", width="stretch")
+
+st.subheader("What makes each score", anchor=False)
+parts = "the global mean μ, the user's and the item's bias, and " if model.biases else ""
+st.caption(
+    f"Each recommendation's score is the sum of {parts}one product x_uf·y_if per factor f. "
+    "Bars to the right of 0 raise the score, bars to the left lower it; the black tick is the "
+    "total."
+)
+st.plotly_chart(
+    contributions_figure(explained, item_labels=item_names),
+    key="latent_contributions",
+    width="stretch",
+)

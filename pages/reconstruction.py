@@ -1,3 +1,165 @@
+"""Reconstruction: the ratings R beside the model's XYᵀ and the residual, on a chosen subset."""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.info("coming soon")
+import als_core as ac
+from als_core import embed
+from dashboard import state
+from dashboard.figures.reconstruction import reconstruction_figure
+
+#: Up to this many users × items every cell is drawn with its own hover; above, blocks.
+CELL_LIMIT = 200
+#: Opening view: enough cells to see patterns, big enough to see single cells.
+DEFAULT_SHOWN = 60
+ORDER_NOTES = {
+    "given": "in the data's order",
+    "activity": "most ratings first",
+    "leading factor": "sorted by the model's leading pattern",
+}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def labels_for(fingerprint: str, _ratings: ac.Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """User and item names of one dataset (keyed on its fingerprint)."""
+    return embed.user_labels(_ratings), embed.item_labels(_ratings)
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing the reconstruction…")
+def grid_for(
+    fit_key: tuple,
+    order: str,
+    n_users: int,
+    n_items: int,
+    extra_users: tuple[int, ...],
+    extra_items: tuple[int, ...],
+    _fit: state.FitResult,
+    _ratings: ac.Ratings,
+) -> ac.ReconstructionGrid:
+    """The grid for one fit and one view (the fit is identified by ``fit_key``)."""
+    users = np.union1d(embed.most_active(_ratings.user_counts(), n_users), extra_users)
+    items = np.union1d(embed.most_active(_ratings.item_counts(), n_items), extra_items)
+    model = _fit.model
+    users, items = embed.order_rows_and_columns(
+        users.astype(np.int64),
+        items.astype(np.int64),
+        by=order,
+        user_counts=_ratings.user_counts(),
+        item_counts=_ratings.item_counts(),
+        user_factors=model.user_factors_,
+        item_factors=model.item_factors_,
+    )
+    return ac.reconstruction_grid(
+        model, _fit.train, _fit.validation, users, items, max_rows=CELL_LIMIT, max_cols=CELL_LIMIT
+    )
+
+
+def keep_valid_choices(key: str, options: list[str]) -> None:
+    """Drop remembered choices that no longer exist (the dataset changed)."""
+    chosen = st.session_state.get(key)
+    if chosen:
+        allowed = set(options)
+        st.session_state[key] = [c for c in chosen if c in allowed]
+
+
+dataset = state.current_dataset()
+ratings = dataset.ratings
+fit = state.current_fit()
+user_names, item_names = labels_for(state.current_fingerprint(), ratings)
+
+st.caption(
+    "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), and "
+    "the error on the cells that were rated (right). The model saw only the training ratings."
+)
+controls = st.columns([1.3, 1, 1])
+order = controls[0].radio(
+    "Order rows and columns",
+    list(ORDER_NOTES),
+    index=2,
+    key="recon_order",
+    horizontal=True,
+    help="Leading factor: users and items sorted by the strongest pattern in the predictions, "
+    "so groups with shared tastes form blocks.",
+)
+n_users = controls[1].slider(
+    "Users shown (most active)",
+    1,
+    ratings.n_users,
+    min(ratings.n_users, DEFAULT_SHOWN),
+    key="recon_n_users",
+    help=f"Up to {CELL_LIMIT} users × {CELL_LIMIT} items every cell is drawn; above that, "
+    "runs of neighbouring users or items are averaged into blocks.",
+)
+n_items = controls[2].slider(
+    "Items shown (most rated)",
+    1,
+    ratings.n_items,
+    min(ratings.n_items, DEFAULT_SHOWN),
+    key="recon_n_items",
+)
+with st.expander("Also show particular users or items"):
+    keep_valid_choices("recon_users", list(user_names))
+    keep_valid_choices("recon_items", list(item_names))
+    picked_users = st.multiselect("Users", list(user_names), key="recon_users")
+    picked_items = st.multiselect("Items", list(item_names), key="recon_items")
+user_index = {name: i for i, name in enumerate(user_names)}
+item_index = {name: i for i, name in enumerate(item_names)}
+extra_users = tuple(sorted(user_index[name] for name in picked_users))
+extra_items = tuple(sorted(item_index[name] for name in picked_items))
+
+fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+grid = grid_for(fit_key, order, n_users, n_items, extra_users, extra_items, fit, ratings)
+figure = reconstruction_figure(
+    grid,
+    user_labels=user_names,
+    item_labels=item_names,
+    rating_scale=ratings.rating_scale,
+    order_note=ORDER_NOTES[order],
+    uirevision=f"recon-{fit.fingerprint}-{order}",
+)
+# Plotly's own theme: Streamlit's theme pads the axes, which leaves a grey frame of empty
+# "missing" cells around every heatmap.
+st.plotly_chart(figure, key="recon_chart", width="stretch", theme=None)
+
+observed = grid.n_observed.sum()
+held = grid.n_validation.sum()
+if grid.is_cells:
+    how = (
+        f"{len(grid.users)} users × {len(grid.items)} items, every cell drawn; "
+        f"{observed:,} rated ({held:,} of them held out for validation)."
+    )
+    marks = (
+        "**Pink squares** outline the validation ratings: the model never saw them, so the "
+        "residual there shows how well it generalises."
+    )
+else:
+    bh, bw = grid.block
+    how = (
+        f"{len(grid.users):,} users × {len(grid.items):,} items, averaged in blocks of "
+        f"{bh} users × {bw} items ({grid.shape[0]}×{grid.shape[1]} blocks) so the browser "
+        f"stays fast; {observed:,} ratings ({held:,} held out for validation)."
+    )
+    marks = (
+        "Each block shows the mean of its rated cells (R), of all its cells (XYᵀ) and of the "
+        "errors on its rated cells; hover to see how many ratings and validation ratings it "
+        "holds. Show at most 200 users and 200 items to see single cells."
+    )
+rmse_note = ""
+if grid.is_cells:
+    held_mask = grid.n_validation > 0
+    trained_mask = (grid.n_observed > 0) & ~held_mask
+    parts = [
+        f"{name} cells {np.sqrt(np.mean(grid.residual[mask] ** 2)):.3f}"
+        for name, mask in (("training", trained_mask), ("validation", held_mask))
+        if mask.any()
+    ]
+    if parts:
+        rmse_note = " RMSE on the shown " + ", on the shown ".join(parts) + "."
+st.caption(
+    f"{how} **Grey** means no rating: a missing cell, not a zero. R and XYᵀ share one colour "
+    f"scale from {ratings.rating_scale[0]:g} to {ratings.rating_scale[1]:g}. In the residual "
+    "(actual − predicted), **blue** cells are rated higher than the model predicts, **red** "
+    f"lower, white about right. {marks}{rmse_note}"
+)

@@ -165,6 +165,18 @@ def test_contributions_sum_to_each_recommendation_score(biases):
     assert not seen & set(table["item"])
 
 
+def test_extra_exclusions_drop_items_and_keep_the_ranking():
+    ratings = _random_ratings(seed=4)
+    model = ac.ALS(k=3, lam=0.3, iterations=2, seed=0).fit(ratings)
+    full = model.recommend(2, n=8)
+    drop = full["item"].to_numpy()[[0, 3]]
+    table = embed.explain_recommendations(model, 2, n=6, exclude=drop)
+    kept = table.drop_duplicates("rank")
+    expected = [i for i in full["item"] if i not in set(drop)][:6]
+    assert kept["item"].tolist() == expected
+    assert kept["rank"].tolist() == list(range(1, 7))
+
+
 def test_cold_start_scores_are_explained_by_a_fallback_part():
     ratings = _random_ratings(seed=3)
     keep = np.repeat(np.arange(ratings.n_users), ratings.user_counts()) != 0

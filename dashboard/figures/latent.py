@@ -1,0 +1,392 @@
+"""The latent-space map and the recommendation breakdown: pure figure code.
+
+Users and items are drawn in ONE 2-D basis (``ac.shared_projection``). Big data are sampled to a
+bounded number of points (the chosen item, user, neighbours and recommendations are always
+drawn), and every big trace of the map lives in one subplot, so the page uses a single WebGL
+context however many traces there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.colors
+import plotly.graph_objects as go
+
+import als_core as ac
+
+MAX_ITEMS_DRAWN = 3000
+MAX_USERS_DRAWN = 2000
+#: Above this many points in the map, its scatters switch to WebGL (one context per figure).
+WEBGL_ABOVE = 1500
+ITEM_SCALE = "Viridis"
+USER_SCALE = [[0.0, "#d9d9d9"], [1.0, "#1a1a1a"]]  # light users stay visible
+CATEGORY_COLOURS = plotly.colors.qualitative.D3 + plotly.colors.qualitative.Pastel
+HIGHLIGHT = {"item": "#d62728", "neighbour": "#ff7f0e", "user": "#111111", "rec": "#2ca02c"}
+
+
+def latent_figure(
+    projection: ac.Projection,
+    *,
+    item_labels: Sequence[str] | np.ndarray,
+    user_labels: Sequence[str] | np.ndarray,
+    item_colour: Sequence | np.ndarray,
+    item_colour_title: str,
+    user_activity: Sequence[float] | np.ndarray,
+    categorical: bool = False,
+    chosen_item: int | None = None,
+    neighbours: Sequence[int] = (),
+    chosen_user: int | None = None,
+    recommended: Sequence[int] = (),
+    uirevision: str = "latent",
+    seed: int = 0,
+    height: int = 620,
+) -> go.Figure:
+    """Items and users in one shared 2-D basis.
+
+    ``item_colour`` holds one value per item: category names when ``categorical`` (e.g. genre)
+    or numbers (mean rating, log popularity). Users are coloured by ``user_activity`` (number of
+    ratings, drawn on a log scale). ``chosen_item`` is marked with its ``neighbours``, and
+    ``chosen_user`` with the ``recommended`` items, each joined by thin lines.
+    """
+    item_labels = np.asarray(item_labels, dtype=object)
+    user_labels = np.asarray(user_labels, dtype=object)
+    item_colour = np.asarray(item_colour, dtype=object if categorical else np.float64)
+    activity = np.asarray(user_activity, dtype=np.float64)
+    one_d = projection.method == "raw-1d"
+    item_xy, user_xy = _layout_points(projection, one_d)
+    rng = np.random.default_rng(seed)
+    items_shown = _sample(len(item_xy), MAX_ITEMS_DRAWN, rng)
+    users_shown = _sample(len(user_xy), MAX_USERS_DRAWN, rng)
+    Scatter = go.Scattergl if len(items_shown) + len(users_shown) > WEBGL_ABOVE else go.Scatter
+
+    fig = go.Figure()
+    user_size = 5 if len(users_shown) > 500 else 7
+    fig.add_trace(
+        Scatter(
+            x=user_xy[users_shown, 0],
+            y=user_xy[users_shown, 1],
+            mode="markers",
+            name=f"users ({_shown(users_shown, len(user_xy))})",
+            marker={
+                "symbol": "circle",
+                "size": user_size,
+                "color": np.log10(1 + activity[users_shown]),
+                "coloraxis": "coloraxis2",
+                "opacity": 0.55,
+            },
+            customdata=activity[users_shown],
+            text=user_labels[users_shown],
+            hovertemplate="%{text}<br>%{customdata:.0f} ratings<extra>user</extra>",
+        )
+    )
+    item_size = 7 if len(items_shown) > 500 else 10
+    if categorical:
+        _add_item_categories(
+            fig,
+            Scatter,
+            item_xy,
+            items_shown,
+            item_labels,
+            item_colour,
+            item_colour_title,
+            item_size,
+        )
+    else:
+        fig.add_trace(
+            Scatter(
+                x=item_xy[items_shown, 0],
+                y=item_xy[items_shown, 1],
+                mode="markers",
+                name=f"items ({_shown(items_shown, len(item_xy))})",
+                marker={
+                    "symbol": "diamond",
+                    "size": item_size,
+                    "color": item_colour[items_shown],
+                    "coloraxis": "coloraxis",
+                    "line": {"width": 0.5, "color": "white"},
+                },
+                customdata=item_colour[items_shown],
+                text=item_labels[items_shown],
+                hovertemplate="%{text}<br>"
+                + item_colour_title
+                + ": %{customdata:.2f}<extra>item</extra>",
+            )
+        )
+    _add_highlights(
+        fig,
+        item_xy,
+        user_xy,
+        item_labels,
+        user_labels,
+        chosen_item,
+        neighbours,
+        chosen_user,
+        recommended,
+    )
+    x_title, y_title = projection.axis_titles
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 90},
+        uirevision=uirevision,
+        legend={"orientation": "v", "x": 1.02, "y": 1.0, "itemsizing": "constant"},
+        coloraxis={
+            "colorscale": ITEM_SCALE,
+            "colorbar": _bottom_colorbar(f"items: {item_colour_title}", x=0.25),
+        },
+        coloraxis2={
+            "colorscale": USER_SCALE,
+            "cmin": 0,
+            "colorbar": _bottom_colorbar("users: log₁₀(1 + ratings)", x=0.75),
+        },
+        xaxis={"title": {"text": x_title}, "zeroline": True},
+        yaxis={"title": {"text": y_title}, "zeroline": True},
+        meta={"items_drawn": len(items_shown), "users_drawn": len(users_shown)},
+    )
+    if categorical:
+        fig.update_layout(coloraxis_showscale=False)
+    if one_d:
+        fig.update_yaxes(
+            tickvals=[0, 1], ticktext=["users", "items"], range=[-0.6, 1.6], zeroline=False
+        )
+    else:
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def _bottom_colorbar(title: str, *, x: float) -> dict:
+    return {
+        "title": {"text": title, "side": "top"},
+        "orientation": "h",
+        "x": x,
+        "xanchor": "center",
+        "y": -0.12,
+        "yanchor": "top",
+        "len": 0.4,
+        "thickness": 12,
+    }
+
+
+def _layout_points(projection: ac.Projection, one_d: bool) -> tuple[np.ndarray, np.ndarray]:
+    """With k = 1 the map has one real axis: items on one row, users on another."""
+    items, users = projection.items.copy(), projection.users.copy()
+    if one_d:
+        items[:, 1], users[:, 1] = 1.0, 0.0
+    return items, users
+
+
+def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def _shown(shown: np.ndarray, total: int) -> str:
+    return f"{total:,}" if len(shown) == total else f"{len(shown):,} of {total:,} drawn"
+
+
+def _add_item_categories(
+    fig: go.Figure,
+    Scatter: type,
+    item_xy: np.ndarray,
+    shown: np.ndarray,
+    labels: np.ndarray,
+    colour: np.ndarray,
+    title: str,
+    size: int,
+) -> None:
+    """One trace per category (legend entries you can click), largest category first."""
+    cats = pd.Series(colour[shown]).astype(str)
+    order = cats.value_counts().index.tolist()
+    for j, cat in enumerate(order):
+        pick = shown[(cats == cat).to_numpy()]
+        fig.add_trace(
+            Scatter(
+                x=item_xy[pick, 0],
+                y=item_xy[pick, 1],
+                mode="markers",
+                name=str(cat),
+                legendgroup="items",
+                legendgrouptitle={"text": f"items by {title}"} if j == 0 else None,
+                marker={
+                    "symbol": "diamond",
+                    "size": size,
+                    "color": CATEGORY_COLOURS[j % len(CATEGORY_COLOURS)],
+                    "line": {"width": 0.5, "color": "white"},
+                },
+                text=labels[pick],
+                hovertemplate="%{text}<br>" + f"{title}: {cat}<extra>item</extra>",
+            )
+        )
+
+
+def _add_highlights(
+    fig: go.Figure,
+    item_xy: np.ndarray,
+    user_xy: np.ndarray,
+    item_labels: np.ndarray,
+    user_labels: np.ndarray,
+    chosen_item: int | None,
+    neighbours: Sequence[int],
+    chosen_user: int | None,
+    recommended: Sequence[int],
+) -> None:
+    """Few points, so plain SVG traces: they draw above the (possibly WebGL) clouds."""
+    if chosen_item is not None:
+        near = np.asarray(neighbours, dtype=np.int64)
+        _spokes(fig, item_xy[chosen_item], item_xy[near], HIGHLIGHT["neighbour"], "neighbours")
+        fig.add_trace(
+            go.Scatter(
+                x=item_xy[near, 0],
+                y=item_xy[near, 1],
+                mode="markers",
+                name="nearest neighbours (cosine)",
+                marker={
+                    "symbol": "circle-open",
+                    "size": 15,
+                    "line": {"width": 2.5},
+                    "color": HIGHLIGHT["neighbour"],
+                },
+                text=item_labels[near],
+                hovertemplate="%{text}<extra>neighbour</extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[item_xy[chosen_item, 0]],
+                y=[item_xy[chosen_item, 1]],
+                mode="markers+text",
+                name="chosen item",
+                marker={
+                    "symbol": "star",
+                    "size": 20,
+                    "color": HIGHLIGHT["item"],
+                    "line": {"width": 1, "color": "white"},
+                },
+                text=[str(item_labels[chosen_item])],
+                textposition="top center",
+                textfont={"color": HIGHLIGHT["item"], "size": 13},
+                hovertemplate="%{text}<extra>chosen item</extra>",
+            )
+        )
+    if chosen_user is not None:
+        recs = np.asarray(recommended, dtype=np.int64)
+        _spokes(fig, user_xy[chosen_user], item_xy[recs], HIGHLIGHT["rec"], "recommendations")
+        fig.add_trace(
+            go.Scatter(
+                x=item_xy[recs, 0],
+                y=item_xy[recs, 1],
+                mode="markers",
+                name="recommended for the user",
+                marker={
+                    "symbol": "square-open",
+                    "size": 14,
+                    "line": {"width": 2.5},
+                    "color": HIGHLIGHT["rec"],
+                },
+                text=item_labels[recs],
+                hovertemplate="%{text}<extra>recommended</extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[user_xy[chosen_user, 0]],
+                y=[user_xy[chosen_user, 1]],
+                mode="markers+text",
+                name="chosen user",
+                marker={
+                    "symbol": "x",
+                    "size": 16,
+                    "color": HIGHLIGHT["user"],
+                    "line": {"width": 1, "color": "white"},
+                },
+                text=[str(user_labels[chosen_user])],
+                textposition="bottom center",
+                textfont={"color": HIGHLIGHT["user"], "size": 13},
+                hovertemplate="%{text}<extra>chosen user</extra>",
+            )
+        )
+
+
+def _spokes(fig: go.Figure, origin: np.ndarray, ends: np.ndarray, colour: str, name: str) -> None:
+    if len(ends) == 0:
+        return
+    xs, ys = [], []
+    for end in ends:
+        xs += [origin[0], end[0], None]
+        ys += [origin[1], end[1], None]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": colour, "width": 1, "dash": "dot"},
+            hoverinfo="skip",
+            showlegend=False,
+            name=name,
+        )
+    )
+
+
+def contributions_figure(
+    explained: pd.DataFrame, *, item_labels: Sequence[str] | np.ndarray, height: int | None = None
+) -> go.Figure:
+    """How each recommendation's score is made: one horizontal stacked bar per item.
+
+    ``explained`` is ``ac.explain_recommendations(...)`` (tidy: rank, item, score, part,
+    contribution). Positive parts stack right of 0, negative ones left; a black tick marks each
+    score (the sum of its parts).
+    """
+    labels = np.asarray(item_labels, dtype=object)
+    recs = explained.drop_duplicates("rank").sort_values("rank")
+    names = [f"{r}. {labels[i]}" for r, i in zip(recs["rank"], recs["item"], strict=True)]
+    name_of = dict(zip(recs["rank"], names, strict=True))
+    fig = go.Figure()
+    parts = list(dict.fromkeys(explained["part"]))
+    for j, part in enumerate(parts):
+        rows = explained[explained["part"] == part]
+        fig.add_trace(
+            go.Bar(
+                x=rows["contribution"],
+                y=[name_of[r] for r in rows["rank"]],
+                orientation="h",
+                name=part,
+                marker_color=_part_colour(part, j),
+                hovertemplate="%{y}<br>" + part + ": %{x:+.3f}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=recs["score"],
+            y=names,
+            mode="markers",
+            name="score (sum)",
+            marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "black"}},
+            hovertemplate="%{y}<br>score: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        barmode="relative",
+        height=height or 120 + 32 * len(names),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={
+            "title": {"text": "contribution to the predicted score"},
+            "zeroline": True,
+            "zerolinecolor": "#444",
+        },
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "v", "x": 1.01},
+    )
+    return fig
+
+
+def _part_colour(part: str, j: int) -> str:
+    fixed = {
+        "global mean": "#bdbdbd",
+        "user bias": "#9e9ac8",
+        "item bias": "#fdae6b",
+        "cold-start fallback": "#d9d9d9",
+    }
+    return fixed.get(part, CATEGORY_COLOURS[j % len(CATEGORY_COLOURS)])

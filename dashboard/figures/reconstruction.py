@@ -1,0 +1,238 @@
+"""R beside XYᵀ beside the residual: pure figure code (a grid in, a plotly Figure out).
+
+The grid comes from ``ac.reconstruction_grid``: at most ~200 × 200 cells or blocks whatever the
+data size, so the figure stays small (a few hundred kB to ~2 MB of JSON) and the browser never
+has to draw millions of cells. Missing ratings are NaN, so the heatmap leaves them as gaps over a
+grey background instead of colouring them as zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+import als_core as ac
+
+MISSING_COLOUR = "#b4b4b4"  # the plot background, seen through NaN cells (no rating)
+RATING_SCALE = "Viridis"
+RESIDUAL_SCALE = "RdBu"  # red: the model predicts too high; blue: too low
+VALIDATION_COLOUR = "#ff2bd6"
+PANEL_TITLES = (
+    "R: observed ratings",
+    "XYᵀ: the model's predictions",
+    "R − XYᵀ on observed cells",
+)
+#: Above this many categories per axis, tick labels are hidden (hover still names every cell).
+MAX_TICK_LABELS = 40
+#: Typical width of one panel in the wide layout (sizes the validation markers).
+PANEL_WIDTH_PX = 340
+
+
+def reconstruction_figure(
+    grid: ac.ReconstructionGrid,
+    *,
+    user_labels: Sequence[str] | np.ndarray,
+    item_labels: Sequence[str] | np.ndarray,
+    rating_scale: tuple[float, float],
+    order_note: str = "",
+    uirevision: str = "reconstruction",
+    height: int = 560,
+) -> go.Figure:
+    """Three panels side by side: R, XYᵀ (same colour scale) and the residual (diverging).
+
+    ``user_labels`` / ``item_labels`` name every user / item of the dataset (index order);
+    ``rating_scale`` (lo, hi) fixes the shared colour scale of R and XYᵀ. In a cell grid,
+    validation ratings are outlined in R and in the residual; in a block grid the hover tells
+    how many ratings of each block are observed and held out.
+    """
+    rows = _axis_labels(grid.row_groups(), np.asarray(user_labels, dtype=object), "users")
+    cols = _axis_labels(grid.column_groups(), np.asarray(item_labels, dtype=object), "items")
+    lo, hi = float(rating_scale[0]), float(rating_scale[1])
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        shared_yaxes=True,
+        horizontal_spacing=0.02,
+        subplot_titles=PANEL_TITLES,
+    )
+    # Hover data travel as float32 typed arrays (base64 in the JSON), not as text, and each
+    # panel carries only what its own z lacks: a 200 × 200 grid of strings per panel would cost
+    # megabytes. A missing rating shows as "NaN" in the hover.
+    actual = grid.actual.astype(np.float32)
+    predicted = grid.predicted.astype(np.float32)
+    residual = grid.residual.astype(np.float32)
+    what = "cell" if grid.is_cells else "block"
+    mean = "" if grid.is_cells else "mean "
+    head = "%{y}<br>%{x}<br>"
+    r_custom, r_tail = predicted, f"{mean}predicted: %{{customdata:.2f}}"
+    if not grid.is_cells:
+        counts = np.stack([grid.n_observed, grid.n_validation], axis=-1).astype(np.float32)
+        r_custom = np.concatenate([predicted[..., None], counts], axis=-1)
+        r_tail = (
+            f"{mean}predicted: %{{customdata[0]:.2f}}<br>ratings in this block: "
+            "%{customdata[1]:.0f} (validation: %{customdata[2]:.0f})"
+        )
+    panels = [
+        (actual, r_custom, f"{mean}actual: %{{z:.2f}}<br>" + r_tail, "R"),
+        (
+            predicted,
+            actual,
+            f"{mean}actual: %{{customdata:.2f}}<br>{mean}predicted: %{{z:.2f}}",
+            "XYᵀ",
+        ),
+        (
+            residual,
+            np.stack([actual, predicted], axis=-1),
+            f"{mean}actual: %{{customdata[0]:.2f}}<br>{mean}predicted: %{{customdata[1]:.2f}}"
+            "<br>residual: %{z:+.2f}",
+            "R − XYᵀ",
+        ),
+    ]
+    for col, (z, custom, body, name) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=cols,
+                y=rows,
+                customdata=custom,
+                coloraxis="coloraxis2" if col == 3 else "coloraxis",
+                hoverongaps=col != 3,
+                hovertemplate=head + body + f"<extra>{name}</extra>",
+                name=name,
+            ),
+            row=1,
+            col=col,
+        )
+    if grid.is_cells:
+        for col in (1, 3):
+            marker = _validation_markers(grid, rows, cols, height)
+            if marker is not None:
+                marker.showlegend = col == 1
+                fig.add_trace(marker, row=1, col=col)
+    limit = _residual_limit(grid.residual, hi - lo)
+    fig.update_layout(
+        height=height,
+        margin={"l": 45, "r": 10, "t": 50, "b": 110},
+        plot_bgcolor=MISSING_COLOUR,
+        uirevision=uirevision,
+        coloraxis={
+            "colorscale": RATING_SCALE,
+            "cmin": lo,
+            "cmax": hi,
+            "colorbar": _colorbar("rating (R and XYᵀ)", x=0.5, length=0.36),
+        },
+        coloraxis2={
+            "colorscale": RESIDUAL_SCALE,
+            "cmin": -limit,
+            "cmax": limit,
+            "cmid": 0.0,
+            "colorbar": _colorbar("actual − predicted", x=0.84, length=0.28),
+        },
+        legend={"orientation": "h", "x": 0.0, "y": -0.17, "yanchor": "top"},
+        font={"family": "Source Sans Pro, sans-serif", "size": 13},
+        meta={"grid": "cells" if grid.is_cells else f"blocks of {grid.block[0]}×{grid.block[1]}"},
+    )
+    show_x = len(cols) <= MAX_TICK_LABELS
+    show_y = len(rows) <= MAX_TICK_LABELS
+    for c in (1, 2, 3):
+        fig.update_xaxes(
+            type="category",
+            showticklabels=show_x,
+            tickangle=-60,
+            showgrid=False,
+            zeroline=False,
+            ticks="",
+            matches="x" if c > 1 else None,
+            # Fixed ranges: the marker trace would otherwise pad the axes with empty margins.
+            range=[-0.5, len(cols) - 0.5],
+            title_text=_axis_title("items", grid.block[1], order_note) if c == 2 else None,
+            row=1,
+            col=c,
+        )
+    fig.update_yaxes(
+        type="category",
+        range=[len(rows) - 0.5, -0.5],
+        showticklabels=show_y,
+        ticks="",
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(title_text=_axis_title("users", grid.block[0], order_note), row=1, col=1)
+    fig.update_annotations(font={"color": "#222", "size": 14})
+    fig.layout.annotations[0].update(
+        text=f"{PANEL_TITLES[0]} ({what}s: {grid.shape[0]}×{grid.shape[1]})"
+    )
+    return fig
+
+
+def _axis_labels(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> list[str]:
+    """One unique category per grid row/column: the name, or the range of a block."""
+    if all(len(g) == 1 for g in groups):
+        return [str(labels[g[0]]) for g in groups]
+    out, start = [], 0
+    for g in groups:
+        out.append(f"{noun} #{start + 1}–{start + len(g)} ({labels[g[0]]} …)")
+        start += len(g)
+    return out
+
+
+def _axis_title(noun: str, block: int, order_note: str) -> str:
+    title = noun + (f", {order_note}" if order_note else "")
+    if block > 1:
+        title += f" (averaged in runs of {block})"
+    return title
+
+
+def _validation_markers(
+    grid: ac.ReconstructionGrid, rows: list[str], cols: list[str], height: int
+) -> go.Scatter | None:
+    r, c = np.nonzero(grid.n_validation > 0)
+    if len(r) == 0:
+        return None
+    # Rough size of one cell on screen: an outline when cells are big enough to show one,
+    # a small solid dot otherwise (an outline around a 2-pixel cell hides its neighbours).
+    cell_px = min((height - 130) / grid.shape[0], PANEL_WIDTH_PX / grid.shape[1])
+    if cell_px >= 5:
+        marker = {
+            "symbol": "square-open",
+            "size": min(cell_px, 18),
+            "color": VALIDATION_COLOUR,
+            "line": {"width": 1.5 if cell_px < 12 else 2, "color": VALIDATION_COLOUR},
+        }
+    else:
+        marker = {"symbol": "circle", "size": max(2.5, 0.8 * cell_px), "color": VALIDATION_COLOUR}
+    trace = go.Scattergl if len(r) > 1500 else go.Scatter
+    return trace(
+        x=np.asarray(cols, dtype=object)[c],
+        y=np.asarray(rows, dtype=object)[r],
+        mode="markers",
+        marker=marker,
+        name="validation rating (held out)",
+        legendgroup="validation",
+        hoverinfo="skip",
+    )
+
+
+def _residual_limit(residual: np.ndarray, span: float) -> float:
+    finite = np.abs(residual[np.isfinite(residual)])
+    if finite.size == 0:
+        return max(0.5, span / 2)
+    return float(max(0.25, np.quantile(finite, 0.99)))
+
+
+def _colorbar(title: str, *, x: float, length: float) -> dict:
+    return {
+        "title": {"text": title, "side": "top"},
+        "orientation": "h",
+        "x": x,
+        "xanchor": "center",
+        "y": -0.17,
+        "yanchor": "top",
+        "len": length,
+        "thickness": 12,
+    }

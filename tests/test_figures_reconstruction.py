@@ -1,0 +1,144 @@
+"""dashboard.figures.reconstruction: R / XYᵀ / residual panels (data in, Figure out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+import als_core as ac
+from als_core import embed
+from dashboard.figures.reconstruction import reconstruction_figure
+
+MAX_FIGURE_BYTES = 5_000_000
+
+
+def _small_case(biases=False):
+    rng = np.random.default_rng(0)
+    n_users, n_items = 25, 18
+    mask = rng.random((n_users, n_items)) < 0.35
+    mask[np.arange(n_users), rng.integers(0, n_items, n_users)] = True
+    u, i = np.nonzero(mask)
+    r = ac.Ratings.from_codes(u, i, rng.integers(1, 6, len(u)).astype(float))
+    train, valid = ac.split(r, fraction=0.25, seed=0)
+    model = ac.ALS(k=2, lam=0.5, iterations=3, biases=biases, seed=0).fit(train)
+    return r, train, valid, model
+
+
+def _heatmaps(fig: go.Figure) -> list[go.Heatmap]:
+    return [t for t in fig.data if t.type == "heatmap"]
+
+
+def _figure(r, grid):
+    return reconstruction_figure(
+        grid,
+        user_labels=embed.user_labels(r),
+        item_labels=embed.item_labels(r),
+        rating_scale=r.rating_scale,
+    )
+
+
+def test_cell_figure_shows_missing_as_nan_predictions_everywhere_and_residual_on_observed():
+    r, train, valid, model = _small_case()
+    users, items = np.arange(r.n_users)[::-1], np.arange(r.n_items)
+    grid = ac.reconstruction_grid(model, train, valid, users, items)
+    fig = _figure(r, grid)
+    R, P, E = _heatmaps(fig)
+    observed = np.zeros(r.shape, dtype=bool)
+    observed[r.coo()[0], r.coo()[1]] = True
+    observed = observed[np.ix_(users, items)]
+    dense = r.matrix.toarray()[np.ix_(users, items)]
+    z = np.asarray(R.z, dtype=float)
+    np.testing.assert_array_equal(np.isnan(z), ~observed)  # gaps, never zeros
+    np.testing.assert_allclose(z[observed], dense[observed], atol=1e-6)
+    pred = model.predict(users[:, None], items[None, :])
+    np.testing.assert_allclose(np.asarray(P.z, dtype=float), pred, atol=1e-5)
+    e = np.asarray(E.z, dtype=float)
+    assert np.all(np.isnan(e[~observed]))
+    np.testing.assert_allclose(e[observed], (dense - pred)[observed], atol=1e-5)
+    # R and XYᵀ share one colour scale fixed to the rating range; the residual diverges at 0.
+    assert R.coloraxis == P.coloraxis == "coloraxis" and E.coloraxis == "coloraxis2"
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == r.rating_scale
+    residual_axis = fig.layout.coloraxis2
+    assert residual_axis.cmid == 0 and residual_axis.cmin == -residual_axis.cmax
+    # Rows and columns are named after the users and items, in display order.
+    assert list(R.y) == list(embed.user_labels(r)[users])
+    assert list(R.x) == list(embed.item_labels(r)[items])
+    for trace in (R, P, E):
+        assert "actual" in trace.hovertemplate and "predicted" in trace.hovertemplate
+
+
+def test_validation_cells_are_marked_on_r_and_the_residual():
+    r, train, valid, model = _small_case()
+    users, items = np.arange(r.n_users), np.arange(r.n_items)
+    grid = ac.reconstruction_grid(model, train, valid, users, items)
+    fig = _figure(r, grid)
+    markers = [t for t in fig.data if t.type in ("scatter", "scattergl")]
+    assert len(markers) == 2 and {m.xaxis for m in markers} == {"x", "x3"}
+    vu, vi, _ = valid.coo()
+    names_u, names_i = embed.user_labels(r), embed.item_labels(r)
+    expected = {(names_i[i], names_u[u]) for u, i in zip(vu, vi, strict=True)}
+    for m in markers:
+        assert set(zip(m.x, m.y, strict=True)) == expected
+        assert len(m.x) == valid.nnz
+
+
+def test_no_validation_means_no_markers():
+    r, train, _, model = _small_case()
+    grid = ac.reconstruction_grid(model, train, None, np.arange(5), np.arange(6))
+    fig = _figure(r, grid)
+    assert [t.type for t in fig.data] == ["heatmap"] * 3
+
+
+def test_block_figure_names_ranges_and_reports_counts_in_the_hover():
+    r, train, valid, model = _small_case(biases=True)
+    grid = ac.reconstruction_grid(
+        model, train, valid, np.arange(r.n_users), np.arange(r.n_items), max_rows=5, max_cols=4
+    )
+    fig = _figure(r, grid)
+    R = _heatmaps(fig)[0]
+    assert len(R.y) == grid.shape[0] and R.y[0].startswith("users #1–5")
+    assert "ratings in this block" in R.hovertemplate
+    custom = np.asarray(R.customdata, dtype=float)
+    np.testing.assert_array_equal(custom[..., 1], grid.n_observed)
+    np.testing.assert_array_equal(custom[..., 2], grid.n_validation)
+    assert not [t for t in fig.data if t.type != "heatmap"]  # no per-cell markers on blocks
+
+
+@pytest.fixture(scope="module")
+def movielens_1m_sized():
+    """6,040 × 3,706 users × items and 1,000,000 ratings with random factors (no real fit)."""
+    rng = np.random.default_rng(1)
+    n_users, n_items, nnz = 6040, 3706, 1_000_000
+    flat = rng.choice(n_users * n_items, nnz, replace=False)
+    r = ac.Ratings.from_codes(
+        flat // n_items,
+        flat % n_items,
+        rng.integers(1, 6, nnz).astype(float),
+        shape=(n_users, n_items),
+    )
+    train, valid = ac.split(r, fraction=0.2, seed=0)
+    model = ac.ALS(k=16, iterations=0, init_scale=0.5, seed=0).fit(train)  # random factors
+    return r, train, valid, model
+
+
+def test_payload_stays_bounded_on_movielens_1m_sized_data(movielens_1m_sized):
+    r, train, valid, model = movielens_1m_sized
+    user_names, item_names = embed.user_labels(r), embed.item_labels(r)
+    views = {
+        "everything": (np.arange(r.n_users), np.arange(r.n_items)),
+        "top 200 × 200": (
+            embed.most_active(r.user_counts(), 200),
+            embed.most_active(r.item_counts(), 200),
+        ),
+    }
+    for name, (users, items) in views.items():
+        grid = ac.reconstruction_grid(model, train, valid, users, items)
+        assert grid.shape[0] <= 200 and grid.shape[1] <= 200, name
+        fig = reconstruction_figure(
+            grid, user_labels=user_names, item_labels=item_names, rating_scale=r.rating_scale
+        )
+        size = len(pio.to_json(fig, validate=False))
+        assert size < MAX_FIGURE_BYTES, f"{name}: {size / 1e6:.1f} MB of figure JSON"
+    assert grid.is_cells
