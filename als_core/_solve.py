@@ -1,37 +1,79 @@
 """The exact batched solver behind every half-step.
 
 For each row u of a sparse matrix R (a user, or an item when R is transposed) with observed
-columns I_u and targets t_u, it solves the k x k normal equations
+columns I_u and targets t_u, it solves the w x w normal equations
 
-    (F_Iᵀ F_I + λ_u I) w_u = F_Iᵀ t_u
+    (F_Iᵀ F_I + λ_u I) x_u = F_Iᵀ t_u
 
-where F is the fixed factor matrix of the other side. Rows are sorted by their number of
-observations and cut into chunks of similar length; each chunk is gathered into a padded
-(B, L, k) block (padding points at an all-zero row of F, so it adds nothing) and all its Gram
-matrices come from one stacked matrix product, all its solves from one batched LAPACK call.
-There is no Python loop over ratings and no explicit inverse. Chunk sizes are bounded so the
-gathered blocks and the k x k systems stay within a small, fixed amount of memory.
+where F is the fixed factor matrix of the other side (w = k, or k + 1 with a bias column).
+
+How, and why this way (measured on 2 cores, MovieLens-1M shape, k = 50; see
+benchmarks/bench_speed.py):
+
+- Rows are sorted by their number of observations and grouped into chunks of equal padded
+  length L. Each chunk is gathered into one (B, L, w + 1) block: the rows of F, plus the targets
+  as a last column. Padding points at an all-zero row of F and a zero target, so it adds
+  nothing. Groups are merged while the padding they add costs less than the fixed cost of one
+  more chunk (a few numpy calls), so small problems have few chunks and long rows little padding.
+- One stacked product ``blockᵀ @ block[..., :w]`` gives every Gram matrix *and* every
+  right-hand side F_Iᵀ t at once. It is a general product on purpose: numpy sends ``Aᵀ @ A`` on
+  one buffer to BLAS syrk, which is half as fast as gemm at these sizes, and OpenBLAS's fast
+  small-matrix gemm only applies up to about 10⁶ multiply-adds, so long rows are cut into
+  segments whose Gram matrices are summed.
+- Rows with fewer observations than unknowns (L < w) are solved in observation space,
+  x = F_Iᵀ (F_I F_Iᵀ + λ I)⁻¹ t: the same solution from an L x L system instead of a w x w one.
+- All solves of a chunk are one batched LAPACK call (LU; numpy has no batched Cholesky solve,
+  and Cholesky plus numpy triangular solves measured no faster). Rows whose ridge is 0 get the
+  least-norm solution from an eigen-solve instead, so rank-deficient systems are not an error.
+- The data term Σ (t − x·f)² comes from the residuals of the gathered block, in float64, while
+  the block is still in cache: it is the exact value for the returned solution, not an
+  estimate from the normal equations (which would lose digits to cancellation on good fits).
+- Chunks are independent, so ``n_threads`` workers take them from a shared counter (biggest
+  first); BLAS is held to one thread meanwhile, since its own threads only add overhead on
+  products this small and would oversubscribe the cores. Every chunk runs the same code on the
+  same data whichever worker takes it and the data term is summed exactly (math.fsum), so the
+  result is bit-identical for any number of threads.
+
+Memory stays bounded: a chunk's block and its stack of systems hold at most ``block_elements``
+numbers each, per worker.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-# Elements (not bytes) in one gathered block or one stack of k x k systems. 2^18 float64 is 2 MB:
-# small enough to stay in cache, large enough that the per-chunk Python overhead is negligible.
+# Numbers in one gathered block, or in one chunk's stack of systems. 2^18 float64 is 2 MB, about
+# one core's L2 cache here: the block is gathered, multiplied and reused for the residuals while
+# it is still in cache, and the Python cost per chunk (~40 µs) stays small beside its arithmetic.
 DEFAULT_BLOCK_ELEMENTS = 1 << 18
-# Rows whose lengths differ by at most this factor share a chunk, which bounds padding waste.
-LENGTH_GROWTH = 1.25
-LENGTH_SLACK = 4
+# The fixed cost of one more chunk, in floating-point operations of the Gram product it would
+# save by avoiding padding: ~40 µs of Python and numpy call overhead at ~50 GFLOP/s.
+CHUNK_OVERHEAD_FLOPS = 2e6
+# OpenBLAS's small-matrix gemm kernel (no packing, measured ~1.5x faster at these shapes) is
+# used up to about 10⁶ multiply-adds per product; longer rows are split into segments below it.
+SMALL_GEMM_ELEMENTS = 1 << 18
+# Narrower than this, a product is mostly call overhead and cutting it up only adds calls.
+MIN_SEGMENT_WIDTH = 16
+# Below this many flops in a whole half-step, starting worker threads costs more than it saves.
+MIN_FLOPS_PER_THREAD = 2e7
 
 
 @dataclass(frozen=True)
 class Chunk:
+    """Rows of equal padded length L, solved together."""
+
     rows: np.ndarray  # (B,) row indices solved by this chunk
     cols: np.ndarray  # (B, L) column indices into F, padded with n_cols (the zero row)
     pos: np.ndarray  # (B, L) positions into the row-major data, padded with nnz (a zero)
+    dual: bool  # L < width: solve the L x L system in observation space
+    segment: int  # 0, or the segment length the Gram product is cut into (long rows)
 
 
 @dataclass(frozen=True)
@@ -41,10 +83,13 @@ class RowPlan:
     n_rows: int
     n_cols: int
     nnz: int
+    width: int
     counts: np.ndarray
     chunks: tuple[Chunk, ...]
+    schedule: tuple[int, ...]  # chunk indices, most expensive first (for load balance)
 
 
+# --------------------------------------------------------------------------------- planning
 def plan_rows(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -55,42 +100,107 @@ def plan_rows(
 ) -> RowPlan:
     """Group the non-empty rows of a CSR structure into padded chunks of similar length.
 
-    ``width`` is the number of unknowns per row (k, or k + 1 with a bias column); it sets how
-    many rows fit in a chunk of ``block_elements``.
+    ``width`` is the number of unknowns per row (k, or k + 1 with a bias column); it sets the
+    cost model and how many rows fit in a chunk of ``block_elements``.
     """
     indptr = np.asarray(indptr, dtype=np.int64)
+    indices = np.asarray(indices)
     counts = np.diff(indptr)
     nnz = int(indptr[-1])
     order = np.argsort(counts, kind="stable")
     order = order[counts[order] > 0]
-    sorted_counts = counts[order]
+    segment = _segment_length(width)
     chunks: list[Chunk] = []
-    start = 0
-    n = len(order)
-    while start < n:
-        c0 = int(sorted_counts[start])
-        limit = max(int(c0 * LENGTH_GROWTH), c0 + LENGTH_SLACK)
-        stop = int(np.searchsorted(sorted_counts, limit, side="right"))
-        longest = int(sorted_counts[stop - 1])
-        per_row = max(longest * width, width * width)
-        stop = min(stop, start + max(1, block_elements // per_row))
-        rows = order[start:stop]
-        length = int(sorted_counts[stop - 1])
-        offsets = np.arange(length, dtype=np.int64)
-        pos = indptr[rows][:, None] + offsets[None, :]
-        valid = offsets[None, :] < counts[rows][:, None]
-        pos = np.where(valid, pos, nnz)
-        cols = np.where(valid, np.asarray(indices)[np.minimum(pos, max(nnz - 1, 0))], n_cols)
-        chunks.append(Chunk(rows=rows, cols=cols.astype(np.intp), pos=pos.astype(np.intp)))
-        start = stop
-    return RowPlan(n_rows=len(counts), n_cols=n_cols, nnz=nnz, counts=counts, chunks=tuple(chunks))
+    for start, stop, length in _length_groups(counts[order], width):
+        dual = length < width
+        per_row = max(length * (width + 1), (length if dual else width) * (width + 1))
+        rows_per_chunk = max(1, block_elements // per_row)
+        n_chunks = -(-(stop - start) // rows_per_chunk)
+        step = -(-(stop - start) // n_chunks)  # equal chunks rather than one small remainder
+        seg = segment if length >= 2 * segment and width >= MIN_SEGMENT_WIDTH else 0
+        for a in range(start, stop, step):
+            rows = order[a : min(stop, a + step)]
+            cols, pos = _padded_positions(indptr, indices, rows, length, n_cols, nnz)
+            chunks.append(Chunk(rows=rows, cols=cols, pos=pos, dual=dual, segment=seg))
+    cost = [_chunk_flops(c, width) for c in chunks]
+    schedule = tuple(int(i) for i in np.argsort(cost, kind="stable")[::-1])
+    return RowPlan(
+        n_rows=len(counts),
+        n_cols=n_cols,
+        nnz=nnz,
+        width=width,
+        counts=counts,
+        chunks=tuple(chunks),
+        schedule=schedule,
+    )
 
 
+def _entry_flops(width: int) -> float:
+    """Work per padded observation: its Gram and right-hand side terms plus its residual."""
+    return 2.0 * (width + 1) * width + 4.0 * width
+
+
+def _length_groups(sorted_counts: np.ndarray, width: int) -> Iterator[tuple[int, int, int]]:
+    """(start, stop, padded length) of runs of rows that share a chunk length.
+
+    Greedy over the distinct lengths: the next length joins the current group if padding the
+    group's rows up to it costs less than one more chunk would.
+    """
+    if len(sorted_counts) == 0:
+        return
+    lengths, first = np.unique(sorted_counts, return_index=True)
+    bounds = np.append(first, len(sorted_counts))
+    per_entry = _entry_flops(width)
+    group_start, length = 0, int(lengths[0])
+    for j in range(1, len(lengths)):
+        n_rows = int(bounds[j] - bounds[group_start])
+        padding = n_rows * (int(lengths[j]) - length) * per_entry
+        crosses_dual = (length < width) != (int(lengths[j]) < width)
+        if padding <= CHUNK_OVERHEAD_FLOPS and not crosses_dual:
+            length = int(lengths[j])
+        else:
+            yield int(bounds[group_start]), int(bounds[j]), length
+            group_start, length = j, int(lengths[j])
+    yield int(bounds[group_start]), len(sorted_counts), length
+
+
+def _padded_positions(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rows: np.ndarray,
+    length: int,
+    n_cols: int,
+    nnz: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.arange(length, dtype=np.int64)
+    pos = indptr[rows][:, None] + offsets[None, :]
+    valid = offsets[None, :] < (indptr[rows + 1] - indptr[rows])[:, None]
+    pos = np.where(valid, pos, nnz)
+    cols = np.where(valid, indices[np.minimum(pos, max(nnz - 1, 0))], n_cols)
+    return cols.astype(np.intp), pos.astype(np.intp)
+
+
+def _segment_length(width: int) -> int:
+    """Rows longer than twice this are cut into segments of it for the Gram product."""
+    target = SMALL_GEMM_ELEMENTS // (width * (width + 1))
+    return int(min(256, max(32, 1 << max(0, target.bit_length() - 1))))
+
+
+def _chunk_flops(chunk: Chunk, width: int) -> float:
+    n_rows, length = chunk.cols.shape
+    size = length if chunk.dual else width
+    gram = 2.0 * length * (width + 1) * (length if chunk.dual else width)
+    return n_rows * (gram + 2.0 / 3.0 * size**3 + 4.0 * length * width)
+
+
+# --------------------------------------------------------------------------------- solving
 def solve_rows(
     plan: RowPlan,
     fixed: np.ndarray,
     targets: np.ndarray,
     lam_rows: np.ndarray,
+    *,
+    n_threads: int | None = None,
 ) -> tuple[np.ndarray, float]:
     """Solve every row of the plan exactly; return (solutions, data term after the solve).
 
@@ -98,44 +208,123 @@ def solve_rows(
     ridge added to each row's diagonal (n_rows,). Empty rows get the zero vector, which is the
     exact (least-norm) solution of their system. Rows whose ridge is 0 are solved by a
     least-norm eigen-solve, so rank-deficient systems give the minimum-norm solution rather than
-    an error or garbage. The data term is Σ (t - w·f)² over all observations, computed from the
-    gathered blocks, in float64.
+    an error or garbage. The data term is Σ (t - x·f)² over all observations, computed from the
+    residuals in float64.
+
+    ``n_threads``: worker threads over chunks (default: the usable cores, fewer for small
+    problems). The result does not depend on it, bit for bit.
     """
     n_fixed, width = fixed.shape
+    if width != plan.width:
+        raise ValueError(
+            f"expected fixed factors with {plan.width} columns (the plan's width), "
+            f"got shape {fixed.shape}"
+        )
     dtype = fixed.dtype
-    fixed_ext = np.zeros((n_fixed + 1, width), dtype=dtype)
-    fixed_ext[:n_fixed] = fixed
-    targets_ext = np.zeros(plan.nnz + 1, dtype=dtype)
+    # One zero row for padded positions, one zero column that each block fills with targets.
+    design = np.zeros((n_fixed + 1, width + 1), dtype=dtype)
+    design[:n_fixed, :width] = fixed
+    targets_ext = np.empty(plan.nnz + 1, dtype=dtype)
     targets_ext[: plan.nnz] = targets
+    targets_ext[plan.nnz] = 0.0
+    lam = np.asarray(lam_rows, dtype=dtype)
+    all_positive = bool(np.all(lam > 0))
     out = np.zeros((plan.n_rows, width), dtype=dtype)
-    data_term = 0.0
-    diag = np.arange(width)
-    for chunk in plan.chunks:
-        block = fixed_ext[chunk.cols]  # (B, L, w)
-        t = targets_ext[chunk.pos]  # (B, L)
-        blockT = block.transpose(0, 2, 1)
-        gram = np.matmul(blockT, block)  # (B, w, w)
-        rhs = np.matmul(blockT, t[:, :, None])  # (B, w, 1)
-        lam = lam_rows[chunk.rows].astype(dtype, copy=False)
-        gram[:, diag, diag] += lam[:, None]
-        sol = _solve_stack(gram, rhs, lam)
-        out[chunk.rows] = sol
-        resid = t - np.matmul(block, sol[:, :, None])[:, :, 0]
-        data_term += float(np.einsum("bl,bl->", resid, resid, dtype=np.float64))
-    return out, data_term
+    data_terms = [0.0] * len(plan.chunks)
+
+    def run(index: int) -> None:
+        chunk = plan.chunks[index]
+        lam_chunk = lam[chunk.rows]
+        positive = all_positive or bool(np.all(lam_chunk > 0))
+        solution, data_terms[index] = _solve_chunk(
+            chunk, design, targets_ext, lam_chunk, width, positive
+        )
+        out[chunk.rows] = solution
+
+    workers = _worker_count(n_threads, plan)
+    with _blas_single_thread():
+        if workers == 1:
+            for index in plan.schedule:
+                run(index)
+        else:
+            _run_threaded(run, plan.schedule, workers)
+    return out, math.fsum(data_terms)
 
 
-def _solve_stack(gram: np.ndarray, rhs: np.ndarray, lam: np.ndarray) -> np.ndarray:
+def _solve_chunk(
+    chunk: Chunk,
+    design: np.ndarray,
+    targets_ext: np.ndarray,
+    lam: np.ndarray,
+    width: int,
+    positive: bool,
+) -> tuple[np.ndarray, float]:
+    """Gather, build the systems, solve, and return (solutions (B, w), data term)."""
+    block = np.take(design, chunk.cols, axis=0)  # (B, L, w + 1); the last column is still 0
+    block[:, :, width] = np.take(targets_ext, chunk.pos)
+    if chunk.dual and positive:
+        solution = _solve_dual(block, lam, width)
+    else:
+        solution = _solve_primal(block, lam, width, chunk.segment, positive)
+    # Residuals F x − t of the whole chunk in one product, with the extended vectors [x, −1].
+    extended = np.empty((len(solution), width + 1), dtype=design.dtype)
+    extended[:, :width] = solution
+    extended[:, width] = -1.0
+    resid = np.matmul(block, extended[:, :, None]).astype(np.float64, copy=False)
+    return solution, float(np.vdot(resid, resid))
+
+
+def _solve_primal(
+    block: np.ndarray, lam: np.ndarray, width: int, segment: int, positive: bool
+) -> np.ndarray:
+    """The w x w normal equations of every row of the block."""
+    gram = _gram_and_rhs(block, width, segment)  # (B, w + 1, w): [Gram; (Fᵀt)ᵀ]
+    systems = gram[:, :width, :]
+    np.einsum("bii->bi", systems)[...] += lam[:, None]  # a writable view of the diagonals
+    rhs = gram[:, width, :]
+    if positive:
+        return np.linalg.solve(systems, rhs[:, :, None])[:, :, 0]
+    return _solve_stack(systems, rhs, lam)
+
+
+def _gram_and_rhs(block: np.ndarray, width: int, segment: int) -> np.ndarray:
+    """blockᵀ @ block[..., :w] for every row: the Gram matrix and, as last row, (Fᵀt)ᵀ."""
+    length = block.shape[1]
+    if not segment or length < 2 * segment:
+        return np.matmul(block.transpose(0, 2, 1), block[:, :, :width])
+    n_seg = length // segment
+    head = block[:, : n_seg * segment].reshape(len(block), n_seg, segment, width + 1)
+    gram = np.matmul(head.transpose(0, 1, 3, 2), head[..., :width]).sum(axis=1)
+    tail = block[:, n_seg * segment :]
+    if tail.shape[1]:
+        gram += np.matmul(tail.transpose(0, 2, 1), tail[:, :, :width])
+    return gram
+
+
+def _solve_dual(block: np.ndarray, lam: np.ndarray, width: int) -> np.ndarray:
+    """x = Fᵀ (F Fᵀ + λI)⁻¹ t: the same solution as the primal system, from an L x L one.
+
+    Padded observations are zero rows of F with target 0, so their equations read λ z = 0.
+    """
+    factors = block[:, :, :width]
+    # A copy of Fᵀ keeps numpy on gemm: F @ F.T on one buffer goes to the slower syrk.
+    kernel = np.matmul(factors, np.ascontiguousarray(factors.transpose(0, 2, 1)))
+    np.einsum("bii->bi", kernel)[...] += lam[:, None]
+    z = np.linalg.solve(kernel, block[:, :, width:])
+    return np.matmul(factors.transpose(0, 2, 1), z)[:, :, 0]
+
+
+def _solve_stack(systems: np.ndarray, rhs: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Solve a stack of symmetric systems; ridge-free ones by least-norm eigen-solve."""
     singular = lam <= 0
     if not singular.any():
-        return np.linalg.solve(gram, rhs)[:, :, 0]
-    sol = np.empty(rhs.shape[:2], dtype=gram.dtype)
+        return np.linalg.solve(systems, rhs[:, :, None])[:, :, 0]
+    solution = np.empty(rhs.shape, dtype=systems.dtype)
     regular = ~singular
     if regular.any():
-        sol[regular] = np.linalg.solve(gram[regular], rhs[regular])[:, :, 0]
-    sol[singular] = least_norm_solve(gram[singular], rhs[singular, :, 0])
-    return sol
+        solution[regular] = np.linalg.solve(systems[regular], rhs[regular][:, :, None])[:, :, 0]
+    solution[singular] = least_norm_solve(systems[singular], rhs[singular])
+    return solution
 
 
 def least_norm_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -149,3 +338,96 @@ def least_norm_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     inv = np.where(vals > tol, 1.0 / np.where(vals > tol, vals, 1.0), 0.0)
     coef = np.einsum("bkj,bk->bj", vecs, rhs) * inv
     return np.einsum("bkj,bj->bk", vecs, coef).astype(gram.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------- threads
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_count(n_threads: int | None, plan: RowPlan) -> int:
+    if n_threads is not None:
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+            raise ValueError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+        return min(n_threads, max(1, len(plan.chunks)))
+    work = sum(_chunk_flops(c, plan.width) for c in plan.chunks)
+    by_work = int(work // MIN_FLOPS_PER_THREAD)
+    return max(1, min(usable_cores(), by_work, len(plan.chunks)))
+
+
+def _run_threaded(run, schedule: tuple[int, ...], workers: int) -> None:
+    """Run ``run(i)`` for every i in ``schedule`` on ``workers`` threads, in schedule order.
+
+    The threads take the next chunk from a shared iterator (handing one out is atomic under
+    the GIL), which balances uneven chunks without a queue per task. The first error is
+    re-raised here after all threads stop.
+    """
+    tasks = iter(schedule)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while not errors:
+            with lock:
+                index = next(tasks, None)
+            if index is None:
+                return
+            try:
+                run(index)
+            except BaseException as exc:  # re-raised in the calling thread
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers - 1)]
+    for thread in threads:
+        thread.start()
+    worker()  # the calling thread works too
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
+def _blas_single_thread() -> Iterator[None]:
+    """Hold BLAS/LAPACK to one thread while any solve is running in this process.
+
+    A counter makes overlapping solves (e.g. two dashboard sessions) safe: the first one in sets
+    the limit, the last one out restores the previous setting. Without threadpoolctl the
+    limit is skipped (results are the same, only slower on long rows).
+    """
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _limit_blas()
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+_controller = None
+
+
+def _limit_blas():
+    global _controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
