@@ -374,6 +374,10 @@ class ALS:
             val_cols = V.indices
 
         self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+        # Without biases the targets are the ratings themselves: convert them once, not per step.
+        plain_targets = None
+        if not self.biases:
+            plain_targets = (_targets(R, dtype, 0.0, None), _targets(Rt, dtype, 0.0, None))
         history: list[dict[str, Any]] = []
         snapshots: list[Snapshot] = []
         self._snapshot_stride = 1
@@ -389,19 +393,22 @@ class ALS:
             for side in ("users", "items"):
                 t0 = time.perf_counter()
                 if side == "users":
-                    targets = _targets(R, dtype, mu, bi)
+                    targets = plain_targets[0] if plain_targets else _targets(R, dtype, mu, bi)
                     design = _with_ones(Y) if self.biases else Y
                     sol, data_term = solve_rows(user_plan, design, targets, user_ridge)
                     X, bu = _split_solution(sol, self.biases)
                 else:
-                    targets = _targets(Rt, dtype, mu, bu)
+                    targets = plain_targets[1] if plain_targets else _targets(Rt, dtype, mu, bu)
                     design = _with_ones(X) if self.biases else X
                     sol, data_term = solve_rows(item_plan, design, targets, item_ridge)
                     Y, bi = _split_solution(sol, self.biases)
                 reg_term = float(self.lam) * (
                     _penalty(X, bu, reg_weights_u) + _penalty(Y, bi, reg_weights_i)
                 )
-                self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+                # Only the factors change within a fit; the rest of _set_state (training mean,
+                # scale, counts) was set before the loop and costs passes over the data.
+                self.user_factors_, self.item_factors_ = X, Y
+                self.user_bias_, self.item_bias_ = bu, bi
                 val_rmse = np.nan
                 if V is not None:
                     val_rmse = _rmse(V.data, self._raw_predict(val_rows, val_cols, clip=True))
