@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 import als_core as ac
-from dashboard import state
+from dashboard import presenter, scenes, state
 
 log = logging.getLogger("als_explorer")
 
@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/reconstruction.py", title="Reconstruction", icon=":material/grid_on:"),
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/update.py", title="One update by hand", icon=":material/calculate:"),
 ]
 
 
@@ -99,7 +100,7 @@ def frame() -> None:
         layout="wide",
         initial_sidebar_state="expanded",
     )
-    page = st.navigation(PAGES)
+    page = st.navigation(PAGES, position=presenter.navigation_position())
     try:
         state.ensure_session()
     except Exception as error:
@@ -109,6 +110,8 @@ def frame() -> None:
     with st.sidebar:
         st.markdown("### ALS Explorer")
         summary = st.container()
+    scenes.begin(PAGES, page)  # a link's scene (once per session) and its notices
+    presenter.apply()
     st.title(page.title)
     run_page(page)
     # The sidebar is filled after the page ran, so it shows the dataset and model the page
@@ -116,6 +119,7 @@ def frame() -> None:
     with summary:
         render_sidebar_dataset(state.current_dataset())
         render_sidebar_model()
+    scenes.end(page)  # the current scene into the address bar
 
 
 # Streamlit runs the entry script as __main__; tests import this module for its functions.

@@ -1,0 +1,587 @@
+"""Figures for the teaching pages (theory, one update by hand, replay, add yourself).
+
+Pure functions: arrays in, plotly Figure out. Small matrices carry their numbers in the cells so
+that on the tiny sample every value can be read off and checked by hand; above ``ANNOTATE_UP_TO``
+rows or columns the numbers move to the hover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, style
+
+#: Matrices up to this many rows and columns show their numbers in the cells.
+ANNOTATE_UP_TO = 12
+#: Grey of a missing rating (a gap, never a zero), as on the Reconstruction page.
+MISSING_COLOUR = "#d0d3d8"
+RATING_SCALE = "Viridis"
+FACTOR_SCALE = "RdBu"
+ACTUAL_COLOUR = "#111111"
+AFTER_COLOUR = USER_COLOR
+BEFORE_COLOUR = MUTED_COLOR
+YOU_COLOUR = "#e8590c"
+
+
+def fmt(value: float) -> str:
+    """A short, readable number for a cell (3 significant digits, no exponent for normal sizes)."""
+    if not np.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return f"{value:.2e}"
+
+
+def _cell_text(values: np.ndarray) -> np.ndarray:
+    return np.vectorize(fmt, otypes=[object])(np.asarray(values, dtype=np.float64))
+
+
+def _symmetric_limit(*arrays: np.ndarray) -> float:
+    finite = [np.abs(a[np.isfinite(a)]) for a in arrays if np.size(a)]
+    finite = [a for a in finite if a.size]
+    limit = max((float(a.max()) for a in finite), default=0.0)
+    return limit if limit > 0 else 1.0
+
+
+# --------------------------------------------------------------------------------- update by hand
+def system_figure(
+    A: np.ndarray,
+    B: np.ndarray,
+    x: np.ndarray | None,
+    *,
+    names: Sequence[str],
+    title: str,
+    a_title: str = "A = Σ y yᵀ + λI",
+    b_title: str = "B = Σ r y",
+    x_title: str = "x = A⁻¹B",
+    height: int | None = None,
+) -> go.Figure:
+    """The k×k system of one update as three annotated heatmaps: A · x = B.
+
+    ``names`` label the unknowns (x₁ … x_k, then b with biases). ``x`` may be None (not solved
+    yet). A and B share one diverging colour scale centred at 0; x has its own.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64).reshape(-1, 1)
+    names = list(names)
+    width = len(names)
+    annotate = width <= ANNOTATE_UP_TO
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[max(width, 1), 1, 1],
+        horizontal_spacing=0.07,
+        subplot_titles=(a_title, x_title, b_title),
+    )
+    limit = _symmetric_limit(A, B)
+    shared = {"colorscale": FACTOR_SCALE, "zmin": -limit, "zmax": limit, "showscale": False}
+    fig.add_trace(
+        go.Heatmap(
+            z=A,
+            x=names,
+            y=names,
+            text=_cell_text(A) if annotate else None,
+            texttemplate="%{text}" if annotate else None,
+            hovertemplate="A[%{y}, %{x}] = %{z:.6g}<extra></extra>",
+            xgap=2,
+            ygap=2,
+            **shared,
+        ),
+        row=1,
+        col=1,
+    )
+    x_values = (
+        np.full((width, 1), np.nan) if x is None else np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    )
+    x_limit = _symmetric_limit(x_values)
+    fig.add_trace(
+        go.Heatmap(
+            z=x_values,
+            x=["x"],
+            y=names,
+            text=_cell_text(x_values) if annotate else None,
+            texttemplate="%{text}" if annotate else None,
+            hovertemplate="%{y} = %{z:.6g}<extra>solution</extra>",
+            colorscale="PuOr",
+            zmin=-x_limit,
+            zmax=x_limit,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        ),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=B,
+            x=["B"],
+            y=names,
+            text=_cell_text(B) if annotate else None,
+            texttemplate="%{text}" if annotate else None,
+            hovertemplate="B[%{y}] = %{z:.6g}<extra></extra>",
+            xgap=2,
+            ygap=2,
+            **shared,
+        ),
+        row=1,
+        col=3,
+    )
+    for col in (1, 2, 3):
+        fig.update_yaxes(autorange="reversed", row=1, col=col, showgrid=False)
+        fig.update_xaxes(showgrid=False, row=1, col=col)
+    fig.update_xaxes(showticklabels=False, row=1, col=2)
+    fig.update_xaxes(showticklabels=False, row=1, col=3)
+    fig.update_yaxes(showticklabels=False, row=1, col=3)
+    size = height or int(min(560, 150 + 48 * max(width, 2)))
+    style(fig, title=title, height=size)
+    fig.update_layout(margin={"t": 80})
+    fig.update_annotations(yshift=6)
+    return fig
+
+
+def predictions_figure(
+    labels: Sequence[str],
+    actual: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    *,
+    held_out: np.ndarray | None = None,
+    title: str,
+    rating_scale: tuple[float, float] | None = None,
+) -> go.Figure:
+    """This row's ratings and its predictions before and after the update, one column each.
+
+    ``held_out`` (bool per entry) marks validation ratings the update did not see: they are
+    drawn hollow. Grey lines join each prediction before the update to the one after.
+    """
+    labels = [str(label) for label in labels]
+    actual = np.asarray(actual, dtype=np.float64)
+    before = np.asarray(before, dtype=np.float64)
+    after = np.asarray(after, dtype=np.float64)
+    held = np.zeros(len(labels), dtype=bool) if held_out is None else np.asarray(held_out, bool)
+    fig = go.Figure()
+    for i, label in enumerate(labels):
+        fig.add_trace(
+            go.Scatter(
+                x=[label, label],
+                y=[before[i], after[i]],
+                mode="lines",
+                line={"color": "#ced4da", "width": 2},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=before,
+            mode="markers",
+            name="predicted before",
+            marker={"color": BEFORE_COLOUR, "size": 10, "symbol": "circle-open", "line_width": 2},
+            hovertemplate="%{x}<br>before: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=after,
+            mode="markers",
+            name="predicted after",
+            marker={"color": AFTER_COLOUR, "size": 11},
+            hovertemplate="%{x}<br>after: %{y:.3f}<extra></extra>",
+        )
+    )
+    for mask, name, symbol in (
+        (~held, "actual rating (used)", "diamond"),
+        (held, "actual rating (held out, not used)", "diamond-open"),
+    ):
+        if mask.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=np.asarray(labels, dtype=object)[mask],
+                    y=actual[mask],
+                    mode="markers",
+                    name=name,
+                    marker={"color": ACTUAL_COLOUR, "size": 12, "symbol": symbol, "line_width": 2},
+                    hovertemplate="%{x}<br>actual: %{y:g}<extra></extra>",
+                )
+            )
+    if rating_scale is not None:
+        lo, hi = rating_scale
+        fig.add_hrect(y0=lo, y1=hi, fillcolor="#f1f3f5", line_width=0, layer="below")
+    fig.update_xaxes(type="category", tickangle=-30 if len(labels) > 6 else 0)
+    fig.update_yaxes(title="rating")
+    style(fig, title=title, height=400)
+    # Beside the plot: the points fill the whole width, so no corner inside is free.
+    fig.update_layout(
+        legend={"x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top", "bgcolor": "#fff"},
+        margin={"r": 10},
+    )
+    return fig
+
+
+def steps_figure(targets: np.ndarray, labels: Sequence[str], step: int, *, title: str) -> go.Figure:
+    """Which ratings are already in A and B at this step (filled) and which are still to come."""
+    targets = np.asarray(targets, dtype=np.float64)
+    labels = [str(label) for label in labels]
+    done = np.arange(len(targets)) < step
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=targets,
+            marker={
+                "color": np.where(done, USER_COLOR, "#dee2e6"),
+                "line": {"color": np.where(np.arange(len(targets)) == step - 1, "#111", "#fff")},
+            },
+            text=[fmt(t) for t in targets],
+            textposition="outside",
+            hovertemplate="%{x}<br>target %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    return style(fig, title=title, height=260)
+
+
+# --------------------------------------------------------------------------------- theory
+def excerpt_figure(
+    values: np.ndarray,
+    *,
+    user_labels: Sequence[str],
+    item_labels: Sequence[str],
+    title: str,
+    rating_scale: tuple[float, float],
+    predicted: np.ndarray | None = None,
+) -> go.Figure:
+    """A small piece of R: observed ratings coloured and printed, missing cells grey with "?".
+
+    With ``predicted`` the missing cells show the model's guess in grey italics instead.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    text = np.where(np.isnan(values), "?", _cell_text(values)).astype(object)
+    if predicted is not None:
+        guess = np.char.add("<i>", np.char.add(_cell_text(predicted).astype(str), "</i>"))
+        text = np.where(np.isnan(values), guess.astype(object), text)
+    lo, hi = rating_scale
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=[str(label) for label in item_labels],
+            y=[str(label) for label in user_labels],
+            text=text,
+            texttemplate="%{text}",
+            colorscale=RATING_SCALE,
+            zmin=lo,
+            zmax=hi,
+            xgap=2,
+            ygap=2,
+            hoverongaps=True,
+            colorbar={"title": {"text": "rating"}, "thickness": 12},
+            hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(plot_bgcolor=MISSING_COLOUR)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False, tickangle=-30)
+    height = int(min(560, 190 + 36 * len(user_labels)))
+    return style(fig, title=title, height=height)
+
+
+def factorization_figure(
+    R: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    user_labels: Sequence[str],
+    item_labels: Sequence[str],
+    rating_scale: tuple[float, float],
+    title: str,
+) -> go.Figure:
+    """R ≈ X · Yᵀ drawn as three matrices with their sizes: ratings, user factors, item factors."""
+    R = np.asarray(R, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    Yt = np.asarray(Y, dtype=np.float64).T
+    k = X.shape[1]
+    factor_names = [f"f{f + 1}" for f in range(k)]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[R.shape[1], max(k, 1) * 1.6, R.shape[1]],
+        horizontal_spacing=0.05,
+        subplot_titles=(
+            f"R ({R.shape[0]} × {R.shape[1]} shown)",
+            f"≈ X ({R.shape[0]} × {k})",
+            f"· Yᵀ ({k} × {R.shape[1]})",
+        ),
+    )
+    users = [str(u) for u in user_labels]
+    items = [str(i) for i in item_labels]
+    lo, hi = rating_scale
+    fig.add_trace(
+        go.Heatmap(
+            z=R,
+            x=items,
+            y=users,
+            colorscale=RATING_SCALE,
+            zmin=lo,
+            zmax=hi,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y} · %{x}: %{z}<extra>R</extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    limit = _symmetric_limit(X, Yt)
+    for col, z, x, y, name in ((2, X, factor_names, users, "X"), (3, Yt, items, factor_names, "Y")):
+        annotate = z.size <= 160
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=x,
+                y=y,
+                colorscale=FACTOR_SCALE,
+                zmin=-limit,
+                zmax=limit,
+                showscale=False,
+                xgap=1,
+                ygap=1,
+                text=_cell_text(z) if annotate else None,
+                texttemplate="%{text}" if annotate else None,
+                hovertemplate="%{y} · %{x}: %{z:.3f}<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_layout(plot_bgcolor=MISSING_COLOUR)
+    for col in (1, 2, 3):
+        fig.update_yaxes(autorange="reversed", showgrid=False, row=1, col=col)
+        fig.update_xaxes(showgrid=False, tickangle=-45, row=1, col=col)
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
+    fig.update_yaxes(showticklabels=True, row=1, col=3)
+    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    fig.update_xaxes(showticklabels=False, row=1, col=3)
+    style(fig, title=title, height=int(min(520, 200 + 30 * R.shape[0])))
+    fig.update_layout(margin={"t": 80})
+    return fig
+
+
+# --------------------------------------------------------------------------------- replay
+def mark_moment(
+    fig: go.Figure, *, x: float, y: float | None, label: str, start_y: float | None = None
+) -> go.Figure:
+    """Mark where the replay is on a loss curve (a vertical line and a ringed point).
+
+    ``start_y`` adds the objective of the random start at x = 0, which the history lacks.
+    """
+    if start_y is not None and np.isfinite(start_y):
+        fig.add_trace(
+            go.Scatter(
+                x=[0.0],
+                y=[start_y],
+                mode="markers",
+                name="random start",
+                marker={"color": "#495057", "size": 8, "symbol": "square"},
+                hovertemplate="random start<br>objective %{y:,.5g}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=x, line={"color": YOU_COLOUR, "width": 2, "dash": "dash"})
+    if y is not None and np.isfinite(y):
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                mode="markers",
+                name=f"now: {label}",
+                marker={
+                    "color": "rgba(0,0,0,0)",
+                    "size": 18,
+                    "line": {"color": YOU_COLOUR, "width": 3},
+                },
+                hovertemplate=label + "<br>objective %{y:,.5g}<extra></extra>",
+            )
+        )
+    return fig
+
+
+def add_point(
+    fig: go.Figure,
+    xy: np.ndarray,
+    *,
+    name: str,
+    colour: str = YOU_COLOUR,
+    symbol: str = "star",
+    size: int = 22,
+) -> go.Figure:
+    """Put one labelled point on a latent map (e.g. "you", after a fold-in)."""
+    xy = np.asarray(xy, dtype=np.float64).ravel()
+    fig.add_trace(
+        go.Scatter(
+            x=[xy[0]],
+            y=[xy[1] if len(xy) > 1 else 0.0],
+            mode="markers+text",
+            name=name,
+            text=[name],
+            textposition="top center",
+            textfont={"size": 15, "color": colour},
+            marker={"color": colour, "size": size, "symbol": symbol, "line": {"color": "#fff"}},
+            hovertemplate=name + "<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+        )
+    )
+    return fig
+
+
+def scores_figure(
+    labels: Sequence[str], scores: np.ndarray, *, title: str, highlight: str = ITEM_COLOR
+) -> go.Figure:
+    """Horizontal bars of predicted scores, best at the top."""
+    labels = [str(label) for label in labels]
+    scores = np.asarray(scores, dtype=np.float64)
+    fig = go.Figure(
+        go.Bar(
+            x=scores,
+            y=labels,
+            orientation="h",
+            marker_color=highlight,
+            text=[f"{s:.2f}" for s in scores],
+            textposition="auto",
+            hovertemplate="%{y}<br>predicted %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title="predicted rating")
+    fig.update_layout(showlegend=False)
+    return style(fig, title=title, height=int(160 + 28 * len(labels)))
+
+
+# --------------------------------------------------------------------------------- the map
+GROUP_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#7f7f7f",
+)
+#: Above this many points a map switches to WebGL.
+WEBGL_ABOVE = 1500
+MAX_POINTS = 3000
+
+
+def map_figure(
+    users: np.ndarray,
+    items: np.ndarray,
+    *,
+    user_labels: Sequence[str],
+    item_labels: Sequence[str],
+    item_groups: Sequence[str] | None = None,
+    axis_titles: tuple[str, str] = ("axis 1", "axis 2"),
+    axis_range: tuple[float, float] | None = None,
+    title: str = "",
+    height: int = 520,
+    uirevision: str = "map",
+    seed: int = 0,
+) -> go.Figure:
+    """Users (grey dots) and items (diamonds, coloured by group when given) in one 2-D basis.
+
+    ``users`` (n_users, 2) and ``items`` (n_items, 2) are coordinates of one shared projection.
+    Big data are sampled (seeded, so a demo repeats) to at most ``MAX_POINTS`` of each.
+    ``axis_range`` fixes both axes (a replay keeps one camera for every frame).
+    """
+    users = np.asarray(users, dtype=np.float64)
+    items = np.asarray(items, dtype=np.float64)
+    user_labels = np.asarray(user_labels, dtype=object)
+    item_labels = np.asarray(item_labels, dtype=object)
+    rng = np.random.default_rng(seed)
+    shown_users = _sample_rows(len(users), rng)
+    shown_items = _sample_rows(len(items), rng)
+    Scatter = go.Scattergl if len(shown_users) + len(shown_items) > WEBGL_ABOVE else go.Scatter
+    fig = go.Figure()
+    fig.add_trace(
+        Scatter(
+            x=users[shown_users, 0],
+            y=users[shown_users, 1],
+            mode="markers",
+            name="users",
+            marker={"color": "#adb5bd", "size": 6, "opacity": 0.7},
+            text=user_labels[shown_users],
+            hovertemplate="%{text}<extra>user</extra>",
+        )
+    )
+    if item_groups is None:
+        groups = np.full(len(items), "items", dtype=object)
+    else:
+        groups = np.asarray(item_groups, dtype=object)
+    for j, group in enumerate(sorted(set(groups[shown_items]), key=str)):
+        mask = shown_items[groups[shown_items] == group]
+        fig.add_trace(
+            Scatter(
+                x=items[mask, 0],
+                y=items[mask, 1],
+                mode="markers",
+                name=str(group),
+                marker={
+                    "color": ITEM_COLOR if item_groups is None else GROUP_COLOURS[j % 10],
+                    "size": 10,
+                    "symbol": "diamond",
+                    "line": {"color": "#ffffff", "width": 0.6},
+                },
+                text=item_labels[mask],
+                hovertemplate="%{text}<extra>" + str(group) + "</extra>",
+            )
+        )
+    fig.update_xaxes(title=axis_titles[0], zeroline=True, zerolinecolor="#ced4da")
+    fig.update_yaxes(title=axis_titles[1], zeroline=True, zerolinecolor="#ced4da", scaleanchor="x")
+    if axis_range is not None:
+        fig.update_xaxes(range=list(axis_range))
+        fig.update_yaxes(range=list(axis_range))
+    style(fig, title=title or None, height=height)
+    fig.update_layout(
+        uirevision=uirevision,
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top"},
+        margin={"r": 140},
+    )
+    return fig
+
+
+def _sample_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=MAX_POINTS, replace=False))
+
+
+def highlight_points(
+    fig: go.Figure,
+    xy: np.ndarray,
+    labels: Sequence[str],
+    *,
+    name: str,
+    colour: str,
+    symbol: str = "circle-open",
+    size: int = 14,
+) -> go.Figure:
+    """Ring a few points of a map (nearest users, recommended items) with their names."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    fig.add_trace(
+        go.Scatter(
+            x=xy[:, 0],
+            y=xy[:, 1],
+            mode="markers",
+            name=name,
+            marker={"color": colour, "size": size, "symbol": symbol, "line": {"width": 2.5}},
+            text=[str(label) for label in labels],
+            hovertemplate="%{text}<extra>" + name + "</extra>",
+        )
+    )
+    return fig

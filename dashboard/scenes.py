@@ -1,0 +1,440 @@
+"""Scenes in the URL: a bookmarked link reopens exactly the same view.
+
+A scene is the page, the dataset (a sample's name, or the generator's settings), the model
+settings (k, λ, iterations, regularisation, biases, seed and any non-default split/stopping),
+the page's own choices (the user or item followed on the update page, the replay frame…) and
+presenter mode. It lives in ``st.query_params``::
+
+    ?page=update&data=sample:tiny&k=2&lam=1&it=15&reg=plain&bias=1&seed=0&side=users&who=Ana
+
+The pure half (``Scene``, ``encode_scene``, ``decode_scene``) is plain Python and tested on its
+own. The Streamlit half is two calls in app.py: ``begin(pages, page)`` right after navigation
+restores the link's scene on a session's first run (once) and shows any notice about it;
+``end(page)`` after the page ran writes the current scene back into the address bar.
+
+Uploaded data cannot travel in a link: the scene says ``data=upload:<file name>``, the rest of
+it is restored, and a notice asks for the file until it is uploaded or other data are chosen.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HOME = "home"
+#: Model settings in the URL: parameter -> (settings key, parser). Always written.
+MODEL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {}
+#: More settings, written only when they differ from the defaults.
+EXTRA_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {}
+#: Page choices: page slug -> {parameter: (session key, parser)}.
+PAGE_CHOICES: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {}
+#: Generator settings always written (the others only when they differ from the defaults).
+GENERATOR_ALWAYS = ("n_users", "n_items", "rank", "density", "seed")
+
+
+# --------------------------------------------------------------------------------- parsing
+def parse_int(text: str) -> int:
+    value = float(text)
+    if not value.is_integer():
+        raise ValueError(f"expected a whole number, got {text!r}")
+    return int(value)
+
+
+def parse_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected 1 or 0, got {text!r}")
+
+
+def parse_choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {text!r}")
+        return text
+
+    return parse
+
+
+def parse_int_or(*words: str) -> Callable[[str], int | str]:
+    def parse(text: str) -> int | str:
+        return text if text in words else parse_int(text)
+
+    return parse
+
+
+def parse_text(text: str) -> str:
+    return str(text)
+
+
+def format_value(value: Any) -> str:
+    """A setting as it appears in the URL: 1/0 for booleans, shortest exact text for numbers."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value))
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return "~".join(format_value(v) for v in value)
+    return str(value)
+
+
+def parse_generator_value(text: str) -> Any:
+    """A generator setting from the URL: none, 1/0-free booleans (true/false), numbers, a~b."""
+    lowered = text.strip().lower()
+    if lowered == "none":
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if "~" in text:
+        return tuple(parse_float(part) for part in text.split("~"))
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text and "e" not in lowered else number
+
+
+MODEL_PARAMS.update(
+    {
+        "k": ("k", parse_int),
+        "lam": ("lam", parse_float),
+        "it": ("iterations", parse_int),
+        "reg": ("regularization", parse_choice("plain", "weighted")),
+        "bias": ("biases", parse_bool),
+        "seed": ("seed", parse_int),
+    }
+)
+EXTRA_PARAMS.update(
+    {
+        "split": ("split", parse_choice("random", "per_user", "by_time", "none")),
+        "frac": ("fraction", parse_float),
+        "hold": ("n_per_user", parse_int),
+        "stop": ("stopping", parse_choice("fixed", "tolerance", "patience")),
+        "tol": ("tol", parse_float),
+        "pat": ("patience", parse_int),
+    }
+)
+PAGE_CHOICES.update(
+    {
+        "update": {
+            "side": ("update_side", parse_choice("users", "items")),
+            "who": ("", parse_text),  # update_user or update_item, by side (see below)
+            "iter": ("update_iteration", parse_int_or("next")),
+            "step": ("update_step", parse_int),
+        },
+        "replay": {"frame": ("replay_frame", parse_int)},
+    }
+)
+
+
+# --------------------------------------------------------------------------------- the scene
+@dataclass(frozen=True)
+class Scene:
+    """Everything a link restores. ``choices`` maps session-state keys to values."""
+
+    page: str | None = None
+    data: str | None = None  # "sample:<name>" | "synthetic" | "upload:<file>" | "movielens-100k"
+    generator: dict[str, Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, Any] = field(default_factory=dict)
+    presenter: bool = False
+
+
+def who_key(side: str | None) -> str:
+    """The session key of the followed user or item on the update page."""
+    return "update_item" if side == "items" else "update_user"
+
+
+def encode_scene(
+    scene: Scene, *, defaults: Mapping[str, Any], generator_defaults: Mapping[str, Any]
+) -> dict[str, str]:
+    """The scene as query parameters (strings), in a stable, readable order."""
+    params: dict[str, str] = {}
+    if scene.page:
+        params["page"] = scene.page
+    if scene.data:
+        params["data"] = scene.data
+    if scene.data == "synthetic" and scene.generator:
+        parts = [
+            f"{name}:{format_value(value)}"
+            for name, value in scene.generator.items()
+            if name in GENERATOR_ALWAYS or generator_defaults.get(name, object()) != value
+        ]
+        params["gen"] = ",".join(parts)
+    for param, (key, _) in MODEL_PARAMS.items():
+        if key in scene.settings:
+            params[param] = format_value(scene.settings[key])
+    for param, (key, _) in EXTRA_PARAMS.items():
+        if key in scene.settings and scene.settings[key] != defaults.get(key):
+            params[param] = format_value(scene.settings[key])
+    for param, (key, _) in PAGE_CHOICES.get(scene.page or "", {}).items():
+        if param == "who":
+            key = who_key(scene.choices.get("update_side"))
+        if scene.choices.get(key) is not None:
+            params[param] = format_value(scene.choices[key])
+    if scene.presenter:
+        params["present"] = "1"
+    return params
+
+
+def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
+    """A scene from query parameters, and a note for every value that could not be used.
+
+    Unknown parameters are ignored; a bad value is dropped (the default stays) with a note.
+    """
+    flat = {key: (value[-1] if isinstance(value, list) else value) for key, value in params.items()}
+    problems: list[str] = []
+
+    def parsed(param: str, parser: Callable[[str], Any]) -> Any:
+        try:
+            return parser(str(flat[param]))
+        except (ValueError, TypeError) as error:
+            problems.append(f"{param}={flat[param]!r} was ignored ({error})")
+            return None
+
+    page = flat.get("page") or None
+    data = flat.get("data") or None
+    if data is not None and not (
+        data.startswith(("sample:", "upload:")) or data in ("synthetic", "movielens-100k")
+    ):
+        problems.append(
+            f"data={data!r} was ignored (expected sample:<name>, synthetic, upload:<file> or "
+            "movielens-100k)"
+        )
+        data = None
+    generator = None
+    if data == "synthetic":
+        generator = {}
+        for part in str(flat.get("gen", "")).split(","):
+            if not part.strip():
+                continue
+            name, sep, text = part.partition(":")
+            try:
+                if not sep:
+                    raise ValueError("expected name:value")
+                generator[name.strip()] = parse_generator_value(text)
+            except ValueError as error:
+                problems.append(f"generator setting {part!r} was ignored ({error})")
+    settings = {}
+    for param, (key, parser) in {**MODEL_PARAMS, **EXTRA_PARAMS}.items():
+        if param in flat:
+            value = parsed(param, parser)
+            if value is not None:
+                settings[key] = value
+    choices = {}
+    page_choices = PAGE_CHOICES.get(page or "", {})
+    side = None
+    if "side" in page_choices and "side" in flat:
+        side = parsed("side", page_choices["side"][1])
+    for param, (key, parser) in page_choices.items():
+        if param not in flat:
+            continue
+        if param == "who":
+            key = who_key(side)
+        value = side if param == "side" else parsed(param, parser)
+        if value is not None:
+            choices[key] = value
+    presenter = False
+    if "present" in flat:
+        presenter = bool(parsed("present", parse_bool))
+    scene = Scene(
+        page=page,
+        data=data,
+        generator=generator,
+        settings=settings,
+        choices=choices,
+        presenter=presenter,
+    )
+    return scene, problems
+
+
+def generator_defaults() -> dict[str, Any]:
+    """``ac.synthetic``'s defaults (a generator setting equal to its default is not written)."""
+    import als_core as ac
+
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(ac.synthetic).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    if isinstance(defaults.get("scale"), tuple):
+        defaults["scale"] = tuple(float(v) for v in defaults["scale"])
+    return defaults
+
+
+def generator_settings(truth: Any) -> dict[str, Any] | None:
+    """The generator's settings of a synthetic dataset (``SyntheticData.settings``)."""
+    settings = getattr(truth, "settings", None)
+    if not settings:
+        return None
+    out = dict(settings)
+    if isinstance(out.get("scale"), list):
+        out["scale"] = tuple(float(v) for v in out["scale"])
+    return out
+
+
+# --------------------------------------------------------------------------------- Streamlit part
+RESTORED_KEY = "scene_restored"
+NOTICES_KEY = "scene_notices"
+PENDING_UPLOAD_KEY = "scene_pending_upload"  # (file name, fingerprint when the link was opened)
+
+
+def page_slug(page: Any) -> str:
+    """The scene's name of a page: its URL path ("home" for the default page)."""
+    return getattr(page, "url_path", "") or HOME
+
+
+def begin(pages: list[Any], page: Any) -> None:
+    """Call right after ``st.navigation``: restore the link's scene once, show its notices."""
+    import streamlit as st
+
+    if RESTORED_KEY not in st.session_state:
+        st.session_state[RESTORED_KEY] = True
+        params = st.query_params.to_dict()
+        if params:
+            _restore(params, pages, page)
+    _show_notices()
+
+
+def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
+    import streamlit as st
+
+    from dashboard import presenter, state
+
+    scene, problems = decode_scene(params)
+    notices = [f"This link's {problem}." for problem in problems]
+    notices += _restore_data(scene)
+    if scene.settings:
+        state.set_settings({**state.current_settings(), **scene.settings})
+    for key, value in scene.choices.items():
+        st.session_state[key] = value
+    presenter.set_active(scene.presenter)
+    st.session_state[NOTICES_KEY] = notices
+    target = next((p for p in pages if page_slug(p) == scene.page), None)
+    if scene.page and target is None:
+        notices.append(f"This link's page {scene.page!r} does not exist; showing this one.")
+    moving = target is not None and page_slug(target) != page_slug(page)
+    if moving or scene.presenter:
+        # Rerun on the scene's page (and with the presenter layout) with the same link.
+        st.switch_page(target or page, query_params=params)
+
+
+def _restore_data(scene: Scene) -> list[str]:
+    from dashboard import state
+
+    if scene.data is None:
+        return []
+    kind, _, name = scene.data.partition(":")
+    try:
+        if kind == "sample":
+            if name not in state.sample_names():
+                return [f"This link's sample {name!r} does not exist; the default data are used."]
+            state.set_dataset(state.load_sample_dataset(name))
+        elif kind == "synthetic":
+            state.set_dataset(state.synthetic_dataset(**(scene.generator or {})))
+        elif kind == "movielens-100k":
+            state.set_dataset(state.movielens_dataset())
+        elif kind == "upload":
+            import streamlit as st
+
+            st.session_state[PENDING_UPLOAD_KEY] = (name, state.current_fingerprint())
+    except Exception as error:  # a generator or download failure must not break the page
+        return [f"This link's data could not be loaded ({error}); the default data are used."]
+    return []
+
+
+def _pending_upload() -> str | None:
+    """The file name the link asked for, while the user has not uploaded or chosen other data."""
+    import streamlit as st
+
+    from dashboard import state
+
+    pending = st.session_state.get(PENDING_UPLOAD_KEY)
+    if not pending:
+        return None
+    name, fingerprint = pending
+    dataset = state.current_dataset()
+    if dataset.source.startswith("upload:") or state.current_fingerprint() != fingerprint:
+        del st.session_state[PENDING_UPLOAD_KEY]
+        return None
+    return name
+
+
+def _show_notices() -> None:
+    import streamlit as st
+
+    for notice in st.session_state.get(NOTICES_KEY, []):
+        st.warning(notice, icon=":material/link:")
+    st.session_state[NOTICES_KEY] = []
+    name = _pending_upload()
+    if name:
+        st.info(
+            f"This link was made with an uploaded file, **{name}**, which a link cannot carry. "
+            "Upload it on the **Data** page (Upload a file) to see exactly this view; the "
+            "link's model settings are already applied. Until then the sample data are shown.",
+            icon=":material/upload_file:",
+        )
+
+
+def current_scene(page_name: str | None) -> Scene:
+    """This session's scene now (for the address bar and for the slides' settings.json)."""
+    import streamlit as st
+
+    from dashboard import presenter, state
+
+    dataset = state.current_dataset()
+    generator = generator_settings(dataset.truth) if dataset.source == "synthetic" else None
+    data = dataset.source
+    pending = _pending_upload()
+    if pending:
+        data = f"upload:{pending}"
+    choices = {}
+    for param, (key, _) in PAGE_CHOICES.get(page_name or "", {}).items():
+        if param == "who":
+            key = who_key(st.session_state.get("update_side"))
+        if key in st.session_state:
+            choices[key] = st.session_state[key]
+    return Scene(
+        page=page_name,
+        data=data,
+        generator=generator,
+        settings=state.effective_settings(state.current_settings(), dataset.ratings),
+        choices=choices,
+        presenter=presenter.active(),
+    )
+
+
+def current_params(page_name: str | None = None) -> dict[str, str]:
+    """The current scene as query parameters."""
+    from dashboard import state
+
+    return encode_scene(
+        current_scene(page_name),
+        defaults=state.DEFAULT_SETTINGS,
+        generator_defaults=generator_defaults(),
+    )
+
+
+def end(page: Any) -> None:
+    """Call after the page ran: write the current scene into the address bar (if it changed)."""
+    import logging
+
+    import streamlit as st
+
+    try:
+        params = current_params(page_slug(page))
+    except Exception:  # the address bar is a convenience: never break the page for it
+        logging.getLogger("als_explorer").exception("could not write the scene")
+        return
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)

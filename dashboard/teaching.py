@@ -1,0 +1,486 @@
+"""The numbers behind the teaching pages: one update by hand, the replay frames, fold-in.
+
+Pure computations on a fitted model and its snapshots (numpy and als_core only), so the pages
+stay short and the tests can hold every number to the library's own half-step. The one
+Streamlit piece, the cached fit with snapshots, is at the bottom.
+
+The update by hand follows ``als_core.reference_update_steps`` (the article's loop, one rating at
+a time). With biases the loop runs on what the library solves: each fixed row gets a trailing 1
+(so the row's own bias is one more unknown) and each target is r − μ − b_other.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+import als_core as ac
+from als_core.reference import UpdateStep, reference_solve_row, reference_update_steps
+
+SIDES = ("users", "items")
+
+
+# --------------------------------------------------------------------------------- states
+@dataclass(frozen=True)
+class FactorState:
+    """The factors at one moment of a fit: the random start or right after a half-step."""
+
+    iteration: int  # 0 for the random start
+    side: str  # "start", "users" or "items": which side was just solved
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    user_bias: np.ndarray | None
+    item_bias: np.ndarray | None
+
+    @property
+    def label(self) -> str:
+        if self.side == "start":
+            return "random start"
+        return f"iteration {self.iteration}: {self.side} solved"
+
+    def factors(self, side: str) -> np.ndarray:
+        return self.user_factors if side == "users" else self.item_factors
+
+    def bias(self, side: str) -> np.ndarray | None:
+        return self.user_bias if side == "users" else self.item_bias
+
+
+def states_of(initial: FactorState, snapshots: list[Any] | None) -> list[FactorState]:
+    """The random start followed by every kept snapshot (``ALS.snapshots_``), in fit order."""
+    states = [initial]
+    for s in snapshots or []:
+        states.append(
+            FactorState(
+                iteration=int(s.iteration),
+                side=str(s.side),
+                user_factors=s.user_factors,
+                item_factors=s.item_factors,
+                user_bias=s.user_bias,
+                item_bias=s.item_bias,
+            )
+        )
+    return states
+
+
+def final_state(model: ac.ALS) -> FactorState:
+    """The fitted model's own factors (the state a further update would start from)."""
+    return FactorState(
+        iteration=int(model.n_iter_),
+        side="final",
+        user_factors=model.user_factors_,
+        item_factors=model.item_factors_,
+        user_bias=model.user_bias_,
+        item_bias=model.item_bias_,
+    )
+
+
+def update_moments(states: list[FactorState], side: str) -> list[int]:
+    """Iterations t whose ``side`` update can be replayed exactly from the kept states.
+
+    A users update of iteration t starts from the state after the items of t − 1 (or the random
+    start when t = 1); an items update starts from the users of the same iteration. When the fit
+    kept only every other snapshot (big data), some iterations cannot be replayed.
+    """
+    moments = []
+    for before, after in zip(states, states[1:], strict=False):
+        if after.side != side:
+            continue
+        if side == "users":
+            ok = (before.side == "start" and after.iteration == 1) or (
+                before.side == "items" and before.iteration == after.iteration - 1
+            )
+        else:
+            ok = before.side == "users" and before.iteration == after.iteration
+        if ok:
+            moments.append(after.iteration)
+    return moments
+
+
+def update_states(
+    states: list[FactorState], side: str, iteration: int
+) -> tuple[FactorState, FactorState]:
+    """(state before, state after) the ``side`` update of ``iteration``."""
+    for before, after in zip(states, states[1:], strict=False):
+        same = after.side == side and after.iteration == iteration
+        if same and iteration in update_moments([before, after], side):
+            return before, after
+    raise ValueError(
+        f"the {side} update of iteration {iteration} was not kept; choose one of "
+        f"{update_moments(states, side)}"
+    )
+
+
+# --------------------------------------------------------------------------------- the update
+@dataclass(frozen=True)
+class UpdateProblem:
+    """One row's exact update, x = (A + ridge·I)⁻¹ B, with everything needed to show it.
+
+    ``side`` is the side being solved ("users": the row is a user, the columns are items).
+    ``cols`` are the columns this row rated in the training data, in CSR order (the order the
+    reference loop visits them); ``ratings`` the raw ratings, ``targets`` what is regressed
+    (r − μ − b_other with biases, else r), ``design`` the fixed rows used (with a trailing 1
+    with biases) and ``offset`` the part of each prediction that is fixed (μ + b_other, or 0).
+    ``steps`` are the running A and B after each rating (``reference_update_steps``).
+    ``before`` / ``solution`` are the row's unknowns (factors, then its bias with biases) before
+    and after the update.
+    """
+
+    side: str
+    row: int
+    cols: np.ndarray
+    ratings: np.ndarray
+    targets: np.ndarray
+    design: np.ndarray
+    offset: np.ndarray
+    ridge: float
+    regularization: str
+    lam: float
+    biases: bool
+    steps: tuple[UpdateStep, ...]
+    A: np.ndarray  # Σ y yᵀ, without the ridge
+    B: np.ndarray  # Σ target · y
+    solution: np.ndarray
+    before: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return self.design.shape[1] - (1 if self.biases else 0)
+
+    @property
+    def n(self) -> int:
+        return len(self.cols)
+
+    @property
+    def system(self) -> np.ndarray:
+        """A + ridge·I: the matrix actually solved."""
+        return self.A + self.ridge * np.eye(len(self.B))
+
+    def unknown_names(self, symbol: str) -> list[str]:
+        """Names of the unknowns: x₁ … x_k, then b (the row's bias) with biases."""
+        names = [f"{symbol}{_subscript(f + 1)}" for f in range(self.k)]
+        return [*names, "b"] if self.biases else names
+
+    def running(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """A and B after the first ``step`` ratings (step 0: nothing yet)."""
+        if step <= 0 or not self.steps:
+            width = self.design.shape[1]
+            return np.zeros((width, width)), np.zeros(width)
+        s = self.steps[min(step, len(self.steps)) - 1]
+        return s.A, s.B
+
+    def predictions(self, unknowns: np.ndarray, design: np.ndarray | None = None) -> np.ndarray:
+        """Predicted ratings of this row's rated columns for the given unknowns (unclipped)."""
+        design = self.design if design is None else design
+        return self.offset + design @ unknowns
+
+
+def update_problem(
+    model: ac.ALS,
+    train: ac.Ratings,
+    before: FactorState,
+    *,
+    side: str,
+    row: int,
+) -> UpdateProblem:
+    """Set up and solve one row's update from state ``before`` exactly as the library does.
+
+    ``side="users"``: row ``row`` of the training matrix against the item factors of
+    ``before``; ``side="items"``: column ``row`` against the user factors. Uses the model's λ,
+    regularisation (ridge λ, or λ·(n + damping) when weighted), biases and global mean.
+    """
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+    matrix = train.matrix.tocsr() if side == "users" else train.matrix.T.tocsr()
+    if not 0 <= row < matrix.shape[0]:
+        raise ValueError(f"row must be in 0..{matrix.shape[0] - 1}, got {row}")
+    matrix.sort_indices()
+    other = "items" if side == "users" else "users"
+    fixed = np.asarray(before.factors(other), dtype=np.float64)
+    biases = bool(model.biases)
+    mu = float(model.global_mean_) if biases else 0.0
+    fixed_bias = before.bias(other) if biases else None
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    cols = matrix.indices[start:end].astype(np.int64)
+    ratings = matrix.data[start:end].astype(np.float64)
+    offset = np.full(len(cols), mu)
+    if fixed_bias is not None:
+        offset = offset + np.asarray(fixed_bias, dtype=np.float64)[cols]
+    targets = ratings - offset
+    full_design = design_rows(fixed, biases=biases)
+    # The reference loop over this one row: a 1-row matrix of targets at the rated columns.
+    one_row = sp.csr_matrix((targets, cols, np.array([0, len(cols)])), shape=(1, matrix.shape[1]))
+    steps = tuple(reference_update_steps(one_row, full_design, 0))
+    width = full_design.shape[1]
+    A = steps[-1].A if steps else np.zeros((width, width))
+    B = steps[-1].B if steps else np.zeros(width)
+    lam = float(model.lam)
+    damping = float(getattr(model, "damping", 0.0) or 0.0)
+    ridge = lam * (len(cols) + damping) if model.regularization == "weighted" else lam
+    solution = reference_solve_row(A, B, ridge) if len(cols) else np.zeros(width)
+    own = np.asarray(before.factors(side), dtype=np.float64)[row]
+    own_bias = before.bias(side)
+    before_unknowns = np.append(own, float(own_bias[row])) if biases else own.copy()
+    return UpdateProblem(
+        side=side,
+        row=int(row),
+        cols=cols,
+        ratings=ratings,
+        targets=targets,
+        design=full_design[cols],
+        offset=offset,
+        ridge=float(ridge),
+        regularization=str(model.regularization),
+        lam=lam,
+        biases=biases,
+        steps=steps,
+        A=A,
+        B=B,
+        solution=solution,
+        before=before_unknowns,
+    )
+
+
+def design_rows(fixed: np.ndarray, *, biases: bool) -> np.ndarray:
+    """The fixed side's rows as the solve sees them: with a trailing 1 when fitting biases."""
+    fixed = np.asarray(fixed, dtype=np.float64)
+    if not biases:
+        return fixed
+    return np.hstack([fixed, np.ones((len(fixed), 1))])
+
+
+def library_half_step_row(
+    model: ac.ALS, train: ac.Ratings, before: FactorState, *, side: str, row: int
+) -> np.ndarray:
+    """The same row solved by the library's fast ``als_half_step`` (for checking by eye)."""
+    matrix = train.matrix if side == "users" else train.matrix.T.tocsr()
+    other = "items" if side == "users" else "users"
+    kwargs: dict[str, Any] = {}
+    damping = float(getattr(model, "damping", 0.0) or 0.0)
+    if damping:
+        kwargs["damping"] = damping
+    result = ac.als_half_step(
+        matrix,
+        np.asarray(before.factors(other), dtype=np.float64),
+        float(model.lam),
+        model.regularization,
+        biases=bool(model.biases),
+        fixed_bias=before.bias(other) if model.biases else None,
+        global_mean=float(model.global_mean_) if model.biases else 0.0,
+        **kwargs,
+    )
+    if model.biases:
+        factors, bias = result
+        return np.append(factors[row], bias[row])
+    return result[row]
+
+
+def ridge_note(problem: UpdateProblem) -> str:
+    """In words: which ridge this row gets, and why."""
+    if problem.regularization == "weighted":
+        return (
+            f"weighted (ALS-WR): ridge = λ·n = {problem.lam:g} × {problem.n} = "
+            f"{problem.ridge:.4g} (λ times this row's number of ratings)"
+        )
+    return f"plain: ridge = λ = {problem.lam:g} for every row, whatever its number of ratings"
+
+
+# --------------------------------------------------------------------------------- replay
+def model_at(model: ac.ALS, state: FactorState) -> ac.ALS:
+    """A copy of a fitted model that predicts with the factors of ``state``."""
+    moment = copy.copy(model)
+    moment.user_factors_ = state.user_factors
+    moment.item_factors_ = state.item_factors
+    moment.user_bias_ = state.user_bias
+    moment.item_bias_ = state.item_bias
+    return moment
+
+
+def aligned_projections(states: list[FactorState]) -> list[ac.Projection]:
+    """One 2-D map per state, each turned to match the next, so the replay does not spin.
+
+    The last frame is the plain shared projection (the same picture as the Latent page), and
+    alignment runs backwards from it: every earlier frame is rotated/reflected (Procrustes) to
+    look as much as possible like the frame after it.
+    """
+    if not states:
+        return []
+    frames: list[ac.Projection] = [None] * len(states)  # type: ignore[list-item]
+    last = states[-1]
+    frames[-1] = ac.shared_projection(last.user_factors, last.item_factors)
+    for j in range(len(states) - 2, -1, -1):
+        s = states[j]
+        current = ac.shared_projection(s.user_factors, s.item_factors)
+        frames[j] = ac.align_projection(current, frames[j + 1])
+    return frames
+
+
+def common_range(projections: list[ac.Projection], *, pad: float = 0.08) -> tuple[float, float]:
+    """A symmetric axis range that holds every frame (so the camera does not jump)."""
+    extent = 0.0
+    for p in projections:
+        for points in (p.users, p.items):
+            if len(points):
+                extent = max(extent, float(np.nanmax(np.abs(points))))
+    extent = extent or 1.0
+    return (-extent * (1 + pad), extent * (1 + pad))
+
+
+def start_objective(model: ac.ALS, train: ac.Ratings, state: FactorState) -> float:
+    """The objective of the random start (the history begins after the first half-step)."""
+    kwargs: dict[str, Any] = {}
+    damping = float(getattr(model, "damping", 0.0) or 0.0)
+    if damping:
+        kwargs["damping"] = damping
+    terms = ac.objective(
+        train,
+        state.user_factors,
+        state.item_factors,
+        float(model.lam),
+        model.regularization,
+        user_bias=state.user_bias,
+        item_bias=state.item_bias,
+        global_mean=float(model.global_mean_) if model.biases else 0.0,
+        **kwargs,
+    )
+    return float(terms.total)
+
+
+# --------------------------------------------------------------------------------- add yourself
+def stars_to_rating(stars: int, scale: tuple[float, float]) -> float:
+    """1–5 stars onto the data's rating scale (1 star = lowest, 5 = highest), linearly."""
+    lo, hi = float(scale[0]), float(scale[1])
+    if not hi > lo:
+        return lo
+    return lo + (float(stars) - 1.0) / 4.0 * (hi - lo)
+
+
+@dataclass(frozen=True)
+class FoldIn:
+    """A new user placed by one half-step against the trained item factors."""
+
+    items: np.ndarray
+    ratings: np.ndarray
+    factors: np.ndarray  # (k,)
+    bias: float
+    scores: np.ndarray  # predicted score for every item (unclipped)
+    top: np.ndarray  # recommended item indices, best first (rated ones excluded)
+    neighbours: np.ndarray  # user indices, most similar first
+    similarity: np.ndarray
+
+    def fitted(self) -> np.ndarray:
+        """The fold-in's predictions for the items it was given."""
+        return self.scores[self.items]
+
+
+def fold_in_user(
+    model: ac.ALS, items: np.ndarray, ratings: np.ndarray, *, n_top: int = 10, n_users: int = 5
+) -> FoldIn:
+    """Place a new user from (item, rating) pairs, score every item and find similar users.
+
+    Scores are μ + b + b_i + x·y_i (the model's prediction rule, unclipped so the order at the
+    top is kept); neighbours are the users with the highest cosine similarity of factors.
+    """
+    items = np.asarray(items, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    x, b = model.fold_in(items, ratings)
+    Y = np.asarray(model.item_factors_, dtype=np.float64)
+    scores = Y @ np.asarray(x, dtype=np.float64)
+    if model.biases:
+        scores = scores + float(model.global_mean_) + b + np.asarray(model.item_bias_)
+    candidates = np.setdiff1d(np.arange(len(Y)), items)
+    order = np.lexsort((-np.asarray(model.item_counts_)[candidates], -scores[candidates]))
+    top = candidates[order][:n_top]
+    X = np.asarray(model.user_factors_, dtype=np.float64)
+    stacked = np.vstack([X, np.asarray(x, dtype=np.float64)[None, :]])
+    idx, sim = ac.embed.cosine_neighbours(stacked, len(X), n=n_users)
+    return FoldIn(
+        items=items,
+        ratings=ratings,
+        factors=np.asarray(x, dtype=np.float64),
+        bias=float(b),
+        scores=scores,
+        top=top,
+        neighbours=idx,
+        similarity=sim,
+    )
+
+
+def popular_items(counts: np.ndarray, n: int) -> np.ndarray:
+    """The n most rated items, most rated first (ties to the lower index)."""
+    counts = np.asarray(counts)
+    return np.lexsort((np.arange(len(counts)), -counts))[:n]
+
+
+def _subscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+# --------------------------------------------------------------------------------- Streamlit part
+#: Memory the kept half-steps of one replay fit may use (past it the library keeps every other).
+SNAPSHOT_BUDGET_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class ReplayFit:
+    """The session's model fitted again with every half-step kept, and the random start."""
+
+    fit: Any  # dashboard.state.FitResult (same settings, data and seed as the current model)
+    states: list[FactorState]
+
+
+def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayFit:
+    """Fit as the Train page does (same split, seed and settings), keeping every half-step.
+
+    The same seed gives the same random start, so the replay ends on the very factors the
+    other pages show. The start itself comes from a fit with zero iterations.
+    """
+    from dashboard import state  # Streamlit-side module; imported here to keep the rest pure
+
+    s = state.effective_settings(settings, ratings)
+    train, valid = state.split_ratings(ratings, s)
+    model = state.build_model(s, has_validation=valid is not None)
+    model.snapshots = True
+    model.snapshot_max_bytes = SNAPSHOT_BUDGET_BYTES
+    model.fit(train, validation=valid)
+    start_params = {**model.get_params(), "iterations": 0, "snapshots": False}
+    start_params.update(tol=None, patience=None)
+    start = ac.ALS(**start_params).fit(train)
+    initial = FactorState(
+        iteration=0,
+        side="start",
+        user_factors=start.user_factors_,
+        item_factors=start.item_factors_,
+        user_bias=start.user_bias_,
+        item_bias=start.item_bias_,
+    )
+    fit = state.FitResult(settings=s, model=model, train=train, validation=valid, seconds=0.0)
+    return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))
+
+
+def current_replay_fit() -> ReplayFit:
+    """This session's replay fit, for its current dataset and the current model's settings."""
+    from dashboard import state
+
+    fit = state.current_fit()
+    fingerprint = state.current_fingerprint()
+    return _replay_fit_cached(
+        fingerprint, state.settings_key(fit.settings), state.current_dataset().ratings
+    )
+
+
+def _cached(func: Any) -> Any:
+    import streamlit as st
+
+    return st.cache_data(max_entries=6, show_spinner="Fitting again, keeping every half-step…")(
+        func
+    )
+
+
+@_cached
+def _replay_fit_cached(fingerprint: str, key: tuple, _ratings: ac.Ratings) -> ReplayFit:
+    """Keyed on the data fingerprint and the settings (the Ratings is not hashed)."""
+    return fit_with_snapshots(_ratings, dict(key))

@@ -1,0 +1,313 @@
+"""One update by hand: the small k×k system behind one user's (or one item's) new factors.
+
+Walks the article's loop one rating at a time (``als_core.reference_update_steps``): each rating
+adds y yᵀ to A and r·y to B; then (A + λI) x = B is solved. The numbers are the real ones of the
+session's model at the chosen iteration, and the page checks them against the library's fast
+half-step and against the fit's own snapshot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from als_core import embed
+from dashboard import presenter, scenes, slides, state, teaching
+from dashboard.figures import teaching as figs
+
+#: Up to this many unknowns the equations are also written out with their numbers.
+LATEX_UP_TO = 4
+NEXT = "next"
+SIDE_LABELS = {"users": "a user", "items": "an item"}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def labels_for(fingerprint: str, _ratings) -> tuple[np.ndarray, np.ndarray]:
+    return embed.user_labels(_ratings), embed.item_labels(_ratings)
+
+
+def default_row(counts: np.ndarray) -> int:
+    """A row that is quick to follow by hand: the first with the fewest ratings ≥ 5 (or, when
+    no row has 5, the first of the most active)."""
+    counts = np.asarray(counts)
+    enough = counts >= min(5, int(counts.max(initial=0)))
+    if not enough.any():
+        return 0
+    fewest = counts[enough].min()
+    return int(np.flatnonzero(enough & (counts == fewest))[0])
+
+
+def keep_valid(key: str, options: list) -> None:
+    """Forget a remembered choice (or a scene's) that is not among the options any more."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
+def bmatrix(values: np.ndarray) -> str:
+    rows = np.atleast_2d(values)
+    body = r" \\ ".join(" & ".join(figs.fmt(v) for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def column(values: np.ndarray) -> str:
+    return bmatrix(np.asarray(values).reshape(-1, 1))
+
+
+def step_back() -> None:
+    st.session_state["update_step"] = max(0, int(st.session_state.get("update_step", 0)) - 1)
+
+
+def step_forward(n: int) -> None:
+    st.session_state["update_step"] = min(n, int(st.session_state.get("update_step", 0)) + 1)
+
+
+dataset = state.current_dataset()
+ratings = dataset.ratings
+replay = teaching.current_replay_fit()
+fit, model, states = replay.fit, replay.fit.model, replay.states
+user_names, item_names = labels_for(state.current_fingerprint(), ratings)
+train = fit.train
+
+st.caption(
+    "ALS never runs gradient steps: each half-step solves, for every user, one small k×k "
+    "linear system exactly. Here is one of those systems, built rating by rating."
+)
+
+with presenter.controls():
+    cols = st.columns([1.1, 2, 2.4])
+    keep_valid("update_side", ["users", "items"])
+    st.session_state.setdefault("update_side", "users")
+    side = cols[0].segmented_control(
+        "Solve for",
+        ["users", "items"],
+        key="update_side",
+        format_func=lambda s: "a user" if s == "users" else "an item",
+    )
+    side = side or "users"
+    names = user_names if side == "users" else item_names
+    counts = train.user_counts() if side == "users" else train.item_counts()
+    who_key = "update_user" if side == "users" else "update_item"
+    keep_valid(who_key, list(names))
+    if who_key not in st.session_state:
+        st.session_state[who_key] = names[default_row(counts)]
+    who = cols[1].selectbox(
+        "User" if side == "users" else "Item",
+        list(names),
+        key=who_key,
+        help="Type to search. The number of training ratings is shown beside each name.",
+        format_func=lambda name: name,
+    )
+    row = int(np.flatnonzero(names == who)[0])
+    moments = teaching.update_moments(states, side)
+    options = [*moments, NEXT]
+    keep_valid("update_iteration", options)
+    if "update_iteration" not in st.session_state:
+        st.session_state["update_iteration"] = min(2, moments[-1]) if moments else NEXT
+    iteration = cols[2].select_slider(
+        "Which update",
+        options=options,
+        key="update_iteration",
+        format_func=lambda t: (
+            "one more (from the trained model)" if t == NEXT else f"iteration {t}"
+        ),
+        help="Iteration t: the update made during training, from the factors of the iteration "
+        "before. 'One more': the update the trained model would make next.",
+    )
+
+if iteration == NEXT:
+    before, after = teaching.final_state(model), None
+else:
+    before, after = teaching.update_states(states, side, int(iteration))
+problem = teaching.update_problem(model, train, before, side=side, row=row)
+n = problem.n
+other_names = item_names if side == "users" else user_names
+col_labels = other_names[problem.cols]
+symbol = "x" if side == "users" else "y"
+fixed_symbol = "y" if side == "users" else "x"
+unknowns = problem.unknown_names(symbol)
+
+if "update_step" not in st.session_state or int(st.session_state["update_step"]) > n:
+    st.session_state["update_step"] = n
+
+with presenter.controls("Step through the ratings"):
+    step_cols = st.columns([6, 1, 1], vertical_alignment="bottom")
+    step = step_cols[0].slider(
+        f"Ratings added to A and B (of {n})",
+        0,
+        max(n, 1),
+        key="update_step",
+        disabled=n == 0,
+        help="The article's loop: for each rating, A += y yᵀ and B += r·y. Then solve.",
+    )
+    step_cols[1].button("◀ back", key="update_back", on_click=step_back, disabled=step <= 0)
+    step_cols[2].button(
+        "next ▶", key="update_next", on_click=step_forward, args=(n,), disabled=step >= n
+    )
+step = min(int(step), n)
+
+who_kind = "user" if side == "users" else "item"
+moment = "one more update" if iteration == NEXT else f"iteration {iteration}"
+pack = slides.SlidePack("update")
+if n == 0:
+    st.warning(
+        f"{who} has no training ratings (all of them may be held out for validation), so A is "
+        f"just the ridge and {symbol} = 0. Pick another {who_kind}."
+    )
+
+# ---------------------------------------------------------------- the ratings and fixed rows
+left, right = st.columns([1.3, 1], gap="large")
+with left:
+    st.subheader(f"{who}'s {n} training rating{'s' if n != 1 else ''}")
+    table = pd.DataFrame(
+        {"step": np.arange(1, n + 1), "item" if side == "users" else "user": col_labels}
+    )
+    table["r"] = problem.ratings
+    if problem.biases:
+        table["μ + b (fixed)"] = problem.offset
+        table["target"] = problem.targets
+    k = problem.k
+    for f in range(k):
+        table[f"{fixed_symbol}{f + 1}"] = problem.design[:, f]
+    if problem.biases:
+        table["1"] = problem.design[:, -1]
+    styled = table.style.apply(
+        lambda r: [
+            "background-color: #dbe4ff" if r["step"] <= step else "color: #adb5bd" for _ in r
+        ],
+        axis=1,
+    ).format(precision=3)
+    st.dataframe(styled, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(n, 1)))
+    fixed_side = "item" if side == "users" else "user"
+    st.caption(
+        f"Each row is one rating and the {fixed_side}'s factors {fixed_symbol}ᵢ, held fixed "
+        f"at {before.label}. Blue rows are already in A and B."
+        + (
+            " With biases the row also gets a trailing 1 (column 1), so the "
+            f"{who_kind}'s own bias b is solved together with its factors, and the target is "
+            f"r − μ − b, the rating minus what is fixed: μ = {model.global_mean_:.3f} and the "
+            f"{fixed_side}'s bias."
+            if problem.biases
+            else ""
+        )
+    )
+
+with right:
+    A_s, B_s = problem.running(step)
+    system_s = A_s + problem.ridge * np.eye(len(B_s))
+    x_s = teaching.reference_solve_row(A_s, B_s, problem.ridge) if step else np.zeros(len(B_s))
+    title = f"After {step} of {n} ratings" + (
+        ": the update" if step == n else f": {symbol} if we stopped here"
+    )
+    pack.chart(
+        figs.system_figure(
+            system_s,
+            B_s,
+            x_s,
+            names=unknowns,
+            title=title,
+            a_title=f"A = Σ {fixed_symbol}{fixed_symbol}ᵀ + {problem.ridge:.3g}·I",
+            b_title=f"B = Σ r {fixed_symbol}",
+            x_title=f"{symbol} = A⁻¹B",
+        ),
+        key="update_system_chart",
+        name="update-system",
+    )
+    st.caption(
+        f"Regularisation {teaching.ridge_note(problem)}. The ridge sits on A's diagonal from "
+        "the start, so the system can be solved even before any rating is added."
+    )
+
+# ---------------------------------------------------------------- the step, written out
+if 0 < step <= n and len(unknowns) <= LATEX_UP_TO:
+    s = problem.steps[step - 1]
+    y = problem.design[step - 1]
+    target = problem.targets[step - 1]
+    st.markdown(
+        f"**Step {step}:** {who} rated **{col_labels[step - 1]}** {problem.ratings[step - 1]:g}"
+    )
+    st.latex(
+        rf"A \mathrel{{+}}= {column(y)}{bmatrix(y.reshape(1, -1))} \qquad "
+        rf"B \mathrel{{+}}= {figs.fmt(target)} \cdot {column(y)} = "
+        rf"{column(target * y)} \quad\Rightarrow\quad B = {column(s.B)}"
+    )
+if step == n and n and len(unknowns) <= LATEX_UP_TO:
+    st.markdown("**Solve** (a linear solve; the inverse is never formed):")
+    st.latex(
+        rf"{symbol}_{{\text{{new}}}} = {bmatrix(problem.system)}^{{-1}} {column(problem.B)} = "
+        rf"{column(problem.solution)}"
+    )
+
+# ---------------------------------------------------------------- checks against the library
+library = teaching.library_half_step_row(model, train, before, side=side, row=row)
+difference = float(np.max(np.abs(library - problem.solution))) if n else 0.0
+checks = [
+    f"the library's fast `als_half_step` gives the same {symbol} "
+    f"(largest difference {difference:.1e})"
+]
+if after is not None:
+    stored = after.factors(side)[row]
+    if problem.biases:
+        stored = np.append(stored, after.bias(side)[row])
+    checks.append(
+        f"training stored the same numbers after this half-step "
+        f"(largest difference {float(np.max(np.abs(stored - problem.solution))):.1e})"
+    )
+st.success("Checked: " + "; ".join(checks) + ".", icon=":material/task_alt:")
+
+# ---------------------------------------------------------------- predictions before / after
+held_cols = np.zeros(0, dtype=np.int64)
+held_values = np.zeros(0)
+if fit.validation is not None:
+    V = fit.validation.matrix.tocsr() if side == "users" else fit.validation.matrix.T.tocsr()
+    held_cols = V.indices[V.indptr[row] : V.indptr[row + 1]].astype(np.int64)
+    held_values = V.data[V.indptr[row] : V.indptr[row + 1]]
+other = "items" if side == "users" else "users"
+design_all = teaching.design_rows(before.factors(other), biases=problem.biases)
+offset_all = np.full(len(design_all), problem.offset[0] if n else 0.0)
+if problem.biases:
+    offset_all = float(model.global_mean_) + np.asarray(before.bias(other), dtype=np.float64)
+shown = np.concatenate([problem.cols, held_cols])
+actual = np.concatenate([problem.ratings, held_values])
+pred_before = offset_all[shown] + design_all[shown] @ problem.before
+pred_after = offset_all[shown] + design_all[shown] @ problem.solution
+held_mask = np.arange(len(shown)) >= n
+rmse_before = float(np.sqrt(np.mean((pred_before[:n] - actual[:n]) ** 2))) if n else float("nan")
+rmse_after = float(np.sqrt(np.mean((pred_after[:n] - actual[:n]) ** 2))) if n else float("nan")
+pack.chart(
+    figs.predictions_figure(
+        other_names[shown],
+        actual,
+        pred_before,
+        pred_after,
+        held_out=held_mask,
+        title=f"{who}: predictions before and after the update ({moment})",
+        rating_scale=ratings.rating_scale,
+    ),
+    key="update_predictions_chart",
+    name="update-predictions",
+)
+metric_cols = st.columns(3)
+metric_cols[0].metric("RMSE on these ratings, before", f"{rmse_before:.3f}")
+metric_cols[1].metric(
+    "after",
+    f"{rmse_after:.3f}",
+    delta=f"{rmse_after - rmse_before:+.3f}" if n else None,
+    delta_color="inverse",
+)
+metric_cols[2].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")
+st.caption(
+    f"Before: {who}'s factors at {before.label}; after: the solved {symbol}. Only {who}'s "
+    f"row changes in this update, so these are unclipped predictions x·y"
+    + (" + μ + biases" if problem.biases else "")
+    + ". Hollow diamonds are held-out ratings the update never saw."
+)
+with st.expander("Why a solve and not a gradient step?"):
+    st.markdown(
+        f"With the {fixed_side}s fixed, the objective is a plain ridge regression in "
+        f"{who}'s {len(unknowns)} unknowns: a quadratic bowl. Setting its gradient to zero "
+        f"gives (A + λI){symbol} = B, and solving that lands at the bottom in one move: no "
+        "step size, no many small steps. Every user's system is independent, so all of them "
+        "are solved at once (the library batches them), and the objective can never rise."
+    )
+pack.pack_button(settings={"dataset": dataset.name, **fit.settings, **scenes.current_params()})

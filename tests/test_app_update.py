@@ -1,0 +1,133 @@
+"""One update by hand: the step-by-step A and B, solved, are the library's half-step; the page
+shows them and its controls work.
+
+Tolerance: the reference loop and the library's batched solve differ only by float64 rounding
+in a well-conditioned k×k (or (k+1)×(k+1)) system, so they agree to 1e-10.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import als_core as ac
+from dashboard import state, teaching
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def tiny() -> ac.Ratings:
+    return ac.load_sample("tiny")
+
+
+def replay_fit(ratings: ac.Ratings, **settings) -> teaching.ReplayFit:
+    s = {**state.DEFAULT_SETTINGS, "split": "none", "iterations": 4, **settings}
+    return teaching.fit_with_snapshots(ratings, s)
+
+
+def independent_system(model, train, before, side, row):
+    """A, B and the ridge from scratch: dense numpy over this row's observed ratings."""
+    R = train.matrix.toarray() if side == "users" else train.matrix.T.toarray()
+    observed = train.matrix.tocsr() if side == "users" else train.matrix.T.tocsr()
+    cols = observed.indices[observed.indptr[row] : observed.indptr[row + 1]]
+    other = "items" if side == "users" else "users"
+    F = np.asarray(before.factors(other), dtype=np.float64)[cols]
+    r = R[row, cols]
+    if model.biases:
+        F = np.hstack([F, np.ones((len(cols), 1))])
+        r = r - model.global_mean_ - before.bias(other)[cols]
+    ridge = model.lam * (len(cols) if model.regularization == "weighted" else 1)
+    return F.T @ F, F.T @ r, ridge, F, r
+
+
+@pytest.mark.parametrize("biases", [False, True])
+@pytest.mark.parametrize("regularization", ["plain", "weighted"])
+@pytest.mark.parametrize("side", ["users", "items"])
+def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
+    tiny, biases, regularization, side
+):
+    replay = replay_fit(tiny, biases=biases, regularization=regularization, lam=0.7)
+    model, train = replay.fit.model, replay.fit.train
+    for iteration in teaching.update_moments(replay.states, side)[:2]:
+        before, after = teaching.update_states(replay.states, side, iteration)
+        for row in range(train.shape[0] if side == "users" else train.shape[1]):
+            problem = teaching.update_problem(model, train, before, side=side, row=row)
+            A, B, ridge, F, r = independent_system(model, train, before, side, row)
+            # Every intermediate step is the sum over the ratings seen so far.
+            for s in range(problem.n + 1):
+                A_s, B_s = problem.running(s)
+                np.testing.assert_allclose(A_s, F[:s].T @ F[:s], atol=TOL)
+                np.testing.assert_allclose(B_s, F[:s].T @ r[:s], atol=TOL)
+            assert problem.ridge == pytest.approx(ridge)
+            solved = np.linalg.solve(problem.A + problem.ridge * np.eye(len(B)), problem.B)
+            library = teaching.library_half_step_row(model, train, before, side=side, row=row)
+            np.testing.assert_allclose(solved, library, atol=TOL)
+            np.testing.assert_allclose(problem.solution, library, atol=TOL)
+            stored = after.factors(side)[row]
+            if biases:
+                stored = np.append(stored, after.bias(side)[row])
+            np.testing.assert_allclose(problem.solution, stored, atol=TOL)
+
+
+def test_the_replay_fit_is_the_session_model(tiny):
+    """Same data, settings and seed: the replay ends on the factors the other pages show."""
+    s = {**state.DEFAULT_SETTINGS, "iterations": 5}
+    replay = teaching.fit_with_snapshots(tiny, s)
+    plain = state.fit_model(tiny, s)
+    np.testing.assert_allclose(replay.fit.model.user_factors_, plain.model.user_factors_)
+    np.testing.assert_allclose(replay.states[-1].item_factors, plain.model.item_factors_)
+    assert len(replay.states) == 2 * 5 + 1
+    assert replay.states[0].side == "start"
+
+
+def open_update(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    scene = {"page": "update", "data": "sample:tiny", "split": "none", "it": "4", **params}
+    for key, value in scene.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_page_shows_the_update_of_the_chosen_user_and_checks_it():
+    at = open_update(who="user Ben", iter="2")
+    assert at.title[0].value == "One update by hand"
+    assert at.selectbox(key="update_user").value == "user Ben"
+    step = at.slider(key="update_step")
+    n = step.max
+    assert step.value == n  # opens on the full update
+    success = at.success[0].value
+    assert "largest difference" in success
+    differences = [float(t.split(")")[0]) for t in success.split("largest difference ")[1:]]
+    assert len(differences) == 2 and max(differences) < 1e-9
+    # The solve is written out with its numbers (k = 2 plus the bias: 3 unknowns).
+    assert any(r"x_{\text{new}}" in latex.value for latex in at.latex)
+
+
+def test_step_controls_walk_the_ratings_one_at_a_time():
+    at = open_update(who="user Ben", iter="2", step="0")
+    assert at.slider(key="update_step").value == 0
+    assert not any("**Step" in m.value for m in at.markdown)
+    at.button(key="update_next").click().run()
+    assert at.slider(key="update_step").value == 1
+    assert any(m.value.startswith("**Step 1:**") for m in at.markdown)
+    at.button(key="update_next").click().run()
+    at.button(key="update_back").click().run()
+    assert at.slider(key="update_step").value == 1
+    assert at.query_params["step"] == "1"
+
+
+def test_item_side_and_the_next_update():
+    at = open_update(side="items", who="Redline Run", iter="next")
+    assert at.selectbox(key="update_item").value == "Redline Run"
+    assert at.select_slider(key="update_iteration").value == "next"
+    # "One more" update has no stored snapshot: only the library check is shown.
+    assert at.success[0].value.count("largest difference") == 1
+    metric_labels = [m.label for m in at.metric]
+    assert "Ridge on the diagonal" in metric_labels
