@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import runpy
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -254,81 +255,78 @@ def max_upload_mb() -> int:
     return int(getattr(ac, "MAX_UPLOAD_MB", 200))
 
 
+#: Reader options a user can set on the Data page, with the reader's defaults.
+READ_OPTIONS: dict[str, Any] = {
+    "columns": {},  # role -> 0-based column position (None for "no such column")
+    "wide": None,
+    "separator": None,
+    "header": None,
+    "zero_is_missing": False,
+    "drop_invalid": False,
+    "duplicates": "error",
+}
+
+
 @dataclass(frozen=True)
 class UploadOutcome:
-    """What reading an uploaded file gave: the ratings or the reader's message, and what was
-    detected (for the user to check and correct)."""
+    """What reading an uploaded file gave: the ratings or the reader's message, what was
+    detected (for the user to check and correct) and a preview."""
 
     filename: str
     ratings: ac.Ratings | None
     error: str | None
     detected: tuple[str, ...] = ()
-    preview: pd.DataFrame | None = None
-    columns: tuple[str, ...] = ()
-    mapping: dict | None = None
+    preview: pd.DataFrame | None = None  # the parsed ratings, or the raw first rows on failure
+    columns: tuple[str, ...] = ()  # the file's column names ("column 1", … without a header)
+    mapping: dict | None = None  # role -> column name, as detected or chosen
 
 
-def read_upload(data: bytes, filename: str, mapping: dict[str, str] | None = None) -> UploadOutcome:
-    """Read an uploaded file with the library's reader; never raises for bad content.
+def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = None) -> UploadOutcome:
+    """Read an uploaded file with the library's reader; bad content never raises.
 
-    ``mapping`` (role → column name, roles user/item/rating/timestamp) overrides detection.
+    ``options`` are ``READ_OPTIONS`` keys; ``columns`` overrides the detected mapping.
     """
-    mapping = dict(mapping or {})
+    kwargs = {**READ_OPTIONS, **(options or {})}
+    kwargs["columns"] = dict(kwargs["columns"]) or None
     try:
-        ratings, detected, columns, used = _read_with_library(data, filename, mapping)
+        ratings, report = _library("read_ratings_report")(data, **kwargs)
     except ac.RatingsError as error:
+        inspected = _inspect_quietly(data, kwargs)
         return UploadOutcome(
             filename=filename,
             ratings=None,
             error=str(error),
-            columns=tuple(_raw_columns(data)),
-            mapping=mapping,
+            detected=tuple(inspected.summary()) if inspected else (),
+            preview=inspected.preview if inspected else None,
+            columns=tuple(inspected.header_names) if inspected else (),
+            mapping=dict(inspected.columns) if inspected else {},
         )
     return UploadOutcome(
         filename=filename,
         ratings=ratings,
         error=None,
-        detected=tuple(detected),
+        detected=tuple(report.summary()),
         preview=ratings.to_frame().head(20),
-        columns=tuple(columns),
-        mapping=used,
+        columns=tuple(report.header_names),
+        mapping=dict(report.columns),
     )
 
 
-def _read_with_library(
-    data: bytes, filename: str, mapping: dict[str, str]
-) -> tuple[ac.Ratings, list[str], list[str], dict[str, str]]:
-    """TEMPORARY until ac.read_ratings lands: a plain pandas reader of long-form CSV."""
-    import io
+def _library(name: str) -> Any:
+    """A reader function of als_core (looked up late: the reader arrived after this module)."""
+    function = getattr(ac, name, None)
+    if function is None:
+        raise ac.RatingsError("this version of als_core cannot read files; update als_core")
+    return function
 
-    columns = _raw_columns(data)
+
+def _inspect_quietly(data: bytes, kwargs: dict[str, Any]) -> Any:
+    """What the reader can tell from the first lines, or None when not even that works."""
+    keep = ("columns", "wide", "separator", "header")
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=None, engine="python")
-    except Exception as error:  # the real reader turns every failure into RatingsError
-        raise ac.RatingsError(f"not a readable table: {error}") from error
-    if frame.empty:
-        raise ac.RatingsError("the file has no rows")
-    used = {
-        "user": mapping.get("user", frame.columns[0]),
-        "item": mapping.get("item", frame.columns[min(1, len(frame.columns) - 1)]),
-        "rating": mapping.get("rating", frame.columns[min(2, len(frame.columns) - 1)]),
-    }
-    r = ac.Ratings.from_frame(frame, **used)
-    detected = [f"columns: {', '.join(f'{k} = {v}' for k, v in used.items())}"]
-    return r, detected, columns, used
-
-
-def _raw_columns(data: bytes) -> list[str]:
-    """The header cells of the file, as best as can be told (for the mapping form)."""
-    import csv
-
-    text = data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
-    first = text.splitlines()[0] if text.strip() else ""
-    try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-        return [c.strip() for c in next(csv.reader([first], dialect))]
-    except (csv.Error, StopIteration):
-        return [c for c in first.split() if c]
+        return _library("inspect_ratings")(data, **{key: kwargs[key] for key in keep})
+    except ac.RatingsError:
+        return None
 
 
 def movielens_dataset(progress: Any = None) -> Dataset:
@@ -412,7 +410,7 @@ def _reframe_if_run_directly() -> None:
     with no sidebar, no session defaults and no error boundary. app.py then routes to the same
     page properly, and this run stops.
     """
-    if getattr(_run_flags, "framed", False):
+    if getattr(_run_flags, "framed", False) or not _pages_folder_mode():
         return
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -420,6 +418,17 @@ def _reframe_if_run_directly() -> None:
         return
     runpy.run_path(str(APP_PATH), run_name="__main__")
     st.stop()
+
+
+def _pages_folder_mode() -> bool:
+    """True when this script run was routed by the pages/ folder (Streamlit's legacy router,
+    ``_mpa_v1``, is on the call stack). Widget callbacks and app.py's own runs are not."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1":
+            return True
+        frame = frame.f_back
+    return False
 
 
 # ----------------------------------------------------------------------------- session API
@@ -550,17 +559,12 @@ def session_runs() -> list[dict[str, Any]]:
     return list(st.session_state["train_runs"])
 
 
-def restore_run(run_number: int) -> None:
-    """Bring back an earlier run's settings (its model returns from memory or the cache).
-
-    Call from a widget callback, before the Train page's widgets are drawn.
-    """
+def restore_run(run_number: int) -> dict[str, Any]:
+    """Bring back an earlier run's settings (its model returns from memory or the cache) and
+    return them, so the page can set its widgets. Call from a widget callback."""
     for run in session_runs():
         if run["run"] == run_number:
             set_settings(run["settings"])
             resume_training()
-            for name in list(st.session_state):
-                if str(name).startswith("train_w_"):
-                    del st.session_state[name]
-            return
+            return dict(run["settings"])
     raise KeyError(f"no run {run_number} in this session")

@@ -79,6 +79,25 @@ def generate_tab() -> None:
     st.success(f"Now using {dataset.name}.")
 
 
+SEPARATORS = {
+    None: "Detect",
+    ",": "Comma",
+    ";": "Semicolon",
+    "\t": "Tab",
+    "|": "Pipe",
+    "::": "Double colon (::)",
+    " ": "Spaces",
+}
+TRISTATE = {None: "Detect", True: "Yes", False: "No"}
+LAYOUTS = {None: "Detect", False: "Long (one rating per row)", True: "Wide (users × items)"}
+DUPLICATES = {
+    "error": "Stop and tell me",
+    "last": "Keep the last",
+    "first": "Keep the first",
+    "mean": "Average them",
+}
+
+
 def upload_tab() -> None:
     st.caption(
         "Long form (one row per user, item, rating, optional timestamp; any common separator, "
@@ -89,11 +108,11 @@ def upload_tab() -> None:
     if uploaded is None:
         return
     ss = st.session_state
-    mapping = ss.get("data_upload_mapping", {}).get(uploaded.file_id, {})
-    signature = (uploaded.file_id, tuple(sorted(mapping.items())))
+    options = ss.get("data_upload_options", {}).get(uploaded.file_id, {})
+    signature = (uploaded.file_id, repr(sorted(options.items())))
     if ss.get("data_upload_signature") != signature:
-        # Parse once per (file, mapping): reruns do not re-read the bytes.
-        outcome = state.read_upload(uploaded.getvalue(), uploaded.name, mapping)
+        # Parse once per (file, options): reruns do not re-read the bytes.
+        outcome = state.read_upload(uploaded.getvalue(), uploaded.name, options)
         ss["data_upload_signature"] = signature
         ss["data_upload_outcome"] = outcome
         if outcome.ratings is not None:
@@ -104,39 +123,109 @@ def upload_tab() -> None:
                     source=f"upload:{uploaded.name}",
                 )
             )
-    show_upload_outcome(ss["data_upload_outcome"], uploaded.file_id)
+    show_upload_outcome(ss["data_upload_outcome"])
+    options_form(ss["data_upload_outcome"], options, uploaded.file_id)
 
 
-def show_upload_outcome(outcome: state.UploadOutcome, file_id: str) -> None:
+def show_upload_outcome(outcome: state.UploadOutcome) -> None:
     if outcome.error:
         st.error(f"**{outcome.filename}** could not be read: {outcome.error}")
-        st.info("Your previous dataset is still in use. Fix the file or the mapping and retry.")
+        st.info(
+            "Your previous dataset is still in use. Fix the file, or tell the reader below how "
+            "to read it and re-read."
+        )
     else:
-        st.success(f"Now using **{outcome.filename}**: {outcome.ratings!r}")
-    if outcome.detected:
-        st.markdown("**Detected format**")
-        st.markdown("\n".join(f"- {line}" for line in outcome.detected))
-    if outcome.preview is not None:
-        st.markdown("**Parsed table (first rows)**")
-        st.dataframe(outcome.preview, hide_index=True, height=220)
-    if outcome.columns:
-        mapping_form(outcome, file_id)
+        r = outcome.ratings
+        st.success(
+            f"Now using **{outcome.filename}**: {r.n_users:,} users × {r.n_items:,} items, "
+            f"{r.nnz:,} ratings."
+        )
+    left, right = st.columns([1, 1])
+    with left:
+        if outcome.detected:
+            st.markdown("**Detected format**")
+            st.markdown("\n".join(f"- {line}" for line in outcome.detected))
+    with right:
+        if outcome.preview is not None:
+            title = "Parsed ratings (first rows)" if outcome.ratings else "First rows as text"
+            st.markdown(f"**{title}**")
+            st.dataframe(outcome.preview, hide_index=True, height=240)
 
 
-def mapping_form(outcome: state.UploadOutcome, file_id: str) -> None:
-    """Let the user say which column is which, then re-read."""
-    options = ["(detect)", *outcome.columns]
-    with st.form("data_mapping_form", border=True):
-        st.markdown("**Column mapping** (override what was detected, then re-read)")
+def options_form(outcome: state.UploadOutcome, options: dict, file_id: str) -> None:
+    """How to read the file: column mapping and dialect overrides, then re-read."""
+    names = list(outcome.columns)
+    positions: list[int | None] = [None, *range(len(names))]
+    label = {None: "(detect)", **{j: name for j, name in enumerate(names)}}
+    chosen_columns = dict(options.get("columns", {}))
+    with (
+        st.expander("Column mapping and reading options", expanded=bool(outcome.error)),
+        st.form("data_read_options", border=False),
+    ):
         cols = st.columns(4)
-        chosen = {}
+        columns = {}
         for col, role in zip(cols, ("user", "item", "rating", "timestamp"), strict=True):
-            current = outcome.mapping.get(role)
-            index = options.index(current) if current in options else 0
-            chosen[role] = col.selectbox(role, options, index=index, key=f"data_w_map_{role}")
-        if st.form_submit_button("Re-read with this mapping"):
-            mapping = {role: c for role, c in chosen.items() if c != "(detect)"}
-            st.session_state.setdefault("data_upload_mapping", {})[file_id] = mapping
+            current = chosen_columns.get(role)
+            pick = col.selectbox(
+                f"{role} column",
+                positions,
+                index=positions.index(current) if current in positions else 0,
+                format_func=label.__getitem__,
+                key=f"data_w_map_{role}",
+            )
+            if pick is not None:
+                columns[role] = pick
+        cols = st.columns(4)
+        layout = cols[0].selectbox(
+            "Layout",
+            list(LAYOUTS),
+            format_func=LAYOUTS.__getitem__,
+            key="data_w_layout",
+            index=list(LAYOUTS).index(options.get("wide")),
+        )
+        separator = cols[1].selectbox(
+            "Separator",
+            list(SEPARATORS),
+            format_func=SEPARATORS.__getitem__,
+            key="data_w_separator",
+            index=list(SEPARATORS).index(options.get("separator")),
+        )
+        header = cols[2].selectbox(
+            "First line is a header",
+            list(TRISTATE),
+            format_func=TRISTATE.__getitem__,
+            key="data_w_header",
+            index=list(TRISTATE).index(options.get("header")),
+        )
+        duplicates = cols[3].selectbox(
+            "A pair rated twice",
+            list(DUPLICATES),
+            format_func=DUPLICATES.__getitem__,
+            key="data_w_duplicates",
+            index=list(DUPLICATES).index(options.get("duplicates", "error")),
+        )
+        cols = st.columns(2)
+        drop_invalid = cols[0].checkbox(
+            "Drop rows whose rating is not a number (the report says how many)",
+            value=options.get("drop_invalid", False),
+            key="data_w_drop_invalid",
+        )
+        zero_is_missing = cols[1].checkbox(
+            "Wide form: 0 means not rated (as in the article)",
+            value=options.get("zero_is_missing", False),
+            key="data_w_zero_missing",
+        )
+        if st.form_submit_button("Re-read the file", type="primary"):
+            chosen = {
+                "columns": columns,
+                "wide": layout,
+                "separator": separator,
+                "header": header,
+                "duplicates": duplicates,
+                "drop_invalid": drop_invalid,
+                "zero_is_missing": zero_is_missing,
+            }
+            st.session_state.setdefault("data_upload_options", {})[file_id] = chosen
             st.rerun()
 
 
@@ -235,4 +324,5 @@ def main() -> None:
     summary(state.current_dataset())
 
 
+state.ensure_session()  # first, before drawing anything (see state._reframe_if_run_directly)
 main()

@@ -41,21 +41,35 @@ def init_widget(key: str, value: object) -> None:
         st.session_state[key] = value
 
 
+def widget_values(saved: dict, k_max: int) -> dict[str, object]:
+    """Widget key -> value that shows the saved settings."""
+    return {
+        "train_w_k": min(int(saved["k"]), k_max),
+        "train_w_lam": nearest(LAMBDAS, float(saved["lam"])),
+        "train_w_iterations": int(saved["iterations"]),
+        "train_w_regularization": saved["regularization"],
+        "train_w_biases": bool(saved["biases"]),
+        "train_w_split": saved["split"],
+        "train_w_fraction": float(saved["fraction"]),
+        "train_w_n_per_user": int(saved["n_per_user"]),
+        "train_w_seed": int(saved["seed"]),
+        "train_w_stopping": saved["stopping"],
+        "train_w_tol": nearest(TOLERANCES, float(saved["tol"])),
+        "train_w_patience": int(saved["patience"]),
+    }
+
+
+def bring_back(run_number: int, k_max: int) -> None:
+    """Widget callback: restore an earlier run's settings into the widgets."""
+    settings = state.restore_run(run_number)
+    st.session_state.update(widget_values(settings, k_max))
+
+
 def settings_panel(ratings, saved: dict) -> dict:
     """The widgets; returns the settings they show."""
     k_max = state.max_k(ratings)
-    init_widget("train_w_k", min(int(saved["k"]), k_max))
-    init_widget("train_w_lam", nearest(LAMBDAS, float(saved["lam"])))
-    init_widget("train_w_iterations", int(saved["iterations"]))
-    init_widget("train_w_regularization", saved["regularization"])
-    init_widget("train_w_biases", bool(saved["biases"]))
-    init_widget("train_w_split", saved["split"])
-    init_widget("train_w_fraction", float(saved["fraction"]))
-    init_widget("train_w_n_per_user", int(saved["n_per_user"]))
-    init_widget("train_w_seed", int(saved["seed"]))
-    init_widget("train_w_stopping", saved["stopping"])
-    init_widget("train_w_tol", nearest(TOLERANCES, float(saved["tol"])))
-    init_widget("train_w_patience", int(saved["patience"]))
+    for key, value in widget_values(saved, k_max).items():
+        init_widget(key, value)
 
     with st.container(border=True):
         st.markdown("**Model**")
@@ -229,9 +243,8 @@ def runs_table(current_key: tuple) -> None:
             key="train_restore_choice",
             format_func=lambda n: f"run {n}",
         )
-        cols[1].button(
-            "Bring back", key="train_restore", on_click=state.restore_run, args=(chosen,)
-        )
+        k_max = state.max_k(state.current_dataset().ratings)
+        cols[1].button("Bring back", key="train_restore", on_click=bring_back, args=(chosen, k_max))
 
 
 def main() -> None:
@@ -267,4 +280,5 @@ def fit_key_of(fit: state.FitResult) -> tuple:
     return (fit.fingerprint, state.settings_key(fit.settings))
 
 
+state.ensure_session()  # first, before drawing anything (see state._reframe_if_run_directly)
 main()

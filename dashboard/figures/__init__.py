@@ -19,22 +19,19 @@ MUTED_COLOR = "#868E96"
 RATING_SCALE = "Viridis"
 
 
-def style(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:
+def style(
+    fig: go.Figure, *, title: str | None = None, height: int = 360, legend: bool = True
+) -> go.Figure:
     """Common layout: compact margins, a title, legend on top, and a stable ``uirevision``
     so a rerun with new data keeps the user's zoom."""
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        # Inside the top-right corner: curves here fall from the left, so that corner is free,
-        # and a legend above the plot would collide with the title.
-        legend={
-            "yanchor": "top",
-            "y": 0.99,
-            "xanchor": "right",
-            "x": 0.99,
-            "bgcolor": "rgba(255,255,255,0.75)",
-        },
+        showlegend=legend,
+        # Below the plot: curves that flatten out high up would hide under a legend inside,
+        # and a legend above would collide with the title.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0},
         template="plotly_white",
         uirevision="keep",
         hoverlabel={"namelength": -1},

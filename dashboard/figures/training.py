@@ -91,7 +91,7 @@ def objective_figure(history: pd.DataFrame) -> go.Figure:
     ticks = log_ticks(positive.min(), positive.max()) if len(positive) else []
     fig.update_yaxes(type="log", title="value (log scale)", tickvals=ticks or None)
     fig.update_xaxes(title="iteration (half-steps at .5: users solved; whole: items solved)")
-    return style(fig, title="Objective after each half-step", height=380)
+    return style(fig, title="Objective after each half-step", height=420)
 
 
 def per_iteration(history: pd.DataFrame) -> pd.DataFrame:
@@ -151,4 +151,4 @@ def rmse_figure(history: pd.DataFrame, *, best_iteration: int | None = None) -> 
     fig.update_xaxes(title="iteration", dtick=max(1, int(np.ceil(len(rows) / 15))))
     fig.update_yaxes(title="RMSE")
     title = "RMSE per iteration" if has_validation else "Train RMSE per iteration (no validation)"
-    return style(fig, title=title, height=380)
+    return style(fig, title=title, height=400)

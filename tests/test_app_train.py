@@ -1,0 +1,169 @@
+"""The Train page in AppTest: each setting reaches the fit, caching, runs, bring-back, Stop."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import als_core as ac
+from dashboard import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+MOVIE_NIGHT = ac.load_sample("movie_night")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/train.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def array(value) -> np.ndarray:
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def chart(at: AppTest, key: str):
+    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
+    return pio.from_json(element.proto.spec)
+
+
+def independent_fit(**changes) -> ac.ALS:
+    """The default settings fitted directly with the library (not through the dashboard)."""
+    s = {**state.DEFAULT_SETTINGS, **changes}
+    if s["split"] == "none":
+        train, valid = MOVIE_NIGHT, None
+    else:
+        train, valid = ac.split(
+            MOVIE_NIGHT, method="random", fraction=s["fraction"], seed=s["seed"]
+        )
+    model = ac.ALS(
+        k=s["k"],
+        lam=s["lam"],
+        iterations=s["iterations"],
+        regularization=s["regularization"],
+        biases=s["biases"],
+        tol=s["tol"] if s["stopping"] == "tolerance" else None,
+        patience=s["patience"] if s["stopping"] == "patience" else None,
+        seed=s["seed"],
+    )
+    return model.fit(train, validation=valid)
+
+
+def shown_rmse(at: AppTest) -> tuple[str, str]:
+    m = metrics(at)
+    return m["Train RMSE"], m["Validation RMSE"]
+
+
+def expected_rmse(model: ac.ALS) -> tuple[str, str]:
+    last = model.history_.iloc[-1]
+    valid = last["validation_rmse"]
+    return f"{last['train_rmse']:.3f}", (f"{valid:.3f}" if valid == valid else "–")
+
+
+def test_the_default_model_is_shown_with_its_curves(at):
+    model = independent_fit()
+    assert shown_rmse(at) == expected_rmse(model)
+    objective = chart(at, "train_objective_chart")
+    total = next(t for t in objective.data if t.name.startswith("objective"))
+    assert np.allclose(array(total.y), model.history_["objective"])
+    rmse = chart(at, "train_rmse_chart")
+    assert {t.name for t in rmse.data} >= {"train RMSE", "validation RMSE"}
+
+
+@pytest.mark.parametrize(
+    ("widget", "key", "value", "changes"),
+    [
+        ("slider", "train_w_k", 4, {"k": 4}),
+        ("select_slider", "train_w_lam", 10.0, {"lam": 10.0}),
+        ("radio", "train_w_regularization", "weighted", {"regularization": "weighted"}),
+        ("toggle", "train_w_biases", False, {"biases": False}),
+        ("slider", "train_w_iterations", 5, {"iterations": 5}),
+        ("number_input", "train_w_seed", 7, {"seed": 7}),
+        ("slider", "train_w_fraction", 0.3, {"fraction": 0.3}),
+    ],
+)
+def test_each_setting_reaches_the_fit(at, widget, key, value, changes):
+    getattr(at, widget)(key=key).set_value(value).run()
+    assert not at.exception, at.exception
+    assert shown_rmse(at) == expected_rmse(independent_fit(**changes))
+
+
+def test_weighted_regularisation_says_what_lambda_means(at):
+    assert "Plain (as in the article)" in " ".join(c.value for c in at.caption)
+    at.radio(key="train_w_regularization").set_value("weighted").run()
+    assert "ALS-WR" in " ".join(c.value for c in at.caption)
+
+
+def test_no_validation_split_drops_the_validation_curve(at):
+    at.selectbox(key="train_w_split").set_value("none").run()
+    assert metrics(at)["Validation RMSE"] == "–"
+    assert [t.name for t in chart(at, "train_rmse_chart").data] == ["train RMSE"]
+    assert shown_rmse(at) == expected_rmse(independent_fit(split="none"))
+
+
+def test_a_tolerance_stops_early_as_the_library_does(at):
+    at.radio(key="train_w_stopping").set_value("tolerance").run()
+    at.select_slider(key="train_w_tol").set_value(1e-2).run()
+    model = independent_fit(stopping="tolerance", tol=1e-2)
+    assert model.n_iter_ < 15
+    assert metrics(at)["Iterations run"] == f"{model.n_iter_} of 15"
+
+
+def test_patience_keeps_the_best_iteration(at):
+    at.slider(key="train_w_k").set_value(8)
+    at.select_slider(key="train_w_lam").set_value(0.05)
+    at.radio(key="train_w_stopping").set_value("patience")
+    at.run()
+    at.slider(key="train_w_patience").set_value(2).run()
+    model = independent_fit(k=8, lam=0.05, stopping="patience", patience=2)
+    assert metrics(at)["Best iteration"] == str(model.best_iteration_)
+    assert metrics(at)["Validation RMSE"] == f"{model.best_validation_rmse_:.3f}"
+
+
+def test_a_rerun_with_nothing_changed_does_not_retrain(at):
+    fit = at.session_state["train_fits"][at.session_state["train_current_key"]]
+    runs = len(at.session_state["train_runs"])
+    at.run()
+    assert len(at.session_state["train_runs"]) == runs
+    assert at.session_state["train_fits"][at.session_state["train_current_key"]] is fit
+
+
+def test_an_earlier_run_can_be_brought_back(at):
+    first = shown_rmse(at)
+    at.slider(key="train_w_k").set_value(5).run()
+    assert shown_rmse(at) != first
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["k"]) == {2, 5}
+    at.selectbox(key="train_restore_choice").set_value(1)
+    at.button(key="train_restore").click().run()
+    assert at.slider(key="train_w_k").value == 2
+    assert shown_rmse(at) == first
+    assert len(at.session_state["train_runs"]) == 2  # brought back, not retrained
+
+
+def test_after_stop_the_previous_model_stays_until_asked_to_train(at):
+    before = shown_rmse(at)
+    # What the Stop button's callback records when pressed during a fit with k = 3.
+    fingerprint = at.session_state["data_fingerprint"]
+    settings = state.effective_settings({**state.DEFAULT_SETTINGS, "k": 3}, MOVIE_NIGHT)
+    at.session_state["train_stopped_key"] = (fingerprint, state.settings_key(settings))
+    at.slider(key="train_w_k").set_value(3).run()
+    assert "Training was stopped" in at.warning[0].value
+    assert shown_rmse(at) == before
+    at.button(key="train_resume").click().run()
+    assert not at.warning
+    assert shown_rmse(at) == expected_rmse(independent_fit(k=3))
