@@ -53,9 +53,11 @@ import numpy as np
 # one core's L2 cache here: the block is gathered, multiplied and reused for the residuals while
 # it is still in cache, and the Python cost per chunk (~40 µs) stays small beside its arithmetic.
 DEFAULT_BLOCK_ELEMENTS = 1 << 18
-# The fixed cost of one more chunk, in floating-point operations of the Gram product it would
-# save by avoiding padding: ~40 µs of Python and numpy call overhead at ~50 GFLOP/s.
-CHUNK_OVERHEAD_FLOPS = 2e6
+# The fixed cost of one more chunk in flops at the Gram product's rate: ~25 µs of Python and
+# numpy call overhead at ~50 GFLOP/s. Padding is worth it while it costs less than this.
+CHUNK_OVERHEAD_FLOPS = 1.2e6
+# Gathering a number into a block and reading it back for the residual (~0.7 ns), in flops.
+GATHER_FLOPS_PER_NUMBER = 35.0
 # OpenBLAS's small-matrix gemm kernel (no packing, measured ~1.5x faster at these shapes) is
 # used up to about 10⁶ multiply-adds per product; longer rows are split into segments below it.
 SMALL_GEMM_ELEMENTS = 1 << 18
@@ -111,10 +113,9 @@ def plan_rows(
     order = order[counts[order] > 0]
     segment = _segment_length(width)
     chunks: list[Chunk] = []
-    for start, stop, length in _length_groups(counts[order], width):
+    for start, stop, length in _length_groups(counts[order], width, block_elements):
         dual = length < width
-        per_row = max(length * (width + 1), (length if dual else width) * (width + 1))
-        rows_per_chunk = max(1, block_elements // per_row)
+        rows_per_chunk = int(_rows_per_chunk(length, width, block_elements))
         n_chunks = -(-(stop - start) // rows_per_chunk)
         step = -(-(stop - start) // n_chunks)  # equal chunks rather than one small remainder
         seg = segment if length >= 2 * segment and width >= MIN_SEGMENT_WIDTH else 0
@@ -135,33 +136,71 @@ def plan_rows(
     )
 
 
-def _entry_flops(width: int) -> float:
-    """Work per padded observation: its Gram and right-hand side terms plus its residual."""
-    return 2.0 * (width + 1) * width + 4.0 * width
+def _length_groups(
+    sorted_counts: np.ndarray, width: int, block_elements: int
+) -> list[tuple[int, int, int]]:
+    """(start, stop, padded length) of runs of sorted rows that share a chunk length.
 
-
-def _length_groups(sorted_counts: np.ndarray, width: int) -> Iterator[tuple[int, int, int]]:
-    """(start, stop, padded length) of runs of rows that share a chunk length.
-
-    Greedy over the distinct lengths: the next length joins the current group if padding the
-    group's rows up to it costs less than one more chunk would.
+    The cheapest split by a small dynamic program over the distinct lengths: a group costs
+    ``CHUNK_OVERHEAD_FLOPS`` per chunk plus its rows' work at the group's longest length, so
+    padding is accepted exactly where it is cheaper than another chunk. Rows solved in
+    observation space (length < width) and the others never share a group.
     """
     if len(sorted_counts) == 0:
-        return
+        return []
     lengths, first = np.unique(sorted_counts, return_index=True)
     bounds = np.append(first, len(sorted_counts))
-    per_entry = _entry_flops(width)
-    group_start, length = 0, int(lengths[0])
-    for j in range(1, len(lengths)):
-        n_rows = int(bounds[j] - bounds[group_start])
-        padding = n_rows * (int(lengths[j]) - length) * per_entry
-        crosses_dual = (length < width) != (int(lengths[j]) < width)
-        if padding <= CHUNK_OVERHEAD_FLOPS and not crosses_dual:
-            length = int(lengths[j])
-        else:
-            yield int(bounds[group_start]), int(bounds[j]), length
-            group_start, length = j, int(lengths[j])
-    yield int(bounds[group_start]), len(sorted_counts), length
+    split = int(np.searchsorted(lengths, width))
+    groups = []
+    for lo, hi in ((0, split), (split, len(lengths))):
+        if lo < hi:
+            groups += _cheapest_partition(
+                lengths[lo:hi], bounds[lo : hi + 1], width, block_elements
+            )
+    return groups
+
+
+def _cheapest_partition(
+    lengths: np.ndarray, bounds: np.ndarray, width: int, block_elements: int
+) -> list[tuple[int, int, int]]:
+    m = len(lengths)
+    per_chunk = _rows_per_chunk(lengths, width, block_elements)
+    per_row = _row_flops(lengths, width)
+    best = np.zeros(m + 1)
+    choice = np.zeros(m + 1, dtype=np.int64)
+    for j in range(m):
+        rows = bounds[j + 1] - bounds[: j + 1]  # rows in the group lengths[i..j], for each i
+        total = best[: j + 1] + rows * per_row[j]
+        total += CHUNK_OVERHEAD_FLOPS * np.ceil(rows / per_chunk[j])
+        choice[j + 1] = total.argmin()
+        best[j + 1] = total[choice[j + 1]]
+    groups = []
+    j = m
+    while j > 0:
+        i = int(choice[j])
+        groups.append((int(bounds[i]), int(bounds[j]), int(lengths[j - 1])))
+        j = i
+    return groups[::-1]
+
+
+def _rows_per_chunk(length, width: int, block_elements: int):
+    """Rows whose gathered block and systems each stay within ``block_elements`` numbers."""
+    system = np.where(length < width, length, width)
+    return np.maximum(1, block_elements // (np.maximum(length, system) * (width + 1)))
+
+
+def _row_flops(length, width: int):
+    """Estimated work of one row padded to ``length``, in flops at the Gram product's rate.
+
+    Gram (or, below ``width``, the observation-space kernel), gathering and residuals per
+    padded observation, plus the LU solve, which runs about 8x slower than a matrix product
+    at these sizes.
+    """
+    length = np.asarray(length, dtype=np.float64)
+    size = np.minimum(length, width)  # the system's order: L below width (dual), else width
+    gram = 2.0 * length * (width + 1) * size
+    moves = GATHER_FLOPS_PER_NUMBER * length * (width + 1)
+    return gram + moves + 8.0 * (2.0 / 3.0) * size**3
 
 
 def _padded_positions(
