@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -234,7 +235,7 @@ def test_fingerprint_is_stable_across_processes(frame):
         text=True,
         check=True,
         cwd=REPO,
-        env={"PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)},
     )
     assert out.stdout.strip() == here
 
