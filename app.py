@@ -15,13 +15,20 @@ from dashboard import presenter, scenes, state
 
 log = logging.getLogger("als_explorer")
 
-PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/reconstruction.py", title="Reconstruction", icon=":material/grid_on:"),
-    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("pages/update.py", title="One update by hand", icon=":material/calculate:"),
-]
+
+def pages() -> list:
+    """Every page, listed explicitly (st.navigation turns off the pages/ folder discovery).
+
+    A function, not a module constant, so tests can import this module: st.Page checks its
+    file relative to the running script."""
+    return [
+        st.Page("pages/theory.py", title="How ALS works", icon=":material/school:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/reconstruction.py", title="Reconstruction", icon=":material/grid_on:"),
+        st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+        st.Page("pages/update.py", title="One update by hand", icon=":material/calculate:"),
+    ]
 
 
 def show_page_error(error: Exception) -> None:
@@ -100,7 +107,8 @@ def frame() -> None:
         layout="wide",
         initial_sidebar_state="expanded",
     )
-    page = st.navigation(PAGES, position=presenter.navigation_position())
+    all_pages = pages()
+    page = st.navigation(all_pages, position=presenter.navigation_position())
     try:
         state.ensure_session()
     except Exception as error:
@@ -110,7 +118,7 @@ def frame() -> None:
     with st.sidebar:
         st.markdown("### ALS Explorer")
         summary = st.container()
-    scenes.begin(PAGES, page)  # a link's scene (once per session) and its notices
+    scenes.begin(all_pages, page)  # a link's scene (once per session) and its notices
     presenter.apply()
     st.title(page.title)
     run_page(page)
