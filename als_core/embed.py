@@ -267,8 +267,12 @@ def _score_parts(model: Any, user: int, items: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- labels & stats
 def item_labels(ratings: Ratings) -> np.ndarray:
-    """A unique, readable name per item: its title where item_info has one, else its id."""
-    return _unique_labels(_info_column(ratings.item_info, ("title", "name")), ratings.item_ids)
+    """A unique, readable name per item: its title where item_info has one, else its id
+    ("item 12" for a numeric id, so a bare number is not mistaken for a rating or a count)."""
+    names = _info_column(ratings.item_info, ("title", "name"))
+    if names is None and np.issubdtype(np.asarray(ratings.item_ids).dtype, np.number):
+        return np.array([f"item {i}" for i in ratings.item_ids], dtype=object)
+    return _unique_labels(names, ratings.item_ids)
 
 
 def user_labels(ratings: Ratings) -> np.ndarray:
@@ -410,10 +414,11 @@ def order_rows_and_columns(
 class ReconstructionGrid:
     """R, the model's predictions and the residual on a grid of cells or blocks of cells.
 
-    Rows follow ``users`` and columns ``items`` (indices, in display order). With
-    ``block == (1, 1)`` every grid cell is one (user, item) pair; otherwise consecutive runs of
-    ``block[0]`` users and ``block[1]`` items are averaged into one grid cell. All arrays have
-    the grid's shape:
+    Rows follow ``users`` and columns ``items`` (indices, in display order). Grid row g covers
+    the users ``users[row_bounds[g]:row_bounds[g + 1]]`` and grid column h the items
+    ``items[col_bounds[h]:col_bounds[h + 1]]``: one each in a cell grid, consecutive runs of
+    nearly equal length (they differ by at most one) in a block grid. All arrays have the
+    grid's shape:
 
     - ``actual``: mean observed rating (train and validation), NaN where nothing is observed;
     - ``predicted``: mean prediction over every cell of the block (observed or not);
@@ -423,7 +428,8 @@ class ReconstructionGrid:
 
     users: np.ndarray
     items: np.ndarray
-    block: tuple[int, int]
+    row_bounds: np.ndarray
+    col_bounds: np.ndarray
     actual: np.ndarray
     predicted: np.ndarray
     residual: np.ndarray
@@ -435,18 +441,29 @@ class ReconstructionGrid:
         return self.actual.shape
 
     @property
+    def block(self) -> tuple[int, int]:
+        """The largest number of users and of items averaged into one grid cell."""
+        return int(np.diff(self.row_bounds).max()), int(np.diff(self.col_bounds).max())
+
+    @property
     def is_cells(self) -> bool:
         return self.block == (1, 1)
 
     def row_groups(self) -> list[np.ndarray]:
         """The user indices behind each grid row."""
-        b = self.block[0]
-        return [self.users[s : s + b] for s in range(0, len(self.users), b)]
+        b = self.row_bounds
+        return [self.users[b[g] : b[g + 1]] for g in range(len(b) - 1)]
 
     def column_groups(self) -> list[np.ndarray]:
         """The item indices behind each grid column."""
-        b = self.block[1]
-        return [self.items[s : s + b] for s in range(0, len(self.items), b)]
+        b = self.col_bounds
+        return [self.items[b[g] : b[g + 1]] for g in range(len(b) - 1)]
+
+
+def _even_bounds(n: int, most: int) -> np.ndarray:
+    """Cut 0..n into at most ``most`` consecutive runs whose lengths differ by at most one."""
+    groups = -(-n // -(-n // most))
+    return (np.arange(groups + 1) * n) // groups
 
 
 def reconstruction_grid(
@@ -471,14 +488,17 @@ def reconstruction_grid(
     items = np.asarray(items, dtype=np.int64)
     if len(users) == 0 or len(items) == 0:
         raise ValueError("choose at least one user and one item to draw")
-    bh = -(-len(users) // max_rows)
-    bw = -(-len(items) // max_cols)
-    gh = -(-len(users) // bh)
-    gw = -(-len(items) // bw)
+    if max_rows < 1 or max_cols < 1:
+        raise ValueError(f"max_rows and max_cols must be ≥ 1, got {max_rows} and {max_cols}")
+    row_bounds = _even_bounds(len(users), max_rows)
+    col_bounds = _even_bounds(len(items), max_cols)
+    gh, gw = len(row_bounds) - 1, len(col_bounds) - 1
 
     rows, cols, vals, held = _observed_in(train, validation, users, items)
     pred_obs = model.predict(users[rows], items[cols]) if len(rows) else np.zeros(0)
-    gid = (rows // bh) * gw + cols // bw
+    row_group = np.searchsorted(row_bounds, rows, side="right") - 1
+    col_group = np.searchsorted(col_bounds, cols, side="right") - 1
+    gid = row_group * gw + col_group
     n_obs = np.bincount(gid, minlength=gh * gw)
     n_val = np.bincount(gid, weights=held.astype(np.float64), minlength=gh * gw)
     sum_actual = np.bincount(gid, weights=vals, minlength=gh * gw)
@@ -486,12 +506,13 @@ def reconstruction_grid(
     with np.errstate(invalid="ignore", divide="ignore"):
         actual = np.where(n_obs > 0, sum_actual / n_obs, np.nan)
         residual = np.where(n_obs > 0, sum_resid / n_obs, np.nan)
-    predicted = _block_mean_predictions(model, users, items, bh, bw)
+    predicted = _block_mean_predictions(model, users, items, row_bounds, col_bounds)
     shape = (gh, gw)
     return ReconstructionGrid(
         users=users,
         items=items,
-        block=(bh, bw),
+        row_bounds=row_bounds,
+        col_bounds=col_bounds,
         actual=actual.reshape(shape).astype(dtype),
         predicted=predicted.astype(dtype),
         residual=residual.reshape(shape).astype(dtype),
@@ -542,22 +563,28 @@ def dense_predictions(model: Any, users: np.ndarray, items: np.ndarray) -> np.nd
 
 
 def _block_mean_predictions(
-    model: Any, users: np.ndarray, items: np.ndarray, bh: int, bw: int
+    model: Any,
+    users: np.ndarray,
+    items: np.ndarray,
+    row_bounds: np.ndarray,
+    col_bounds: np.ndarray,
 ) -> np.ndarray:
-    gw = -(-len(items) // bw)
-    col_starts = np.arange(0, len(items), bw)
-    col_sizes = np.diff(np.append(col_starts, len(items)))
-    # Rows per chunk: a multiple of the block height, about two million cells per chunk.
-    chunk = max(bh, (2_000_000 // max(1, len(items))) // bh * bh)
+    col_sizes = np.diff(col_bounds)
+    # Whole row groups per chunk, about two million predicted cells at a time.
+    budget = max(1, 2_000_000 // max(1, len(items)))
+    groups = len(row_bounds) - 1
     out = []
-    for start in range(0, len(users), chunk):
-        block_rows = users[start : start + chunk]
-        pred = dense_predictions(model, block_rows, items)
-        col_sums = np.add.reduceat(pred, col_starts, axis=1) if gw else pred
-        row_starts = np.arange(0, len(block_rows), bh)
-        row_sizes = np.diff(np.append(row_starts, len(block_rows)))
-        sums = np.add.reduceat(col_sums, row_starts, axis=0)
-        out.append(sums / np.outer(row_sizes, col_sizes))
+    first = 0
+    while first < groups:
+        last = first + 1
+        while last < groups and row_bounds[last + 1] - row_bounds[first] <= budget:
+            last += 1
+        lo, hi = row_bounds[first], row_bounds[last]
+        pred = dense_predictions(model, users[lo:hi], items)
+        col_sums = np.add.reduceat(pred, col_bounds[:-1], axis=1)
+        sums = np.add.reduceat(col_sums, row_bounds[first:last] - lo, axis=0)
+        out.append(sums / np.outer(np.diff(row_bounds[first : last + 1]), col_sizes))
+        first = last
     return np.vstack(out)
 
 

@@ -158,7 +158,15 @@ with left:
     if facts["genres"] is not None:
         table.insert(1, "genre", facts["genres"][neighbours["index"]])
     table.index = neighbours["rank"]
-    st.dataframe(table, key="latent_neighbours", width="stretch")
+    st.dataframe(
+        table,
+        key="latent_neighbours",
+        width="stretch",
+        column_config={
+            "similarity": st.column_config.NumberColumn(format="%.3f"),
+            "mean rating": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
 with right:
     st.subheader("Recommendations", anchor=False)
     seen = int(ratings.user_counts()[user])
@@ -177,7 +185,15 @@ with right:
     if facts["genres"] is not None:
         rec_table.insert(1, "genre", facts["genres"][recs["item"].to_numpy()])
     rec_table.index = recs["rank"].to_numpy()
-    st.dataframe(rec_table, key="latent_recs", width="stretch")
+    st.dataframe(
+        rec_table,
+        key="latent_recs",
+        width="stretch",
+        column_config={
+            "score": st.column_config.NumberColumn(format="%.3f"),
+            "predicted rating": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
 
 st.subheader("What makes each score", anchor=False)
 parts = "the global mean μ, the user's and the item's bias, and " if model.biases else ""

@@ -8,16 +8,16 @@ import streamlit as st
 import als_core as ac
 from als_core import embed
 from dashboard import state
-from dashboard.figures.reconstruction import reconstruction_figure
+from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
 #: Up to this many users × items every cell is drawn with its own hover; above, blocks.
 CELL_LIMIT = 200
 #: Opening view: enough cells to see patterns, big enough to see single cells.
 DEFAULT_SHOWN = 60
 ORDER_NOTES = {
-    "given": "in the data's order",
+    "given": "in data order",
     "activity": "most ratings first",
-    "leading factor": "sorted by the model's leading pattern",
+    "leading factor": "by leading pattern",
 }
 
 
@@ -131,14 +131,14 @@ if grid.is_cells:
         f"{observed:,} rated ({held:,} of them held out for validation)."
     )
     marks = (
-        "**Pink squares** outline the validation ratings: the model never saw them, so the "
-        "residual there shows how well it generalises."
+        "**Pink** outlines (dots when cells are small) mark the validation ratings: the model "
+        "never saw them, so the residual there shows how well it generalises."
     )
 else:
-    bh, bw = grid.block
     how = (
         f"{len(grid.users):,} users × {len(grid.items):,} items, averaged in blocks of "
-        f"{bh} users × {bw} items ({grid.shape[0]}×{grid.shape[1]} blocks) so the browser "
+        f"{run_length(grid.row_bounds)} users × {run_length(grid.col_bounds)} items "
+        f"({grid.shape[0]}×{grid.shape[1]} blocks) so the browser "
         f"stays fast; {observed:,} ratings ({held:,} held out for validation)."
     )
     marks = (

@@ -199,7 +199,12 @@ def test_labels_use_titles_make_duplicates_unique_and_genres_take_the_first():
     assert embed.item_genres(r).tolist() == ["Horror", "Crime", "(none)", "(none)"]
     assert embed.user_labels(r).tolist() == ["user 0"]
     plain = ac.Ratings.from_codes([0], [1], [3.0], shape=(1, 2))
-    assert embed.item_labels(plain).tolist() == ["0", "1"]
+    assert embed.item_labels(plain).tolist() == ["item 0", "item 1"]
+    named = ac.Ratings.from_frame(
+        pd.DataFrame({"user": ["ann"], "item": ["Heat"], "rating": [4.0]})
+    )
+    assert embed.item_labels(named).tolist() == ["Heat"]
+    assert embed.user_labels(named).tolist() == ["user ann"]
     assert embed.item_genres(plain) is None
 
 
@@ -334,3 +339,19 @@ def test_block_grid_averages_match_brute_force(fitted):
                 assert np.isnan(grid.actual[a, b]) and np.isnan(grid.residual[a, b])
     assert [len(g) for g in grid.row_groups()] == [5] * 6
     np.testing.assert_array_equal(np.concatenate(grid.column_groups()), items)
+
+
+def test_uneven_sizes_make_blocks_that_differ_by_at_most_one(fitted):
+    ratings, train, valid, model = fitted
+    users, items = np.arange(ratings.n_users), np.arange(ratings.n_items)
+    grid = embed.reconstruction_grid(model, train, valid, users, items, max_rows=8, max_cols=3)
+    rows = [len(g) for g in grid.row_groups()]
+    cols = [len(g) for g in grid.column_groups()]
+    assert len(rows) <= 8 and len(cols) <= 3
+    assert max(rows) - min(rows) <= 1 and max(cols) - min(cols) <= 1
+    assert sum(rows) == ratings.n_users and sum(cols) == ratings.n_items
+    assert grid.n_observed.sum() == ratings.nnz
+    # The mean prediction of the whole grid, weighted by block size, is the plain mean.
+    weights = np.outer(rows, cols)
+    overall = model.predict(users[:, None], items[None, :]).mean()
+    assert (grid.predicted * weights).sum() / weights.sum() == pytest.approx(overall, rel=1e-6)

@@ -122,8 +122,8 @@ def test_huge_maps_are_sampled_into_one_webgl_figure_and_keep_highlights():
     )
     users, items = fig.data[0], fig.data[1]
     assert len(users.x) == figs.MAX_USERS_DRAWN and len(items.x) == figs.MAX_ITEMS_DRAWN
-    assert users.type == items.type == "scattergl"
-    assert sum(t.type == "scattergl" for t in fig.data) == 2
+    # One trace type for the whole map: SVG highlights would hide under a WebGL cloud.
+    assert {t.type for t in fig.data} == {"scattergl"}
     (star,) = _by_name(fig, "chosen item")
     np.testing.assert_allclose([star.x[0], star.y[0]], proj.items[chosen])
     assert len(pio.to_json(fig, validate=False)) < 5_000_000

@@ -117,6 +117,7 @@ def latent_figure(
         )
     _add_highlights(
         fig,
+        Scatter,
         item_xy,
         user_xy,
         item_labels,
@@ -224,6 +225,7 @@ def _add_item_categories(
 
 def _add_highlights(
     fig: go.Figure,
+    Scatter: type,
     item_xy: np.ndarray,
     user_xy: np.ndarray,
     item_labels: np.ndarray,
@@ -233,12 +235,14 @@ def _add_highlights(
     chosen_user: int | None,
     recommended: Sequence[int],
 ) -> None:
-    """Few points, so plain SVG traces: they draw above the (possibly WebGL) clouds."""
+    """Drawn last and with the clouds' trace type: a WebGL canvas sits above the SVG layer, so
+    SVG highlights would hide under a big WebGL cloud."""
     if chosen_item is not None:
         near = np.asarray(neighbours, dtype=np.int64)
-        _spokes(fig, item_xy[chosen_item], item_xy[near], HIGHLIGHT["neighbour"], "neighbours")
+        origin = item_xy[chosen_item]
+        _spokes(fig, Scatter, origin, item_xy[near], HIGHLIGHT["neighbour"], "neighbours")
         fig.add_trace(
-            go.Scatter(
+            Scatter(
                 x=item_xy[near, 0],
                 y=item_xy[near, 1],
                 mode="markers",
@@ -254,7 +258,7 @@ def _add_highlights(
             )
         )
         fig.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[item_xy[chosen_item, 0]],
                 y=[item_xy[chosen_item, 1]],
                 mode="markers+text",
@@ -273,9 +277,10 @@ def _add_highlights(
         )
     if chosen_user is not None:
         recs = np.asarray(recommended, dtype=np.int64)
-        _spokes(fig, user_xy[chosen_user], item_xy[recs], HIGHLIGHT["rec"], "recommendations")
+        origin = user_xy[chosen_user]
+        _spokes(fig, Scatter, origin, item_xy[recs], HIGHLIGHT["rec"], "recommendations")
         fig.add_trace(
-            go.Scatter(
+            Scatter(
                 x=item_xy[recs, 0],
                 y=item_xy[recs, 1],
                 mode="markers",
@@ -291,7 +296,7 @@ def _add_highlights(
             )
         )
         fig.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[user_xy[chosen_user, 0]],
                 y=[user_xy[chosen_user, 1]],
                 mode="markers+text",
@@ -310,7 +315,9 @@ def _add_highlights(
         )
 
 
-def _spokes(fig: go.Figure, origin: np.ndarray, ends: np.ndarray, colour: str, name: str) -> None:
+def _spokes(
+    fig: go.Figure, Scatter: type, origin: np.ndarray, ends: np.ndarray, colour: str, name: str
+) -> None:
     if len(ends) == 0:
         return
     xs, ys = [], []
@@ -318,7 +325,7 @@ def _spokes(fig: go.Figure, origin: np.ndarray, ends: np.ndarray, colour: str, n
         xs += [origin[0], end[0], None]
         ys += [origin[1], end[1], None]
     fig.add_trace(
-        go.Scatter(
+        Scatter(
             x=xs,
             y=ys,
             mode="lines",
@@ -382,11 +389,18 @@ def contributions_figure(
     return fig
 
 
+#: Baseline parts in greys, taste factors in colours, so the two kinds read apart at a glance.
+BASELINE_COLOURS = {
+    "global mean": "#d9d9d9",
+    "user bias": "#969696",
+    "item bias": "#636363",
+    "cold-start fallback": "#f0f0f0",
+}
+FACTOR_COLOURS = [c for c in CATEGORY_COLOURS if c.upper() not in ("#7F7F7F", "#C7C7C7")]
+
+
 def _part_colour(part: str, j: int) -> str:
-    fixed = {
-        "global mean": "#bdbdbd",
-        "user bias": "#9e9ac8",
-        "item bias": "#fdae6b",
-        "cold-start fallback": "#d9d9d9",
-    }
-    return fixed.get(part, CATEGORY_COLOURS[j % len(CATEGORY_COLOURS)])
+    if part in BASELINE_COLOURS:
+        return BASELINE_COLOURS[part]
+    factor = int(part.split()[-1]) - 1 if part.startswith("factor ") else j
+    return FACTOR_COLOURS[factor % len(FACTOR_COLOURS)]

@@ -150,7 +150,7 @@ def reconstruction_figure(
             matches="x" if c > 1 else None,
             # Fixed ranges: the marker trace would otherwise pad the axes with empty margins.
             range=[-0.5, len(cols) - 0.5],
-            title_text=_axis_title("items", grid.block[1], order_note) if c == 2 else None,
+            title_text=_axis_title("items", grid.col_bounds, order_note) if c == 2 else None,
             row=1,
             col=c,
         )
@@ -162,7 +162,7 @@ def reconstruction_figure(
         showgrid=False,
         zeroline=False,
     )
-    fig.update_yaxes(title_text=_axis_title("users", grid.block[0], order_note), row=1, col=1)
+    fig.update_yaxes(title_text=_axis_title("users", grid.row_bounds, order_note), row=1, col=1)
     fig.update_annotations(font={"color": "#222", "size": 14})
     fig.layout.annotations[0].update(
         text=f"{PANEL_TITLES[0]} ({what}s: {grid.shape[0]}×{grid.shape[1]})"
@@ -181,11 +181,19 @@ def _axis_labels(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> lis
     return out
 
 
-def _axis_title(noun: str, block: int, order_note: str) -> str:
+def _axis_title(noun: str, bounds: np.ndarray, order_note: str) -> str:
     title = noun + (f", {order_note}" if order_note else "")
-    if block > 1:
-        title += f" (averaged in runs of {block})"
+    sizes = np.diff(bounds)
+    if sizes.max() > 1:
+        title += f" (means of {run_length(bounds)})"
     return title
+
+
+def run_length(bounds: np.ndarray) -> str:
+    """How many rows or columns one block averages: "31" or "18–19"."""
+    sizes = np.diff(bounds)
+    lo, hi = int(sizes.min()), int(sizes.max())
+    return str(hi) if lo == hi else f"{lo}–{hi}"
 
 
 def _validation_markers(
