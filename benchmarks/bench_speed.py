@@ -1,0 +1,270 @@
+"""Speed of the exact ALS fit on MovieLens-shaped data, against this machine's matmul rate.
+
+Run by hand from the repository root:
+
+    PYTHONPATH=. python benchmarks/bench_speed.py            # about two minutes
+    PYTHONPATH=. python benchmarks/bench_speed.py --quick    # fewer repeats, about 30 s
+
+It prints one table: for each data shape, k and dtype, the seconds per full iteration (both
+half-steps, history included: objective terms and train RMSE; median over iterations and
+repeats), the GFLOP/s that means, counting 2·nnz·k² + (n_users + n_items)(k³/3 + 2k²) per
+iteration, and the whole-fit seconds. Then this machine's float64 matmul rate measured in the
+same run, the peak memory of the MovieLens-1M fit (in a child process), and the article's plain
+loop (``als_core.reference.reference_half_step``) timed on a subset of the small shape, with the
+speed-up.
+
+The data are synthetic but shaped like MovieLens (seeded): every user has at least 20 ratings,
+user activity and item popularity are long-tailed (log-normal), ratings are 1-5 stars from a
+low-rank model with noise, with MovieLens's star histogram.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+import als_core as ac
+from als_core.reference import reference_half_step
+
+ROOT = Path(__file__).resolve().parents[1]
+# Share of 1..5 stars in MovieLens-1M.
+STAR_SHARES = np.array([0.056, 0.108, 0.261, 0.349, 0.226])
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    n_users: int
+    n_items: int
+    n_ratings: int
+
+
+ML_100K = Shape("MovieLens-100K", 943, 1682, 100_000)
+ML_1M = Shape("MovieLens-1M", 6040, 3706, 1_000_000)
+
+
+def movielens_like(shape: Shape, *, seed: int = 0, min_per_user: int = 20) -> ac.Ratings:
+    """Ratings with MovieLens's shape and skew: exactly ``shape.n_ratings`` of them.
+
+    Each user rates ``min_per_user`` + a log-normal share of the rest (capped at the number of
+    items). Item popularity weights are log-normal (σ = 1.3, about MovieLens's mean/median count
+    ratio of 2.2); each user picks distinct items with probability ∝ weight (Gumbel top-k).
+    """
+    rng = np.random.default_rng(seed)
+    extra = rng.lognormal(0.0, 1.0, shape.n_users)
+    counts = _integer_counts(
+        extra, shape.n_ratings - min_per_user * shape.n_users, cap=shape.n_items - min_per_user
+    )
+    counts += min_per_user
+    log_weight = rng.normal(0.0, 1.3, shape.n_items)
+    rows, cols = [], []
+    for start in range(0, shape.n_users, 256):
+        users = np.arange(start, min(start + 256, shape.n_users))
+        keys = log_weight + rng.gumbel(size=(len(users), shape.n_items))
+        ranked = np.argsort(-keys, axis=1)
+        take = np.arange(shape.n_items)[None, :] < counts[users][:, None]
+        rows.append(np.repeat(users, counts[users]))
+        cols.append(ranked[take])
+    users, items = np.concatenate(rows), np.concatenate(cols)
+    stars = _stars(rng, users, items, shape)
+    return ac.Ratings.from_codes(users, items, stars, shape=(shape.n_users, shape.n_items))
+
+
+def _integer_counts(weights: np.ndarray, total: int, *, cap: int) -> np.ndarray:
+    """Non-negative integers ≤ cap, proportional to weights, summing exactly to total."""
+    counts = np.zeros(len(weights), dtype=np.int64)
+    free = np.ones(len(weights), dtype=bool)
+    remaining = total
+    while remaining > 0:
+        share = np.where(free, weights, 0.0)
+        raw = share / share.sum() * remaining
+        add = np.minimum(np.floor(raw).astype(np.int64), cap - counts)
+        if add.sum() == 0:  # hand out the last few one by one, largest weights first
+            order = np.argsort(-share)
+            add = np.zeros_like(counts)
+            add[order[:remaining]] = 1
+            add = np.minimum(add, cap - counts)
+        counts += add
+        remaining = total - int(counts.sum())
+        free = counts < cap
+    return counts
+
+
+def _stars(rng: np.random.Generator, users: np.ndarray, items: np.ndarray, shape: Shape):
+    """1..5 stars from a rank-10 model plus biases and noise, cut at MovieLens's quantiles."""
+    x = rng.standard_normal((shape.n_users, 10))
+    y = rng.standard_normal((shape.n_items, 10))
+    score = np.einsum("nk,nk->n", x[users], y[items]) / np.sqrt(10)
+    score += 0.5 * rng.standard_normal(shape.n_users)[users]
+    score += 0.7 * rng.standard_normal(shape.n_items)[items]
+    score += 0.8 * rng.standard_normal(len(users))
+    cuts = np.quantile(score, np.cumsum(STAR_SHARES)[:-1])
+    return (np.searchsorted(cuts, score) + 1).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------- measuring
+def iteration_flops(ratings: ac.Ratings, k: int) -> float:
+    """The issue's count: 2·nnz·k² + (n_users + n_items)(k³/3 + 2k²)."""
+    return 2.0 * ratings.nnz * k**2 + (ratings.n_users + ratings.n_items) * (k**3 / 3 + 2 * k**2)
+
+
+def matmul_gflops(n: int = 2000, repeats: int = 3) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n))
+    a @ a  # warm up threads and caches
+    best = min(_seconds(lambda: a @ a) for _ in range(repeats))
+    return 2.0 * n**3 / best / 1e9
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_fit(ratings: ac.Ratings, k: int, dtype, iterations: int, repeats: int) -> dict:
+    """Median seconds per iteration from the history (both half-steps), and whole fits."""
+    per_iteration, whole = [], []
+    for repeat in range(repeats):
+        model = ac.ALS(k=k, lam=0.1, iterations=iterations, dtype=dtype, seed=repeat)
+        whole.append(_seconds(lambda model=model: model.fit(ratings)))
+        per_iteration.extend(model.history_.groupby("iteration")["seconds"].sum().tolist())
+    return {
+        "per_iteration": float(np.median(per_iteration)),
+        "fit": float(np.median(whole)),
+        "rmse": float(model.history_["train_rmse"].iloc[-1]),
+    }
+
+
+def reference_seconds_per_iteration(ratings: ac.Ratings, k: int, n_rows: int) -> float:
+    """The plain loop on the first ``n_rows`` users and items, scaled to a whole iteration."""
+    rng = np.random.default_rng(0)
+    R = ratings.matrix
+    Rt = R.T.tocsr()
+    X = rng.standard_normal((R.shape[0], k)) * 0.1
+    Y = rng.standard_normal((R.shape[1], k)) * 0.1
+    users = R[:n_rows]
+    items = Rt[:n_rows]
+    share_u = users.nnz / R.nnz
+    share_i = items.nnz / Rt.nnz
+    t_users = _seconds(lambda: reference_half_step(users, Y, 0.1))
+    t_items = _seconds(lambda: reference_half_step(items, X, 0.1))
+    return t_users / share_u + t_items / share_i
+
+
+PEAK_CHILD = """
+import json, sys
+sys.path.insert(0, {root!r})
+import numpy as np, scipy.sparse as sp
+import als_core as ac
+
+def high_water_mb():  # this process's peak RSS (ru_maxrss would include the forking parent's)
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+r = sp.load_npz({path!r}).tocsr()  # a CSR matrix is a valid fit input
+before = high_water_mb()
+ac.ALS(k=50, lam=0.1, iterations={iterations}, dtype=np.{dtype}).fit(r)
+print(json.dumps({{"before_mb": before, "peak_mb": high_water_mb()}}))
+"""
+
+
+def peak_memory(ratings: ac.Ratings, iterations: int, dtype: str) -> dict:
+    """Peak RSS (MB) of a child process that loads the ratings and fits them.
+
+    The child reads the matrix from a file, so the peak is the fit's (plus Python, numpy and
+    the data), not the generator's.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "ratings.npz")
+        sp.save_npz(path, ratings.matrix)
+        code = PEAK_CHILD.format(root=str(ROOT), path=path, iterations=iterations, dtype=dtype)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (about 30 s)")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    cases = [
+        (ML_100K, 20, np.float64, 20),
+        (ML_100K, 20, np.float32, 20),
+        (ML_1M, 50, np.float64, 5 if args.quick else 10),
+        (ML_1M, 50, np.float32, 5 if args.quick else 10),
+    ]
+    print(f"numpy {np.__version__}, {ac._solve.usable_cores()} usable cores, {time.ctime()}")
+    data = {}
+    for shape in (ML_100K, ML_1M):
+        t = _seconds(lambda shape=shape: data.setdefault(shape.name, movielens_like(shape)))
+        r = data[shape.name]
+        per_user = np.diff(r.matrix.indptr)
+        per_item = np.bincount(r.matrix.indices, minlength=r.n_items)
+        print(
+            f"{shape.name}: {r.n_users} x {r.n_items}, {r.nnz:,} ratings (made in {t:.1f} s); "
+            f"ratings per user min/median/max {per_user.min()}/{int(np.median(per_user))}/"
+            f"{per_user.max()}, per item {per_item.min()}/{int(np.median(per_item))}/"
+            f"{per_item.max()}"
+        )
+    rows = []
+    for shape, k, dtype, iterations in cases:
+        r = data[shape.name]
+        ac.ALS(k=k, iterations=1, dtype=dtype).fit(r)  # warm up
+        result = time_fit(r, k, dtype, iterations, repeats)
+        rows.append(
+            {
+                "shape": shape.name,
+                "k": k,
+                "dtype": np.dtype(dtype).name,
+                "iterations": iterations,
+                "s/iteration": result["per_iteration"],
+                "GFLOP/s": iteration_flops(r, k) / result["per_iteration"] / 1e9,
+                "fit s": result["fit"],
+                "train RMSE": result["rmse"],
+            }
+        )
+    matmul = matmul_gflops()
+    print()
+    print(
+        f"{'shape':<16}{'k':>4}{'dtype':>9}{'iters':>7}{'s/iter':>10}{'GFLOP/s':>9}"
+        f"{'fit s':>8}{'RMSE':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['shape']:<16}{row['k']:>4}{row['dtype']:>9}{row['iterations']:>7}"
+            f"{row['s/iteration']:>10.4f}{row['GFLOP/s']:>9.1f}{row['fit s']:>8.3f}"
+            f"{row['train RMSE']:>8.4f}"
+        )
+    print(f"\nfloat64 matmul 2000x2000 on this machine now: {matmul:.1f} GFLOP/s")
+
+    memory = peak_memory(data[ML_1M.name], 3 if args.quick else 5, "float64")
+    print(
+        f"MovieLens-1M fit, k=50, float64: peak RSS {memory['peak_mb']:.0f} MB "
+        f"(before the fit, with the data loaded: {memory['before_mb']:.0f} MB)"
+    )
+
+    small = data[ML_100K.name]
+    n_rows = 100 if args.quick else 300
+    reference = reference_seconds_per_iteration(small, 20, n_rows)
+    ours = rows[0]["s/iteration"]
+    print(
+        f"article's plain loop (reference_half_step), MovieLens-100K k=20, timed on the first "
+        f"{n_rows} users and items and scaled: {reference:.3f} s/iteration, "
+        f"{reference / ours:.0f}x slower than the fit above"
+    )
+
+
+if __name__ == "__main__":
+    main()
