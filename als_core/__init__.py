@@ -18,6 +18,13 @@ from .embed import (
 from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
 from .gradient import SGD, GradientDescent
 from .implicit import ImplicitALS, implicit_half_step, ranking_metrics_from_factors
+from .io import (
+    MAX_UPLOAD_MB,
+    ReadReport,
+    inspect_ratings,
+    read_ratings,
+    read_ratings_report,
+)
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .model_io import ModelDirError, load_model, save_model
 from .ratings import Ratings
@@ -26,6 +33,7 @@ from .split import Split, split
 from .synthetic import SyntheticData, synthetic
 
 __all__ = [
+    "MAX_UPLOAD_MB",
     "ALS",
     "ModelDirError",
     "load_model",
@@ -42,6 +50,7 @@ __all__ = [
     "ObjectiveTerms",
     "Popularity",
     "Ratings",
+    "ReadReport",
     "RatingsError",
     "SAMPLES",
     "SGD",
@@ -54,6 +63,7 @@ __all__ = [
     "evaluate",
     "experiments",
     "explain_recommendations",
+    "inspect_ratings",
     "implicit_half_step",
     "load_sample",
     "mae",
@@ -63,6 +73,8 @@ __all__ = [
     "precision_at_n",
     "ranking_metrics",
     "ranking_metrics_from_factors",
+    "read_ratings",
+    "read_ratings_report",
     "recall_at_n",
     "reconstruction_grid",
     "rmse",

@@ -298,19 +298,12 @@ def _load_movie_night(folder: Path) -> Ratings:
 
 
 def _load_tiny(folder: Path) -> Ratings:
+    from .io import read_ratings  # the sample goes through the same reader as an upload
+
     path = folder / TINY_FILE
-    wide = pd.read_csv(path, dtype={"user": str}) if path.exists() else make_tiny()
-    values = wide.drop(columns="user").to_numpy(dtype=np.float64)
-    rows, cols = np.nonzero(~np.isnan(values))
-    # Rows and columns keep the file's order (people as listed, films as in the header).
-    return Ratings.from_codes(
-        rows,
-        cols,
-        values[rows, cols],
-        user_ids=wide["user"].astype(str).to_numpy(),
-        item_ids=np.asarray(wide.columns[1:], dtype=object),
-        notes=("sample: tiny (wide form, blanks are missing)",),
-    )
+    source = path if path.exists() else make_tiny().to_csv(index=False).encode()
+    r = read_ratings(source, wide=True)
+    return replace(r, notes=("sample: tiny (wide form, blanks are missing)",))
 
 
 # --------------------------------------------------------------------------------- writing
