@@ -27,6 +27,7 @@ from .io import (
 )
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .model_io import ModelDirError, load_model, save_model
+from .movielens import load_movielens_100k
 from .ratings import Ratings
 from .samples import SAMPLES, load_sample
 from .split import Split, split
@@ -65,6 +66,7 @@ __all__ = [
     "explain_recommendations",
     "inspect_ratings",
     "implicit_half_step",
+    "load_movielens_100k",
     "load_sample",
     "mae",
     "ndcg_at_n",
