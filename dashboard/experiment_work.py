@@ -1,0 +1,271 @@
+"""What each experiment computes: small builders that turn (data, split, settings) into the
+``work(progress, should_stop) -> (value, stopped)`` a ``experiment_runs.Job`` runs.
+
+No Streamlit here (the work runs in a background thread); the numbers come from
+``als_core.experiments`` and the estimators, never from code of our own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import als_core as ac
+from als_core import experiments as ex
+
+from .experiment_runs import Progress, ShouldStop, SplitChoice, Work, split_data
+
+
+def compare_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """ALS vs gradient descent vs SGD (``params``: k, lam, regularization, biases, seed,
+    seconds_budget)."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[pd.DataFrame, bool]:
+        train, valid = split_data(ratings, split)
+        frame = ex.compare_methods(
+            train,
+            valid,
+            k=params["k"],
+            lam=params["lam"],
+            regularization=params["regularization"],
+            biases=params["biases"],
+            seed=params["seed"],
+            seconds_budget=params["seconds_budget"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return frame, bool(frame.attrs.get("stopped", False))
+
+    return work
+
+
+def missing_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """Zero-filled (and mean-filled) SVD vs ALS on the observed entries."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.MissingVsZero, bool]:
+        train, valid = split_data(ratings, split)
+        result = ex.missing_vs_zero(
+            train,
+            valid,
+            k=params["k"],
+            lam=params["lam"],
+            regularization=params["regularization"],
+            biases=params["biases"],
+            seed=params["seed"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return result, result.stopped
+
+    return work
+
+
+def sweep_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """A k × λ grid (``params``: ks, lams, iterations, regularization, biases, seed)."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.SweepResult, bool]:
+        train, valid = split_data(ratings, split)
+        result = ex.sweep(
+            train,
+            valid,
+            ks=params["ks"],
+            lams=params["lams"],
+            iterations=params["iterations"],
+            regularization=params["regularization"],
+            biases=params["biases"],
+            seed=params["seed"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return result, result.stopped
+
+    return work
+
+
+def recovery_work(truth: Any, params: dict[str, Any]) -> Work:
+    """Recovery of the planted factors for k in ``params["ks"]`` (its own random split of
+    ``params["fraction"]``, best of ``params["starts"]`` starts per k)."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.RecoveryResult, bool]:
+        result = ex.recovery(
+            truth,
+            params["ks"],
+            lam=params["lam"],
+            iterations=params["iterations"],
+            starts=params["starts"],
+            fraction=params["fraction"],
+            split_seed=params["seed"],
+            seed=params["seed"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return result, result.stopped
+
+    return work
+
+
+@dataclass(frozen=True)
+class ImplicitOutcome:
+    """Ranking table of the experiment plus the fitted implicit model (for "because you liked")."""
+
+    table: pd.DataFrame
+    model: ac.ImplicitALS | None
+    n: int
+    min_rating: float | None
+
+
+def implicit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """Ranking metrics of popularity, zero-filled SVD, explicit ALS and implicit ALS (``params``:
+    n, k, lam (explicit), implicit_lam, alpha, iterations, min_rating, seed); then the exact
+    implicit model once more, kept for explanations."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ImplicitOutcome, bool]:
+        train, valid = split_data(ratings, split)
+        table = ex.ranking_table(
+            train,
+            valid,
+            n=params["n"],
+            k=params["k"],
+            lam=params["lam"],
+            implicit_lam=params["implicit_lam"],
+            alpha=params["alpha"],
+            iterations=params["iterations"],
+            min_rating=params["min_rating"],
+            seed=params["seed"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        stopped = bool(table.attrs.get("stopped", False))
+        model = None
+        if not stopped:
+            model = ac.ImplicitALS(
+                k=params["k"],
+                lam=params["implicit_lam"],
+                alpha=params["alpha"],
+                iterations=params["iterations"],
+                seed=params["seed"],
+            ).fit(train)
+        outcome = ImplicitOutcome(
+            table=table, model=model, n=params["n"], min_rating=params["min_rating"]
+        )
+        return outcome, stopped
+
+    return work
+
+
+def baselines_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """Global mean, bias only, ALS without and with biases."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[pd.DataFrame, bool]:
+        train, valid = split_data(ratings, split)
+        table = ex.baselines_table(
+            train,
+            valid,
+            k=params["k"],
+            lam=params["lam"],
+            bias_lam=params["bias_lam"],
+            regularization=params["regularization"],
+            seed=params["seed"],
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return table, bool(table.attrs.get("stopped", False))
+
+    return work
+
+
+# --------------------------------------------------------------------------------- implicit fit
+@dataclass(frozen=True)
+class ImplicitFit:
+    """An implicit model trained on the Train page's split, with its ranking on held-out
+    interactions and popularity's for comparison."""
+
+    model: ac.ImplicitALS
+    params: dict
+    metrics: pd.Series  # precision@n, recall@n, ndcg@n, users (after the last half-step)
+    popularity: pd.Series  # the same for the most-rated items
+    n_train: int
+    n_heldout: int
+
+
+def implicit_fit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
+    """Fit ``ac.ImplicitALS`` (``params``: k, lam, alpha, iterations, solver, n, seed) with one
+    progress report per half-step and a stop after any half-step."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ImplicitFit, bool]:
+        train, valid = split_data(ratings, split)
+        model = ac.ImplicitALS(
+            k=params["k"],
+            lam=params["lam"],
+            alpha=params["alpha"],
+            iterations=params["iterations"],
+            solver=params["solver"],
+            eval_n=params["n"],
+            seed=params["seed"],
+        )
+        total = 2 * int(params["iterations"])
+        progress(0, total, "Training implicit ALS")
+
+        def callback(event: ac.FitEvent) -> None:
+            done = 2 * (event.iteration - 1) + (1 if event.side == "users" else 2)
+            progress(done, total, f"iteration {event.iteration}, {event.side} solved")
+            if should_stop():
+                event.stop()
+
+        model.fit(train, validation=valid, callback=callback)
+        n = int(params["n"])
+        metrics = ac.ranking_metrics_from_factors(
+            model.user_factors_, model.item_factors_, train, valid, n
+        )
+        popularity = ac.ranking_metrics(ac.Popularity().fit(train), valid, n=n)
+        fit = ImplicitFit(
+            model=model,
+            params=dict(params),
+            metrics=metrics,
+            popularity=popularity,
+            n_train=train.nnz,
+            n_heldout=valid.nnz,
+        )
+        return fit, model.stop_reason_ == "callback"
+
+    return work
+
+
+# --------------------------------------------------------------------------------- pure helpers
+def compare_summary(frame: pd.DataFrame, *, tolerance: float = 0.001) -> pd.DataFrame:
+    """Per method: steps, seconds and the final objective and validation RMSE, plus when (in
+    seconds of its own) it first came within ``tolerance`` (relative) of ALS's final validation
+    RMSE: the fair "who gets there first" number."""
+    rows = []
+    als = frame[frame["method"] == "ALS"]
+    target = float(als["validation_rmse"].iloc[-1]) if len(als) else np.nan
+    for method, group in frame.groupby("method", sort=False):
+        last = group.iloc[-1]
+        reached = group[group["validation_rmse"] <= target * (1.0 + tolerance)]
+        rows.append(
+            {
+                "method": method,
+                "steps": float(last["step"]),
+                "seconds": float(last["seconds"]),
+                "objective": float(last["objective"]),
+                "validation RMSE": float(last["validation_rmse"]),
+                "reached ALS's RMSE after (s)": float(reached["seconds"].iloc[0])
+                if len(reached)
+                else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def explanation(
+    model: ac.ImplicitALS, user: int, item: int, labels: np.ndarray, n: int = 5
+) -> pd.DataFrame:
+    """ "Because you liked …" for one recommendation: the user's items with the largest
+    contributions to its score, with readable labels."""
+    frame = model.explain(user, item, n=n)
+    out = frame.assign(label=labels[frame["item"].to_numpy()])
+    out.attrs.update(frame.attrs)
+    return out

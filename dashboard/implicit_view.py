@@ -1,0 +1,273 @@
+"""Implicit feedback on the Train page, and the "because you liked …" panel shared with the
+Experiments page.
+
+The Train page calls ``implicit_mode_chosen()`` first; when the user picks implicit feedback it
+calls ``main()`` instead of drawing the explicit panel. The implicit model lives only here (its
+own job, results and session keys, prefix ``train_imp_``): ``state.current_fit()`` keeps serving
+the explicit ``ac.ALS`` that the sidebar and the other pages show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import als_core as ac
+from als_core import embed as ac_embed
+from dashboard import experiment_runs as runs
+from dashboard import experiment_work as work
+from dashboard import state
+from dashboard.figures import experiments as figs
+
+JOB = "train_implicit"
+MODES = {
+    "explicit": "Explicit (ratings): predict the stars",
+    "implicit": "Implicit (confidence-weighted): predict who interacts",
+}
+ALPHAS = [0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]
+LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+DEFAULTS = {
+    "train_imp_w_k": 3,
+    "train_imp_w_lam": 1.0,
+    "train_imp_w_alpha": 5.0,
+    "train_imp_w_iterations": 15,
+    "train_imp_w_solver": "cholesky",
+    "train_imp_w_n": 10,
+}
+
+
+def _keep(key: str, default: object) -> str:
+    """Give a widget its last value back (Streamlit drops widget state on other pages)."""
+    saved = st.session_state.setdefault("train_imp_saved", {})
+    if key not in st.session_state:
+        st.session_state[key] = saved.get(key, default)
+    return key
+
+
+def _remember(key: str) -> None:
+    st.session_state.setdefault("train_imp_saved", {})[key] = st.session_state[key]
+
+
+def implicit_mode_chosen() -> bool:
+    """Draw the explicit / implicit choice; True when implicit feedback is chosen."""
+    state.ensure_session()  # first: a page opened without app.py is re-run through it from here
+    key = _keep("train_imp_w_mode", "explicit")
+    mode = st.radio(
+        "Feedback",
+        list(MODES),
+        key=key,
+        horizontal=True,
+        format_func=MODES.__getitem__,
+        help=(
+            "Explicit: ALS fits the observed ratings only. Implicit (Hu, Koren & Volinsky): every "
+            "cell counts; a stored value r becomes a preference p = [r > 0] held with confidence "
+            "c = 1 + α·r, and missing cells are p = 0 with c = 1."
+        ),
+    )
+    _remember(key)
+    return mode == "implicit"
+
+
+def settings_panel(ratings: ac.Ratings) -> dict:
+    k_max = state.max_k(ratings)
+    if st.session_state.get("train_imp_w_k", 1) > k_max:
+        st.session_state["train_imp_w_k"] = k_max
+    with st.container(border=True):
+        st.markdown("**Implicit ALS**")
+        k = st.slider("Rank k", 1, k_max, key=_keep("train_imp_w_k", min(3, k_max)))
+        lam = st.select_slider(
+            "Regularisation λ (plain, on every factor)",
+            options=LAMBDAS,
+            key=_keep("train_imp_w_lam", 1.0),
+            format_func=lambda v: f"{v:g}",
+        )
+        alpha = st.select_slider(
+            "Confidence α in c = 1 + α·r",
+            options=ALPHAS,
+            key=_keep("train_imp_w_alpha", 5.0),
+            format_func=lambda v: f"{v:g}",
+            help="How much more a stored value counts than a missing cell. Hu et al. used 40 "
+            "on viewing counts; star ratings are smaller numbers, so smaller α suits them.",
+        )
+        iterations = st.slider("Iterations", 1, 30, key=_keep("train_imp_w_iterations", 15))
+        solver = st.radio(
+            "Solver",
+            ["cholesky", "cg"],
+            key=_keep("train_imp_w_solver", "cholesky"),
+            horizontal=True,
+            format_func=lambda v: {"cholesky": "Exact", "cg": "Conjugate gradient (3 steps)"}[v],
+            help="Both use the YᵀY trick: YᵀY is shared by every user, so a user costs only "
+            "their own items. Exact solves each k × k system; CG takes 3 warm-started steps.",
+        )
+        n = st.select_slider(
+            "Evaluate the top N", options=[5, 10, 20], key=_keep("train_imp_w_n", 10)
+        )
+    for key in DEFAULTS:
+        _remember(key)
+    return {
+        "k": int(k),
+        "lam": float(lam),
+        "alpha": float(alpha),
+        "iterations": int(iterations),
+        "solver": solver,
+        "n": int(n),
+        "seed": int(state.current_settings()["seed"]),
+    }
+
+
+def main() -> None:
+    """The Train page in implicit mode: settings, training with progress and Stop, the loss
+    curve and ranking metrics (RMSE does not apply)."""
+    dataset = state.current_dataset()
+    ratings = dataset.ratings
+    split = runs.split_choice(ratings, state.current_settings())
+    settings_col, charts_col = st.columns([1, 2.4], gap="large")
+    with settings_col:
+        params = settings_panel(ratings)
+        st.caption(
+            split.text + " Relevant = every held-out interaction; items seen in training are "
+            "never recommended."
+        )
+    key = (JOB, state.current_fingerprint(), split.key, tuple(sorted(params.items())))
+    with charts_col:
+        st.info(
+            "**Implicit mode.** This model is trained and shown here only. The sidebar and the "
+            "Reconstruction, Latent space and Experiments pages keep using the explicit ALS "
+            "model (its settings are on this page in explicit mode).",
+            icon=":material/info:",
+        )
+        outcome, current = runs.shown(JOB, key)
+        if not current and runs.running(JOB) is None:
+            runs.start(JOB, key, work.implicit_fit_work(ratings, split, params))
+        error = runs.watch(JOB, stop_label="Stop training")
+        if error:
+            st.error(error)
+            return
+        outcome, current = runs.shown(JOB, key)
+        if outcome is None or outcome.key[1] != key[1]:
+            return
+        if not current:
+            st.caption("Shown: the model for earlier settings.")
+        if outcome.stopped:
+            st.warning("Training was stopped: these are the factors after the last half-step.")
+            if st.button("Train again", key="train_imp_again"):
+                runs.forget(JOB)
+                st.rerun()
+        show_fit(outcome.value, outcome.seconds, ratings)
+
+
+def show_fit(fit: work.ImplicitFit, seconds: float, ratings: ac.Ratings) -> None:
+    n = fit.params["n"]
+    cols = st.columns(5)
+    for col, metric, label in zip(
+        cols[:3], ("precision", "recall", "ndcg"), ("Precision", "Recall", "NDCG"), strict=True
+    ):
+        value = float(fit.metrics[f"{metric}@{n}"])
+        baseline = float(fit.popularity[f"{metric}@{n}"])
+        col.metric(
+            f"{label}@{n}",
+            f"{value:.3f}",
+            delta=f"{value - baseline:+.3f}",
+            delta_color="normal",
+            help=f"Arrow: difference to popularity ({baseline:.3f}), which recommends the "
+            "most-rated items the user has not seen.",
+        )
+    cols[3].metric("Iterations run", f"{fit.model.n_iter_} of {fit.params['iterations']}")
+    cols[4].metric("Time", f"{seconds:.2f} s")
+    st.caption(
+        f"{fit.n_train:,} training and {fit.n_heldout:,} held-out interactions · "
+        f"{int(fit.metrics['users'])} users with held-out items · the arrows compare with "
+        "popularity (the most-rated items the user has not seen). "
+        + data_note(state.current_dataset().source)
+    )
+    st.plotly_chart(
+        figs.implicit_history_figure(fit.model.history_, n=n, popularity=fit.popularity),
+        key="train_imp_history_chart",
+    )
+    st.caption(
+        "The objective counts every cell (missing ones as preference 0 with confidence 1), so "
+        "it is far larger than the explicit one; each exact half-step cannot raise it. RMSE does "
+        "not apply: the model predicts who will interact, so it is judged on ranking held-out "
+        "interactions."
+    )
+    with st.expander("Because you liked … (explain a recommendation)", expanded=False):
+        because_you_liked(fit.model, ratings, key_prefix="train_imp")
+
+
+def data_note(source: str) -> str:
+    """What the data allow an implicit model to learn (said so a poor ranking is not a surprise)."""
+    if source == "synthetic":
+        return (
+            "On generated data the rated pairs are drawn at random, so which items a user "
+            "interacts with carries no signal: every method ranks at chance level here."
+        )
+    if source == "sample:movie_night":
+        return (
+            "On the movie-night sample, which films a viewer rated was drawn from the films' "
+            "popularity alone (only the stars depend on taste), so popularity is the ceiling "
+            "here; implicit ALS comes close, explicit ALS (which predicts stars) does not."
+        )
+    return ""
+
+
+def readable_item_labels(ratings: ac.Ratings) -> np.ndarray:
+    """Titles where the data have them, else "item <id>" (a bare number reads like a score)."""
+    info = ratings.item_info
+    if info is not None and any(c in info.columns for c in ("title", "name")):
+        return ac_embed.item_labels(ratings)
+    return np.array([f"item {i}" for i in ratings.item_ids], dtype=object)
+
+
+def because_you_liked(model: ac.ImplicitALS, ratings: ac.Ratings, *, key_prefix: str) -> None:
+    """Pick a user, see their top recommendations, and which of their items made one of them
+    score high (Hu, Koren & Volinsky's explanation: the score splits over the user's items)."""
+    users = ac_embed.user_labels(ratings)
+    items = readable_item_labels(ratings)
+    counts = ratings.user_counts()
+    order = np.argsort(-counts, kind="stable")  # most active first: the richest explanations
+    cols = st.columns(2)
+    user = cols[0].selectbox(
+        "User",
+        order.tolist(),
+        key=f"{key_prefix}_user",
+        format_func=lambda u: f"{users[u]} ({counts[u]} ratings)",
+    )
+    recs = model.recommend(int(user), n=5)
+    if recs.empty:
+        st.caption("This user has seen every item: nothing to recommend.")
+        return
+    item = cols[1].selectbox(
+        "Recommendation to explain",
+        recs["item"].tolist(),
+        key=f"{key_prefix}_item_{user}",
+        format_func=lambda i: f"{items[i]} (score {float(model.predict(int(user), int(i))):.3f})",
+    )
+    frame = work.explanation(model, int(user), int(item), items, n=6)
+    if frame.empty:
+        st.caption("This user has no positive interactions in training to explain with.")
+        return
+    st.plotly_chart(
+        figs.explanation_figure(frame, item_label=str(items[item])),
+        key=f"{key_prefix}_explain_chart",
+    )
+    shown = frame[["label", "contribution", "similarity", "confidence", "share"]]
+    st.dataframe(
+        pd.DataFrame(shown).rename(columns={"label": "because you liked"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "contribution": st.column_config.NumberColumn(format="%.4f"),
+            "similarity": st.column_config.NumberColumn(format="%.4f"),
+            "confidence": st.column_config.NumberColumn(format="%.3g"),
+            "share": st.column_config.NumberColumn("share of score", format="percent"),
+        },
+    )
+    st.caption(
+        f"The score of “{items[item]}” splits over the user's items j: Σ_j s_ij · c_uj = "
+        f"{frame.attrs.get('score', float('nan')):.4f}, with s_ij = y_iᵀ W_u y_j an item-item "
+        "similarity seen through this user's weighting W_u = (YᵀC_uY + λI)⁻¹ and c_uj the "
+        "confidence of j; the six largest terms are shown. (The sum re-solves the user's "
+        "factors against the final item factors, so it can differ slightly from the fitted "
+        f"score, {frame.attrs.get('model_score', float('nan')):.4f}.)"
+    )
