@@ -28,6 +28,7 @@ def pages() -> list:
         st.Page("pages/reconstruction.py", title="Reconstruction", icon=":material/grid_on:"),
         st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
         st.Page("pages/update.py", title="One update by hand", icon=":material/calculate:"),
+        st.Page("pages/replay.py", title="Iteration replay", icon=":material/replay:"),
     ]
 
 

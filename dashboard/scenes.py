@@ -311,7 +311,8 @@ def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
 
     from dashboard import presenter, state
 
-    scene, problems = decode_scene(params)
+    # A link's path names its page too (…/replay?frame=4): the page parameter, if any, wins.
+    scene, problems = decode_scene({"page": page_slug(page), **params})
     notices = [f"This link's {problem}." for problem in problems]
     notices += _restore_data(scene)
     if scene.settings:

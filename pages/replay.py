@@ -1,0 +1,188 @@
+"""Iteration replay: the whole fit, half-step by half-step, from the random start.
+
+The model is fitted again with every half-step kept (same data, settings and seed as the current
+model, so the replay ends on the very factors the other pages show). A slider or the Play
+button walks the frames; each frame redraws the shared latent map (turned to match the next
+frame, so points do not flip or spin), the reconstruction at that moment and the loss curve
+with the moment marked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import als_core as ac
+from als_core import embed
+from dashboard import presenter, scenes, slides, state, teaching
+from dashboard.figures import teaching as figs
+from dashboard.figures import training as training_figs
+from dashboard.figures.reconstruction import reconstruction_figure
+
+#: Seconds between frames while playing.
+FRAME_SECONDS = 0.9
+#: Users and items in the reconstruction (the most active; every cell drawn).
+RECON_SHOWN = 40
+
+
+@st.cache_data(max_entries=6, show_spinner="Placing every frame in one map…")
+def frames_for(fit_key: tuple, _replay: teaching.ReplayFit) -> tuple[list, tuple[float, float]]:
+    """The aligned map of every frame and one axis range for all (keyed on data + settings)."""
+    projections = teaching.aligned_projections(_replay.states)
+    return projections, teaching.common_range(projections)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings) -> dict:
+    """Labels, groups, the fixed rows/columns of the reconstruction and the start objective."""
+    fit = _replay.fit
+    model = fit.model
+    users = embed.most_active(_ratings.user_counts(), RECON_SHOWN)
+    items = embed.most_active(_ratings.item_counts(), RECON_SHOWN)
+    # One order for every frame (the final model's leading pattern), so cells stay in place.
+    users, items = embed.order_rows_and_columns(
+        users,
+        items,
+        by="leading factor",
+        user_factors=model.user_factors_,
+        item_factors=model.item_factors_,
+    )
+    return {
+        "user_labels": embed.user_labels(_ratings),
+        "item_labels": embed.item_labels(_ratings),
+        "groups": embed.item_genres(_ratings),
+        "users": users,
+        "items": items,
+        "start_objective": teaching.start_objective(model, fit.train, _replay.states[0]),
+    }
+
+
+def toggle_play(n_frames: int) -> None:
+    playing = not st.session_state.get("replay_playing", False)
+    st.session_state["replay_playing"] = playing
+    if playing and int(st.session_state.get("replay_frame", 0)) >= n_frames - 1:
+        st.session_state["replay_frame"] = 0  # play again from the start
+
+
+def frame_label(state_: teaching.FactorState) -> str:
+    return state_.label
+
+
+dataset = state.current_dataset()
+ratings = dataset.ratings
+replay = teaching.current_replay_fit()
+fit, model, states = replay.fit, replay.fit.model, replay.states
+history = model.history_
+fit_key = (state.current_fingerprint(), state.settings_key(fit.settings))
+projections, axis_range = frames_for(fit_key, replay)
+data = page_data(fit_key, replay, ratings)
+n_frames = len(states)
+kept_all = n_frames == len(history) + 1
+
+if int(st.session_state.get("replay_frame", 0)) >= n_frames:
+    st.session_state["replay_frame"] = n_frames - 1
+if "replay_frame" not in st.session_state:
+    st.session_state["replay_frame"] = 0
+
+st.caption(
+    "Watch the fit happen. From small random factors, each half-step solves one side exactly "
+    "with the other fixed: users move, then items move, and the map settles."
+    + ("" if kept_all else " (Big data: only every other half-step was kept for the replay.)")
+)
+playing = bool(st.session_state.get("replay_playing", False))
+with presenter.controls("Replay controls"):
+    st.button(
+        "Pause" if playing else "Play",
+        key="replay_play",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        type="primary",
+        on_click=toggle_play,
+        args=(n_frames,),
+        help=f"Advance one half-step every {FRAME_SECONDS:g} s.",
+    )
+
+
+@st.fragment(run_every=FRAME_SECONDS if playing else None)
+def stage() -> None:
+    """Everything that changes from frame to frame (reruns alone while playing)."""
+    if st.session_state.get("replay_playing"):
+        frame = int(st.session_state.get("replay_frame", 0))
+        if frame >= n_frames - 1:
+            st.session_state["replay_playing"] = False
+            st.rerun(scope="app")  # stop the timer
+        st.session_state["replay_frame"] = frame + 1
+    with presenter.controls("Frame"):
+        frame = st.select_slider(
+            "Moment of the fit",
+            options=list(range(n_frames)),
+            key="replay_frame",
+            format_func=lambda j: states[j].label,
+        )
+    moment = states[frame]
+    projection = projections[frame]
+    pack = slides.SlidePack("replay")
+    left, right = st.columns([1.15, 1], gap="medium")
+    map_fig = figs.map_figure(
+        projection.users,
+        projection.items,
+        user_labels=data["user_labels"],
+        item_labels=data["item_labels"],
+        item_groups=data["groups"],
+        axis_titles=projection.axis_titles,
+        axis_range=axis_range,
+        title=f"Latent map: {moment.label}",
+        uirevision=f"replay-{fit_key[0]}",
+        height=520,
+    )
+    pack.chart(map_fig, key="replay_map_chart", name="replay-map", container=left)
+    loss = training_figs.objective_figure(history)
+    position = 0.0
+    value = data["start_objective"]
+    if frame > 0:
+        positions = training_figs.half_step_positions(history)
+        index = _history_row(history, moment)
+        position, value = float(positions[index]), float(history["objective"].iloc[index])
+    else:
+        position = 0.0
+    figs.mark_moment(loss, x=position, y=value, label=moment.label, start_y=data["start_objective"])
+    loss.update_layout(height=520)
+    pack.chart(loss, key="replay_loss_chart", name="replay-objective", container=right)
+    grid = ac.reconstruction_grid(
+        teaching.model_at(model, moment),
+        fit.train,
+        fit.validation,
+        data["users"],
+        data["items"],
+    )
+    recon = reconstruction_figure(
+        grid,
+        user_labels=data["user_labels"],
+        item_labels=data["item_labels"],
+        rating_scale=ratings.rating_scale,
+        order_note="sorted by the final model's leading pattern",
+        uirevision=f"replay-recon-{fit_key[0]}",
+    )
+    st.markdown(f"**Ratings, predictions and errors: {moment.label}**")
+    pack.chart(recon, key="replay_recon_chart", name="replay-reconstruction")
+    st.caption(
+        f"Frame {frame} of {n_frames - 1}. The map is one shared 2-D basis for users and items "
+        "(PCA of the factors when k > 2), turned at every frame to match the next one, ending "
+        "on the same picture as the Latent space page. The reconstruction shows the "
+        f"{len(data['users'])} most active users × {len(data['items'])} most rated items; "
+        "grey cells have no rating."
+    )
+    pack.pack_button(
+        settings={"dataset": dataset.name, **fit.settings, **scenes.current_params("replay")},
+        key="replay_slides_pack",
+    )
+
+
+def _history_row(history, moment: teaching.FactorState) -> int:
+    match = np.flatnonzero(
+        (history["iteration"].to_numpy() == moment.iteration)
+        & (history["side"].to_numpy() == moment.side)
+    )
+    return int(match[0]) if len(match) else len(history) - 1
+
+
+stage()
