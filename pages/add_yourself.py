@@ -1,0 +1,218 @@
+"""Add yourself: rate a few items, and one half-step places you among everyone else.
+
+With the item factors fixed, a new user's factors are one exact least-squares solve
+(``ALS.fold_in``): the same update as on the "One update by hand" page, for a row that was not in
+the training data. Your point lands on the latent map; your predicted top items and the users
+whose tastes point the same way follow from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from als_core import embed
+from dashboard import presenter, scenes, slides, state, teaching
+from dashboard.figures import teaching as figs
+
+MIN_SHOWN, MAX_SHOWN, DEFAULT_SHOWN = 6, 30, 12
+TOP_N = 10
+NEIGHBOURS = 5
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def page_data(fingerprint: str, fit_key: tuple, _ratings, _fit) -> dict:
+    model = _fit.model
+    projection = embed.shared_projection(model.user_factors_, model.item_factors_)
+    return {
+        "user_labels": embed.user_labels(_ratings),
+        "item_labels": embed.item_labels(_ratings),
+        "groups": embed.item_genres(_ratings),
+        "projection": projection,
+        "popular": teaching.popular_items(_fit.train.item_counts(), MAX_SHOWN),
+    }
+
+
+def rating_key(fingerprint: str, item: int) -> str:
+    return f"you_stars_{fingerprint[:10]}_{item}"
+
+
+def fill_example(fingerprint: str, items: np.ndarray, groups: np.ndarray | None) -> None:
+    """A clear taste to demo with: loves the first genre, dislikes the rest (or, without
+    genres, likes the first half of the list and dislikes the second)."""
+    if groups is not None:
+        liked = groups[items[0]]
+        stars = [4 if groups[i] == liked else 0 for i in items]
+    else:
+        stars = [4 if j < len(items) // 2 else 0 for j in range(len(items))]
+    for item, value in zip(items, stars, strict=True):
+        st.session_state[rating_key(fingerprint, int(item))] = value
+
+
+def clear_ratings(fingerprint: str, items: np.ndarray) -> None:
+    for item in items:
+        st.session_state[rating_key(fingerprint, int(item))] = None
+
+
+dataset = state.current_dataset()
+ratings = dataset.ratings
+fit = state.current_fit()
+model = fit.model
+fingerprint = state.current_fingerprint()
+fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+data = page_data(fingerprint, fit_key, ratings, fit)
+item_names, user_names, groups = data["item_labels"], data["user_labels"], data["groups"]
+scale = ratings.rating_scale
+
+st.caption(
+    "Rate a few of the most rated items (1 to 5 stars; leave the rest blank). One exact "
+    "half-step against the trained item factors places you on the map: no retraining."
+)
+with presenter.controls("Your ratings"):
+    top_cols = st.columns([2, 1, 1], vertical_alignment="bottom")
+    n_shown = top_cols[0].slider(
+        "Items to rate (most rated first)",
+        MIN_SHOWN,
+        min(MAX_SHOWN, ratings.n_items),
+        min(DEFAULT_SHOWN, ratings.n_items),
+        key="you_n_shown",
+    )
+    offered = data["popular"][:n_shown]
+    top_cols[1].button(
+        "Fill in an example",
+        key="you_example",
+        on_click=fill_example,
+        args=(fingerprint, offered, groups),
+        help="Loves the first item's genre, dislikes the others.",
+    )
+    top_cols[2].button(
+        "Clear", key="you_clear", on_click=clear_ratings, args=(fingerprint, offered)
+    )
+    grid = st.columns(3)
+    for j, item in enumerate(offered):
+        with grid[j % 3]:
+            genre = f" · {groups[item]}" if groups is not None else ""
+            st.markdown(f"**{item_names[item]}**{genre}")
+            st.feedback("stars", key=rating_key(fingerprint, int(item)))
+
+chosen = [
+    (int(item), int(st.session_state[rating_key(fingerprint, int(item))]) + 1)
+    for item in offered
+    if st.session_state.get(rating_key(fingerprint, int(item))) is not None
+]
+projection = data["projection"]
+pack = slides.SlidePack("add-yourself")
+map_fig = figs.map_figure(
+    projection.users,
+    projection.items,
+    user_labels=user_names,
+    item_labels=item_names,
+    item_groups=groups,
+    axis_titles=projection.axis_titles,
+    title="You among the users and items",
+    uirevision=f"you-{fingerprint}",
+    height=560,
+)
+
+
+def show_placement() -> None:
+    """Fold the ratings in and show where they land (called only with at least one rating)."""
+    items = np.array([i for i, _ in chosen], dtype=np.int64)
+    stars = np.array([s for _, s in chosen])
+    values = np.array([teaching.stars_to_rating(s, scale) for s in stars])
+    placed = teaching.fold_in_user(model, items, values, n_top=TOP_N, n_users=NEIGHBOURS)
+    you_xy = projection.transform(placed.factors)[0]
+    figs.highlight_points(
+        map_fig,
+        projection.items[placed.top],
+        item_names[placed.top],
+        name=f"your top {len(placed.top)}",
+        colour="#2b8a3e",
+        size=18,
+    )
+    figs.highlight_points(
+        map_fig,
+        projection.users[placed.neighbours],
+        user_names[placed.neighbours],
+        name="nearest users",
+        colour="#111111",
+    )
+    figs.add_point(map_fig, you_xy, name="you")
+
+    left, right = st.columns([1.35, 1], gap="large")
+    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left)
+    with right:
+        pack.chart(
+            figs.scores_figure(
+                item_names[placed.top], placed.scores[placed.top], title="Your predicted top items"
+            ),
+            key="you_top_chart",
+            name="add-yourself-top",
+        )
+        similar = pd.DataFrame(
+            {
+                "user": user_names[placed.neighbours],
+                "cosine similarity": placed.similarity,
+                "ratings": fit.train.user_counts()[placed.neighbours],
+            }
+        )
+        st.markdown("**Users whose tastes point the same way as yours**")
+        st.dataframe(
+            similar,
+            hide_index=True,
+            width="stretch",
+            column_config={"cosine similarity": st.column_config.NumberColumn(format="%.3f")},
+        )
+
+    fitted = pd.DataFrame(
+        {
+            "item": item_names[items],
+            "stars": stars,
+            "as a rating": values,
+            "model's fit": placed.fitted(),
+        }
+    )
+    with st.expander(f"How you were placed ({len(items)} rating{'s' if len(items) != 1 else ''})"):
+        k = len(placed.factors)
+        bias_text = f" and your bias b = {placed.bias:.3f}" if model.biases else ""
+        st.markdown(
+            f"Your stars became ratings on the data's scale ({scale[0]:g}–{scale[1]:g}). With the "
+            f"item factors fixed, your {k} factors{bias_text} solve one small ridge regression:"
+        )
+        st.latex(
+            r"x_{\text{you}} = \Big(\sum_i y_i y_i^\top + \lambda I\Big)^{-1} \sum_i r_i\, y_i"
+        )
+        st.markdown(
+            "exactly the update every user gets in a half-step: see it built number by number on "
+            "the update page. Your factors: " + ", ".join(f"{v:.3f}" for v in placed.factors) + "."
+        )
+        st.page_link("pages/update.py", label="One update by hand", icon=":material/calculate:")
+        st.dataframe(fitted, hide_index=True, width="stretch")
+    st.caption(
+        "Scores are μ + b + b_i + x·y_i (unclipped, so the order at the top is kept); items you "
+        "rated are left out. Nearest users: highest cosine similarity between factor vectors."
+        if model.biases
+        else "Scores are x·y_i; items you rated are left out. Nearest users: highest cosine "
+        "similarity between factor vectors."
+    )
+    pack.pack_button(
+        settings={
+            "dataset": dataset.name,
+            **fit.settings,
+            "your_ratings": {
+                str(item_names[i]): float(v) for i, v in zip(items, values, strict=True)
+            },
+            **scenes.current_params("add_yourself"),
+        }
+    )
+
+
+if not chosen:
+    st.info(
+        "Rate at least one item above (or press **Fill in an example**) to appear on the map.",
+        icon=":material/star:",
+    )
+    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map")
+else:
+    show_placement()
