@@ -16,6 +16,17 @@ from .embed import (
     shared_projection,
 )
 from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
+from .export import (
+    RunFileError,
+    RunRecord,
+    factors_frame,
+    predictions_frame,
+    run_from_json,
+    run_to_json,
+    to_csv_bytes,
+    to_parquet_bytes,
+    top_n_frame,
+)
 from .gradient import SGD, GradientDescent
 from .implicit import ImplicitALS, implicit_half_step, ranking_metrics_from_factors
 from .io import (
@@ -34,6 +45,15 @@ from .split import Split, split
 from .synthetic import SyntheticData, synthetic
 
 __all__ = [
+    "RunFileError",
+    "RunRecord",
+    "factors_frame",
+    "predictions_frame",
+    "run_from_json",
+    "run_to_json",
+    "to_csv_bytes",
+    "to_parquet_bytes",
+    "top_n_frame",
     "MAX_UPLOAD_MB",
     "ALS",
     "ModelDirError",
