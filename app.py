@@ -30,6 +30,7 @@ def pages() -> list:
         st.Page("pages/update.py", title="One update by hand", icon=":material/calculate:"),
         st.Page("pages/replay.py", title="Iteration replay", icon=":material/replay:"),
         st.Page("pages/add_yourself.py", title="Add yourself", icon=":material/person_add:"),
+        st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     ]
 
 

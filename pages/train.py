@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
+from dashboard import implicit_view, state
 from dashboard.figures import training as figs
 
 #: λ values on a 1-2-5 log scale (0 = no regularisation).
@@ -248,6 +248,9 @@ def runs_table(current_key: tuple) -> None:
 
 
 def main() -> None:
+    if implicit_view.implicit_mode_chosen():  # implicit feedback: its own model and charts
+        implicit_view.main()
+        return
     dataset = state.current_dataset()
     settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:

@@ -1,0 +1,656 @@
+"""Experiments: check the article's claims on this session's data, one experiment at a time.
+
+Every experiment runs only when its Run button is pressed (or comes from the cache when some
+session already ran it with the same data and settings), shows progress, stops within one step,
+and keeps its results on screen. The machinery is in ``dashboard/experiment_runs.py``, the
+computations in ``dashboard/experiment_work.py``, the figures in ``dashboard/figures/experiments``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import experiment_runs as runs
+from dashboard import experiment_work as work
+from dashboard import implicit_view, state
+from dashboard.figures import experiments as figs
+
+SECTIONS = {
+    "compare": "ALS vs gradient descent",
+    "missing": "Missing ≠ zero",
+    "sweep": "Sweeps: k × λ",
+    "recovery": "Recovery (synthetic)",
+    "implicit": "Implicit feedback",
+    "baselines": "Baselines",
+}
+LAMBDAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+SWEEP_LAMBDAS = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+SWEEP_KS = [1, 2, 3, 4, 6, 8, 12]
+#: Largest k offered here: the experiments must stay quick on a shared two-core server.
+MAX_EXPERIMENT_K = 32
+MAX_GRID_CELLS = 120
+#: Generated when the user asks for data with a known truth (about 1.5 s for recovery k = 1..8).
+SYNTHETIC_FOR_RECOVERY = {
+    "n_users": 400,
+    "n_items": 200,
+    "rank": 3,
+    "density": 0.15,
+    "noise": 0.3,
+    "seed": 0,
+}
+
+
+# ----------------------------------------------------------------------------- widget memory
+def keep(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> str:
+    """Give a widget its last value back: Streamlit forgets the state of widgets it did not draw,
+    and only one experiment's widgets are drawn at a time."""
+    ss = st.session_state
+    saved = ss.setdefault("exp_saved", {})
+    if key not in ss:
+        ss[key] = saved.get(key, default)
+    if valid is not None and not valid(ss[key]):
+        ss[key] = default
+    return key
+
+
+def remember_widgets() -> None:
+    ss = st.session_state
+    saved = ss.setdefault("exp_saved", {})
+    for key in list(ss):
+        if str(key).startswith("exp_w_"):
+            saved[key] = ss[key]
+
+
+def nearest(options: list[float], value: float) -> float:
+    value = max(float(value), min(options))
+    return min(options, key=lambda o: abs(np.log10(o) - np.log10(value)))
+
+
+def k_slider(name: str, k_max: int, default: int, label: str = "Rank k") -> int:
+    default = int(min(max(1, default), k_max))
+    key = keep(f"exp_w_{name}_k", default, valid=lambda v: 1 <= int(v) <= k_max)
+    return int(st.slider(label, 1, k_max, key=key))
+
+
+def lam_slider(name: str, default: float, label: str = "λ") -> float:
+    key = keep(f"exp_w_{name}_lam", nearest(LAMBDAS, default), valid=lambda v: v in LAMBDAS)
+    return float(st.select_slider(label, options=LAMBDAS, key=key, format_func=lambda v: f"{v:g}"))
+
+
+def regularization_radio(name: str, default: str) -> str:
+    key = keep(f"exp_w_{name}_reg", default)
+    return st.radio(
+        "Regularisation",
+        ["plain", "weighted"],
+        key=key,
+        horizontal=True,
+        format_func=lambda v: {"plain": "plain (article)", "weighted": "weighted (ALS-WR)"}[v],
+    )
+
+
+def make_key(name: str, split: runs.SplitChoice, params: dict[str, Any]) -> tuple:
+    frozen = tuple(
+        (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(params.items())
+    )
+    return (name, state.current_fingerprint(), split.key, frozen)
+
+
+# ----------------------------------------------------------------------------- run area
+def run_area(name: str, key: tuple, make_work: Callable[[], runs.Work]) -> runs.Outcome | None:
+    """Run button, progress with Stop while running, then the outcome to show (or None)."""
+    if st.button("Run", key=f"exp_{name}_run", type="primary", icon=":material/play_arrow:"):
+        runs.start(name, key, make_work())
+    error = runs.watch(name)
+    if error:
+        st.error(error)
+    outcome, current = runs.shown(name, key)
+    if outcome is None or outcome.key[1] != state.current_fingerprint():
+        st.info("Press **Run** to compute this experiment on the current data.")
+        return None
+    notes = [f"computed in {outcome.seconds:.2f} s at {outcome.finished}"]
+    if not current:
+        notes.insert(0, "**shown: results for earlier settings**; press Run for the current ones")
+    st.caption(" · ".join(notes))
+    if outcome.stopped:
+        st.warning("Stopped before the end: these are the partial results so far.")
+    return outcome
+
+
+# ----------------------------------------------------------------------------- 1 compare
+#: The estimators' ``stop_reason_`` in words (the experiment's own deadline reaches a gradient
+#: method through its callback, so "callback" means the budget unless the user stopped it).
+STOP_REASONS = {
+    "iterations": "ran all its steps",
+    "callback": "used its seconds budget",
+    "seconds": "used its seconds budget",
+    "tol": "converged (objective stopped changing)",
+    "line_search": "the line search found no lower point (a stationary point)",
+    "diverged": "diverged",
+    "stopped": "stopped by you",
+}
+
+
+def reached_text(seconds: float) -> str:
+    return "not within 0.1 %" if not np.isfinite(seconds) else f"{seconds:.3f} s"
+
+
+def compare_section(ctx: dict) -> None:
+    st.markdown(
+        "The article solves for users, then items, each exactly. Gradient descent and SGD "
+        "minimise **the same objective** from **the same random start** with the same λ; only "
+        "the way they step differs. Each gradient method gets the same budget of seconds."
+    )
+    ratings, s = ctx["ratings"], ctx["settings"]
+    cols = st.columns(4)
+    with cols[0]:
+        k = k_slider("compare", ctx["k_max"], s["k"])
+    with cols[1]:
+        lam = lam_slider("compare", s["lam"])
+    with cols[2]:
+        reg = regularization_radio("compare", s["regularization"])
+        biases = st.toggle("Biases", key=keep("exp_w_compare_biases", bool(s["biases"])))
+    with cols[3]:
+        budget = st.select_slider(
+            "Seconds for GD and SGD (each)",
+            options=[0.5, 1.0, 2.0, 3.0],
+            key=keep("exp_w_compare_budget", 2.0),
+        )
+    params = {
+        "k": k,
+        "lam": lam,
+        "regularization": reg,
+        "biases": bool(biases),
+        "seed": int(s["seed"]),
+        "seconds_budget": float(budget),
+    }
+    key = make_key("compare", ctx["split"], params)
+    outcome = run_area("compare", key, lambda: work.compare_work(ratings, ctx["split"], params))
+    if outcome is None:
+        return
+    frame: pd.DataFrame = outcome.value
+    if frame.empty:
+        return
+    cols = st.columns([2, 1, 3])
+    x = cols[0].radio(
+        "x axis",
+        ["seconds", "step"],
+        key=keep("exp_w_compare_x", "seconds"),
+        horizontal=True,
+        format_func={"seconds": "wall-clock seconds", "step": "steps"}.__getitem__,
+    )
+    log_x = cols[1].toggle("log x", key=keep("exp_w_compare_logx", True))
+    st.plotly_chart(figs.compare_figure(frame, x=x, log_x=log_x), key="exp_compare_chart")
+    summary = work.compare_summary(frame)
+    reached = "reached ALS's RMSE after (s)"
+    summary[reached] = [reached_text(v) for v in summary[reached]]
+    st.dataframe(
+        summary.rename(columns={reached: "within 0.1 % of ALS's final validation RMSE after"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "steps": st.column_config.NumberColumn(format="%g"),
+            "seconds": st.column_config.NumberColumn(format="%.3f"),
+            "objective": st.column_config.NumberColumn(format="%.6g"),
+            "validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+    rate = frame.attrs.get("learning_rate")
+    rate_text = f"η₀ = {rate:g}" if rate is not None else "η₀"
+    reasons = frame.attrs.get("stop_reasons", {})
+    st.markdown(
+        "**Step sizes.** Gradient descent: full-batch steps on all factors at once with a "
+        "backtracking (Armijo) line search: try η, halve it until the objective falls by at "
+        "least 10⁻⁴·η·‖∇f‖², then try 2η on the next step. SGD: shuffled mini-batches of 256 "
+        f"ratings, {rate_text} chosen from 0.3 … 0.001 by a 2-epoch trial (its time is "
+        "counted), then η₀ / (1 + 0.05·(epoch − 1)), halved whenever an epoch fails to lower "
+        "the objective. ALS has no step size: each half-step is an exact solve."
+    )
+    if reasons:
+        st.caption(
+            "Why each ended: "
+            + "; ".join(
+                f"{method}: {STOP_REASONS.get(reason, reason)}"
+                for method, reason in reasons.items()
+            )
+            + "."
+        )
+    st.caption(
+        "ALS's objective can end *above* gradient descent's although their RMSEs are the same: "
+        "the data term does not change if X is scaled by D and Y by D⁻¹, the penalty is "
+        "smallest when the two sides' scales are balanced, and ALS drifts to that balance "
+        "slowly. The fit to the data, which the validation RMSE measures, is equally good."
+    )
+
+
+# ----------------------------------------------------------------------------- 2 missing
+def missing_section(ctx: dict) -> None:
+    st.markdown(
+        "The article's first idea is to “put zeros in there for now” and take a truncated SVD. "
+        "Here that SVD of the zero-filled matrix (and of the matrix filled with the mean "
+        "rating) meets ALS of the same rank fitted on the observed ratings only."
+    )
+    ratings, s = ctx["ratings"], ctx["settings"]
+    k_max = max(1, min(ctx["k_max"], min(ratings.shape) - 1))
+    cols = st.columns(3)
+    with cols[0]:
+        k = k_slider("missing", k_max, s["k"])
+    with cols[1]:
+        lam = lam_slider("missing", s["lam"], label="λ (ALS)")
+    with cols[2]:
+        biases = st.toggle("Biases (ALS)", key=keep("exp_w_missing_biases", bool(s["biases"])))
+    params = {
+        "k": k,
+        "lam": lam,
+        "regularization": s["regularization"],
+        "biases": bool(biases),
+        "seed": int(s["seed"]),
+    }
+    key = make_key("missing", ctx["split"], params)
+    outcome = run_area("missing", key, lambda: work.missing_work(ratings, ctx["split"], params))
+    if outcome is None:
+        return
+    result = outcome.value
+    if result.table.empty:
+        return
+    left, right = st.columns([2, 3])
+    left.plotly_chart(
+        figs.rmse_bars(result.table, title="RMSE (held-out = validation)"),
+        key="exp_missing_bars",
+    )
+    with right:
+        clipped = st.toggle(
+            "Clip predictions to the rating scale (as the RMSE does)",
+            key=keep("exp_w_missing_clipped", False),
+        )
+        predictions = result.predictions if clipped else result.raw_predictions
+        st.plotly_chart(
+            figs.prediction_histogram(result.actual, predictions, scale=ratings.rating_scale),
+            key="exp_missing_hist",
+        )
+    zero = result.table.set_index("method")["validation_rmse"]
+    missing_share = 1.0 - ratings.density
+    text = (
+        f"{missing_share:.0%} of the cells are missing. Filled with zeros, they pull the SVD's "
+        "predictions towards 0, far below every real rating"
+    )
+    if "zero-filled SVD" in zero and "ALS (observed only)" in zero:
+        text += (
+            f": validation RMSE {zero['zero-filled SVD']:.3f} against ALS's "
+            f"{zero['ALS (observed only)']:.3f}"
+        )
+    st.caption(
+        text + ". Filling with the mean is better but still treats guesses as data. ALS "
+        "never looks at the missing cells."
+    )
+
+
+# ----------------------------------------------------------------------------- 3 sweep
+def sweep_section(ctx: dict) -> None:
+    st.markdown(
+        "Fit ALS for every pair of rank k and regularisation λ you pick (same split, same "
+        "start) and compare their validation RMSE. Small λ with large k overfits (train RMSE "
+        "keeps falling, validation rises); large λ or tiny k underfits (both stay high)."
+    )
+    ratings, s = ctx["ratings"], ctx["settings"]
+    k_options = list(range(1, ctx["k_max"] + 1))
+    cols = st.columns([3, 3, 2, 2])
+    ks = cols[0].multiselect(
+        "Ranks k",
+        k_options,
+        key=keep(
+            "exp_w_sweep_ks",
+            [k for k in SWEEP_KS if k <= ctx["k_max"]],
+            valid=lambda v: all(k in k_options for k in v),
+        ),
+    )
+    lams = cols[1].multiselect(
+        "λ values",
+        LAMBDAS,
+        key=keep("exp_w_sweep_lams", SWEEP_LAMBDAS),
+        format_func=lambda v: f"{v:g}",
+    )
+    iterations = cols[2].slider("Iterations per fit", 5, 30, key=keep("exp_w_sweep_iter", 15))
+    with cols[3]:
+        reg = regularization_radio("sweep", s["regularization"])
+        biases = st.toggle("Biases", key=keep("exp_w_sweep_biases", bool(s["biases"])))
+    cells = len(ks) * len(lams)
+    if not cells:
+        st.info("Pick at least one k and one λ.")
+        return
+    if cells > MAX_GRID_CELLS:
+        st.warning(
+            f"{len(ks)} × {len(lams)} = {cells} fits is more than this page runs at once "
+            f"({MAX_GRID_CELLS}); drop some values."
+        )
+        return
+    st.caption(f"{len(ks)} × {len(lams)} = {cells} fits. " + state.describe_lambda(reg))
+    params = {
+        "ks": tuple(sorted(int(k) for k in ks)),
+        "lams": tuple(sorted(float(v) for v in lams)),
+        "iterations": int(iterations),
+        "regularization": reg,
+        "biases": bool(biases),
+        "seed": int(s["seed"]),
+    }
+    key = make_key("sweep", ctx["split"], params)
+    outcome = run_area("sweep", key, lambda: work.sweep_work(ratings, ctx["split"], params))
+    if outcome is None:
+        return
+    result = outcome.value
+    if result.grid.empty:
+        return
+    best = result.best
+    st.plotly_chart(figs.sweep_heatmap(result.grid, best), key="exp_sweep_heatmap")
+    if best:
+        st.markdown(
+            f"**Best cell:** k = {int(best['k'])}, λ = {best['lam']:g}: validation RMSE "
+            f"{best['validation_rmse']:.4f} (train {best['train_rmse']:.4f})."
+        )
+    grid_ks = sorted(result.grid["k"].unique().tolist())
+    grid_lams = sorted(result.grid["lam"].unique().tolist())
+    best_k = int(best["k"]) if best else grid_ks[0]
+    best_lam = float(best["lam"]) if best else grid_lams[0]
+    left, right = st.columns(2)
+    with left:
+        at_k = st.selectbox(
+            "λ curve at k =",
+            grid_ks,
+            index=grid_ks.index(best_k),
+            key=f"exp_sweep_at_k_{hash(tuple(grid_ks))}",
+        )
+        st.plotly_chart(
+            figs.sweep_curve(result.grid, along="lam", at=at_k), key="exp_sweep_lam_curve"
+        )
+    with right:
+        at_lam = st.selectbox(
+            "k curve at λ =",
+            grid_lams,
+            index=grid_lams.index(best_lam),
+            key=f"exp_sweep_at_lam_{hash(tuple(grid_lams))}",
+            format_func=lambda v: f"{v:g}",
+        )
+        st.plotly_chart(
+            figs.sweep_curve(result.grid, along="k", at=at_lam), key="exp_sweep_k_curve"
+        )
+
+
+# ----------------------------------------------------------------------------- 4 recovery
+def use_synthetic_for_recovery() -> None:
+    """Button callback: generate data with known factors, as the Data page's generator does."""
+    state.set_dataset(state.synthetic_dataset(**SYNTHETIC_FOR_RECOVERY))
+
+
+def recovery_section(ctx: dict) -> None:
+    st.markdown(
+        "On generated data the true factors are known, so we can ask whether ALS finds "
+        "them: the **principal angles** between the learned and the true factor subspaces "
+        "(0° = the same directions), and the validation RMSE against the **noise floor σ** "
+        "that no model can beat, as k goes below and above the true rank."
+    )
+    dataset = ctx["dataset"]
+    truth = dataset.truth
+    if truth is None:
+        g = SYNTHETIC_FOR_RECOVERY
+        st.info(
+            f"**{dataset.name}** has no known true factors. Generate data with a planted truth "
+            f"here ({g['n_users']} × {g['n_items']}, true rank {g['rank']}, "
+            f"{g['density']:.0%} observed, noise σ = {g['noise']}), or choose your own on the "
+            "**Data** page (tab *Generate*). The new data become this session's dataset for "
+            "every page."
+        )
+        st.button(
+            "Generate synthetic data and use it",
+            key="exp_recovery_generate",
+            on_click=use_synthetic_for_recovery,
+            type="primary",
+        )
+        return
+    true_rank = int(np.asarray(truth.user_factors).shape[1])
+    sigma = (getattr(truth, "settings", None) or {}).get("noise")
+    k_max = min(ctx["k_max"], 3 * true_rank + 4)
+    cols = st.columns(4)
+    default_range = (1, min(k_max, 2 * true_rank + 2))
+    k_range = cols[0].slider(
+        "k from … to",
+        1,
+        k_max,
+        key=keep(
+            "exp_w_recovery_ks",
+            default_range,
+            valid=lambda v: 1 <= v[0] <= v[1] <= k_max,
+        ),
+    )
+    with cols[1]:
+        lam = lam_slider("recovery", 1.0, label="λ (plain, no biases)")
+    starts = cols[2].slider(
+        "Random starts per k (best kept)", 1, 3, key=keep("exp_w_recovery_starts", 3)
+    )
+    fraction = cols[3].select_slider(
+        "Held out", options=[0.1, 0.2, 0.3], key=keep("exp_w_recovery_fraction", 0.2)
+    )
+    params = {
+        "ks": tuple(range(int(k_range[0]), int(k_range[1]) + 1)),
+        "lam": lam,
+        "iterations": 30,
+        "starts": int(starts),
+        "fraction": float(fraction),
+        "seed": int(ctx["settings"]["seed"]),
+    }
+    st.caption(
+        f"True rank {true_rank}, noise σ = {sigma}. This experiment holds out its own random "
+        f"{fraction:.0%} (seed {params['seed']}); ALS runs 30 iterations from {starts} random "
+        "start(s) per k and keeps the lowest objective (at k = true rank a single start can stop "
+        "in a poor local minimum)."
+    )
+    key = make_key("recovery", ctx["split"], params)
+    outcome = run_area("recovery", key, lambda: work.recovery_work(truth, params))
+    if outcome is None:
+        return
+    result = outcome.value
+    if result.table.empty:
+        return
+    st.plotly_chart(
+        figs.recovery_figure(result.table, true_rank=result.true_rank, sigma=result.sigma),
+        key="exp_recovery_chart",
+    )
+    table = result.table[
+        [
+            "k",
+            "train_rmse",
+            "validation_rmse",
+            "oracle_rmse",
+            "user_angle_max_deg",
+            "item_angle_max_deg",
+            "seconds",
+        ]
+    ]
+    st.dataframe(
+        table.rename(
+            columns={
+                "train_rmse": "train RMSE",
+                "validation_rmse": "validation RMSE",
+                "oracle_rmse": "true factors' RMSE",
+                "user_angle_max_deg": "users: largest angle (°)",
+                "item_angle_max_deg": "items: largest angle (°)",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("train RMSE", "validation RMSE", "true factors' RMSE", "seconds")
+        }
+        | {
+            c: st.column_config.NumberColumn(format="%.1f")
+            for c in ("users: largest angle (°)", "items: largest angle (°)")
+        },
+    )
+    st.caption(
+        "Reading the angles: below the true rank they ask whether the k learned directions lie "
+        "inside the true space (they can, while RMSE shows what is missing); from the true "
+        "rank up they ask whether the true space lies inside the learned one. The true "
+        "factors' own RMSE on the held-out ratings is the floor (about σ, less where clipping "
+        "and rounding help). With few ratings per user, angles of 20–60° even at the right k "
+        "are the data's limit, not a bug: denser data brings them down."
+    )
+
+
+# ----------------------------------------------------------------------------- 5 implicit
+def implicit_section(ctx: dict) -> None:
+    st.markdown(
+        "Implicit feedback (Hu, Koren & Volinsky): every cell counts; a stored value r is a "
+        "preference p = 1 held with confidence c = 1 + α·r, a missing cell is p = 0 with c = 1. "
+        "RMSE does not apply, so the models are judged on ranking: recommend the top N unseen "
+        "items and count the held-out interactions among them."
+    )
+    ratings, s = ctx["ratings"], ctx["settings"]
+    cols = st.columns(5)
+    n = cols[0].select_slider("Top N", options=[5, 10, 20], key=keep("exp_w_implicit_n", 10))
+    with cols[1]:
+        k = k_slider("implicit", ctx["k_max"], 3)
+    with cols[2]:
+        implicit_lam = lam_slider("implicit", 1.0, label="λ (implicit)")
+    alpha = cols[3].select_slider(
+        "α", options=implicit_view.ALPHAS, key=keep("exp_w_implicit_alpha", 5.0)
+    )
+    low, high = ratings.rating_scale
+    threshold = float(np.round(low + 0.75 * (high - low), 1))
+    relevant = cols[4].radio(
+        "Relevant",
+        ["any", "liked"],
+        key=keep("exp_w_implicit_relevant", "any"),
+        format_func={"any": "every held-out item", "liked": f"held out, ≥ {threshold:g}"}.get,
+    )
+    params = {
+        "n": int(n),
+        "k": int(k),
+        "lam": float(s["lam"]),
+        "implicit_lam": float(implicit_lam),
+        "alpha": float(alpha),
+        "iterations": 15,
+        "min_rating": threshold if relevant == "liked" else None,
+        "seed": int(s["seed"]),
+    }
+    key = make_key("implicit", ctx["split"], params)
+    outcome = run_area("implicit", key, lambda: work.implicit_work(ratings, ctx["split"], params))
+    if outcome is None:
+        return
+    result: work.ImplicitOutcome = outcome.value
+    if result.table.empty:
+        return
+    st.plotly_chart(figs.ranking_figure(result.table, n=result.n), key="exp_implicit_bars")
+    st.caption(
+        f"Explicit ALS uses the Train page's λ = {s['lam']:g} with biases, rank k; both "
+        "implicit models use the k, λ and α above (CG: 3 warm-started conjugate-gradient "
+        "steps per half-step instead of an exact solve). "
+        + implicit_view.data_note(ctx["dataset"].source)
+    )
+    if result.model is None:
+        st.caption("Stopped before the implicit model was kept: run again to explain one.")
+        return
+    st.markdown("**Because you liked …** (the exact implicit model above)")
+    implicit_view.because_you_liked(result.model, ratings, key_prefix="exp_implicit")
+
+
+# ----------------------------------------------------------------------------- 6 baselines
+def baselines_section(ctx: dict) -> None:
+    st.markdown(
+        "How much does each piece add? The global mean predicts one number for all; biases "
+        "add a per-user and per-item offset (μ + b_u + b_i); ALS adds k taste factors, "
+        "without and with the biases."
+    )
+    ratings, s = ctx["ratings"], ctx["settings"]
+    cols = st.columns(4)
+    with cols[0]:
+        k = k_slider("baselines", ctx["k_max"], s["k"])
+    with cols[1]:
+        lam = lam_slider("baselines", s["lam"], label="λ (ALS)")
+    with cols[2]:
+        reg = regularization_radio("baselines", s["regularization"])
+    bias_lam = cols[3].select_slider(
+        "λ of the bias-only model",
+        options=[0.0, 1.0, 2.0, 5.0, 10.0, 25.0],
+        key=keep("exp_w_baselines_bias_lam", 5.0),
+        format_func=lambda v: f"{v:g}",
+    )
+    params = {
+        "k": k,
+        "lam": lam,
+        "regularization": reg,
+        "bias_lam": float(bias_lam),
+        "seed": int(s["seed"]),
+    }
+    key = make_key("baselines", ctx["split"], params)
+    outcome = run_area("baselines", key, lambda: work.baselines_work(ratings, ctx["split"], params))
+    if outcome is None:
+        return
+    table: pd.DataFrame = outcome.value
+    if table.empty:
+        return
+    st.plotly_chart(figs.rmse_bars(table, title="RMSE by model"), key="exp_baselines_bars")
+    st.dataframe(
+        table.rename(columns={"train_rmse": "train RMSE", "validation_rmse": "validation RMSE"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "train RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "seconds": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    st.caption(
+        "Predictions are clipped to the rating scale for both RMSEs. A model only earns its "
+        "extra parameters if its validation RMSE beats the simpler one's."
+    )
+
+
+# ----------------------------------------------------------------------------- page
+SECTION_VIEWS: dict[str, Callable[[dict], None]] = {
+    "compare": compare_section,
+    "missing": missing_section,
+    "sweep": sweep_section,
+    "recovery": recovery_section,
+    "implicit": implicit_section,
+    "baselines": baselines_section,
+}
+
+
+def main() -> None:
+    dataset = state.current_dataset()
+    settings = state.current_settings()
+    split = runs.split_choice(dataset.ratings, settings)
+    st.caption(
+        f"On **{dataset.name}**. Defaults come from the Train page's settings (k = "
+        f"{settings['k']}, λ = {settings['lam']:g} {settings['regularization']}, biases "
+        f"{'on' if settings['biases'] else 'off'}). {split.text} Nothing runs until you press "
+        "Run; results stay here while you change settings or visit other pages."
+    )
+    section = st.radio(
+        "Experiment",
+        list(SECTIONS),
+        key=keep("exp_w_section", "compare"),
+        horizontal=True,
+        format_func=SECTIONS.__getitem__,
+        label_visibility="collapsed",
+    )
+    remember_widgets()
+    ctx = {
+        "dataset": dataset,
+        "ratings": dataset.ratings,
+        "settings": settings,
+        "split": split,
+        "k_max": min(state.max_k(dataset.ratings), MAX_EXPERIMENT_K),
+    }
+    st.subheader(SECTIONS[section])
+    try:
+        SECTION_VIEWS[section](ctx)
+    finally:
+        remember_widgets()
+
+
+main()

@@ -1,0 +1,246 @@
+"""The Experiments page, and implicit feedback on the Train page, in AppTest: opened from app.py,
+nothing heavy on load, Run shows results equal to the library's own, widgets change what is
+shown, results stay, the Data page's generator path for recovery."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import als_core as ac
+from als_core import experiments as ex
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/experiments.py"
+
+
+@pytest.fixture(scope="module")
+def movie_split() -> tuple[ac.Ratings, ac.Ratings]:
+    """The split the page uses by default (the Train page's: random 20%, seed 0)."""
+    return ac.split(ac.load_sample("movie_night"), method="random", fraction=0.2, seed=0)
+
+
+def open_page(section: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    if section:
+        at.radio(key="exp_w_section").set_value(section)
+        run(at)
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def press_run(at: AppTest, section: str) -> AppTest:
+    at.button(key=f"exp_{section}_run").click()
+    return run(at)
+
+
+def chart(at: AppTest, key: str):
+    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
+    return pio.from_json(element.proto.spec)
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    return {e.key for e in at.get("plotly_chart")}
+
+
+def array(value) -> np.ndarray:
+    """A figure array as numpy, decoding plotly's typed-array form ({"dtype", "bdata"})."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return out
+    return np.asarray(value)
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_the_page_opens_from_app_py_with_every_experiment_and_runs_nothing_on_load():
+    at = open_page()
+    assert at.title[0].value == "Experiments"
+    assert list(at.radio(key="exp_w_section").options) == [
+        "ALS vs gradient descent",
+        "Missing ≠ zero",
+        "Sweeps: k × λ",
+        "Recovery (synthetic)",
+        "Implicit feedback",
+        "Baselines",
+    ]
+    assert "Press **Run**" in at.info[0].value
+    assert not chart_keys(at)
+    assert "validation RMSE" in "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_baselines_run_equals_the_library_and_a_new_setting_asks_for_a_new_run(movie_split):
+    train, valid = movie_split
+    at = open_page("baselines")
+    press_run(at, "baselines")
+    (table,) = at.dataframe
+    shown = table.value.set_index("method")
+    expected = ex.baselines_table(train, valid, k=2, lam=1.0, bias_lam=5.0, seed=0)
+    assert list(shown.index) == list(expected["method"])
+    assert np.allclose(shown["validation RMSE"], expected["validation_rmse"], rtol=1e-9)
+    bars = chart(at, "exp_baselines_bars")
+    assert np.allclose(array(bars.data[1].y), expected["validation_rmse"], rtol=1e-9)
+
+    at.slider(key="exp_w_baselines_k").set_value(4)
+    run(at)
+    assert "results for earlier settings" in captions(at)  # still on screen, marked
+    press_run(at, "baselines")
+    assert "earlier settings" not in captions(at)
+    shown = at.dataframe[0].value.set_index("method")
+    k4 = ex.baselines_table(train, valid, k=4, lam=1.0, bias_lam=5.0, seed=0)
+    assert np.allclose(shown["validation RMSE"], k4["validation_rmse"], rtol=1e-9)
+
+
+def test_results_stay_while_visiting_another_experiment():
+    at = open_page("baselines")
+    press_run(at, "baselines")
+    at.radio(key="exp_w_section").set_value("missing")
+    run(at)
+    assert "exp_baselines_bars" not in chart_keys(at)
+    at.radio(key="exp_w_section").set_value("baselines")
+    run(at)
+    assert "exp_baselines_bars" in chart_keys(at)
+    assert at.slider(key="exp_w_baselines_k").value == 2
+
+
+def test_missing_vs_zero_shows_both_rmses_and_the_clip_toggle_changes_the_histogram(movie_split):
+    train, valid = movie_split
+    at = open_page("missing")
+    press_run(at, "missing")
+    expected = ex.missing_vs_zero(train, valid, k=2, lam=1.0, biases=True, seed=0)
+    bars = chart(at, "exp_missing_bars")
+    assert np.allclose(array(bars.data[1].y), expected.table["validation_rmse"], rtol=1e-9)
+    raw = chart(at, "exp_missing_hist")
+    zero = [t for t in raw.data if t.name == "zero-filled SVD predictions"][0]
+    assert np.allclose(array(zero.x), expected.raw_predictions["zero-filled SVD"])
+    assert array(zero.x).min() < 1.0  # unclipped: the zeros pull predictions below the scale
+
+    at.toggle(key="exp_w_missing_clipped").set_value(True)
+    run(at)
+    clipped = chart(at, "exp_missing_hist")
+    zero = [t for t in clipped.data if t.name == "zero-filled SVD predictions"][0]
+    assert np.allclose(array(zero.x), expected.predictions["zero-filled SVD"])
+    assert array(zero.x).min() >= 1.0
+
+
+def test_sweep_heatmap_marks_the_best_cell_of_a_chosen_grid(movie_split):
+    train, valid = movie_split
+    at = open_page("sweep")
+    at.multiselect(key="exp_w_sweep_ks").set_value([1, 3])
+    at.multiselect(key="exp_w_sweep_lams").set_value([0.1, 3.0])
+    run(at)
+    assert "2 × 2 = 4 fits" in captions(at)
+    press_run(at, "sweep")
+    expected = ex.sweep(train, valid, ks=[1, 3], lams=[0.1, 3.0], iterations=15, biases=True)
+    heat = chart(at, "exp_sweep_heatmap").data[0]
+    assert np.allclose(array(heat.z).astype(float), expected.pivot().to_numpy(), rtol=1e-9)
+    best = expected.best
+    best_text = f"**Best cell:** k = {int(best['k'])}, λ = {best['lam']:g}"
+    assert any(m.value.startswith(best_text) for m in at.markdown)
+    assert {"exp_sweep_lam_curve", "exp_sweep_k_curve"} <= chart_keys(at)
+
+
+def test_compare_runs_the_three_methods_and_the_axis_toggle_redraws(movie_split):
+    at = open_page("compare")
+    at.select_slider(key="exp_w_compare_budget").set_value(0.5)
+    press_run(at, "compare")
+    fig = chart(at, "exp_compare_chart")
+    assert {t.name for t in fig.data} == {"ALS", "gradient descent", "SGD"}
+    assert "seconds" in fig.layout.xaxis.title.text
+    table = at.dataframe[0].value.set_index("method")
+    assert table.loc["ALS", "steps"] == 30  # 30 full iterations, counted in half-steps of 0.5
+    at.radio(key="exp_w_compare_x").set_value("step")
+    run(at)
+    fig = chart(at, "exp_compare_chart")
+    assert "step" in fig.layout.xaxis.title.text
+    als = [t for t in fig.data if t.name == "ALS"][0]
+    assert array(als.x).max() == 30
+    assert "Armijo" in "\n".join(m.value for m in at.markdown)
+
+
+def test_recovery_offers_synthetic_data_then_measures_it():
+    at = open_page("recovery")
+    assert not [b for b in at.button if b.key == "exp_recovery_run"]
+    at.button(key="exp_recovery_generate").click()
+    run(at)
+    dataset = at.session_state["data_dataset"]
+    assert dataset.source == "synthetic" and dataset.truth is not None
+    assert "Synthetic 400×200" in "\n".join(m.value for m in at.sidebar.markdown)
+    at.slider(key="exp_w_recovery_ks").set_value((2, 4))
+    at.slider(key="exp_w_recovery_starts").set_value(1)
+    run(at)
+    press_run(at, "recovery")
+    expected = ex.recovery(dataset.truth, [2, 3, 4], lam=1.0, iterations=30, starts=1)
+    shown = at.dataframe[0].value
+    assert list(shown["k"]) == [2, 3, 4]
+    assert np.allclose(shown["validation RMSE"], expected.table["validation_rmse"], rtol=1e-9)
+    assert np.allclose(
+        shown["users: largest angle (°)"], expected.table["user_angle_max_deg"], rtol=1e-6
+    )
+    fig = chart(at, "exp_recovery_chart")
+    assert [t for t in fig.data if t.name == "noise σ = 0.3"]
+
+
+def test_implicit_experiment_ranks_and_explains_a_recommendation(movie_split):
+    train, valid = movie_split
+    at = open_page("implicit")
+    press_run(at, "implicit")
+    bars = chart(at, "exp_implicit_bars")
+    expected = ex.ranking_table(train, valid, n=10, k=3, lam=1.0, implicit_lam=1.0, alpha=5.0)
+    assert list(bars.data[0].x) == list(expected["method"])
+    assert np.allclose(array(bars.data[2].y), expected["ndcg@10"], rtol=1e-9)
+    assert "popularity is the ceiling" in captions(at)
+    explained = chart(at, "exp_implicit_explain_chart")
+    titles = set(ac.load_sample("movie_night").item_info["title"])
+    assert set(explained.data[0].y) <= titles  # "because you liked" names films by title
+
+
+def test_train_page_trains_implicit_als_and_keeps_the_explicit_model_for_other_pages(
+    movie_split,
+):
+    train, valid = movie_split
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/train.py")
+    run(at)
+    at.radio(key="train_imp_w_mode").set_value("implicit")
+    run(at)
+    model = ac.ImplicitALS(k=3, lam=1.0, alpha=5.0, iterations=15, seed=0).fit(train)
+    expected = ac.ranking_metrics_from_factors(
+        model.user_factors_, model.item_factors_, train, valid, 10
+    )
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Precision@10"] == f"{expected['precision@10']:.3f}"
+    assert shown["NDCG@10"] == f"{expected['ndcg@10']:.3f}"
+    assert "Validation RMSE" not in shown  # RMSE does not apply to implicit feedback
+    assert "keep using the explicit ALS model" in at.info[0].value
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "validation RMSE **0.656**" in sidebar  # the explicit default model, unchanged
+
+    at.select_slider(key="train_imp_w_alpha").set_value(20.0)
+    run(at)
+    model = ac.ImplicitALS(k=3, lam=1.0, alpha=20.0, iterations=15, seed=0).fit(train)
+    expected = ac.ranking_metrics_from_factors(
+        model.user_factors_, model.item_factors_, train, valid, 10
+    )
+    assert {m.label: m.value for m in at.metric}["Recall@10"] == f"{expected['recall@10']:.3f}"
+    at.radio(key="train_imp_w_mode").set_value("explicit")
+    run(at)
+    assert {m.label: m.value for m in at.metric}["Validation RMSE"] == "0.656"
