@@ -112,7 +112,8 @@ figure = latent_figure(
     neighbours=neighbours["index"].to_numpy(),
     chosen_user=user,
     recommended=recs["item"].to_numpy(),
-    uirevision=f"latent-{fit.fingerprint}",
+    # Zoom survives reruns of the same fit and map, and resets when the map itself changes.
+    uirevision=f"latent-{fit.fingerprint}-{fit.settings['k']}-{fit.settings['seed']}-{fit_on}",
 )
 st.plotly_chart(figure, key="latent_map", width="stretch")
 explained_share = float(np.sum(projection.explained))

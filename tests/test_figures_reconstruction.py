@@ -67,6 +67,15 @@ def test_cell_figure_shows_missing_as_nan_predictions_everywhere_and_residual_on
     assert list(R.x) == list(embed.item_labels(r)[items])
     for trace in (R, P, E):
         assert "actual" in trace.hovertemplate and "predicted" in trace.hovertemplate
+    # The hover names a missing rating as missing (not "NaN"), and marks held-out ones.
+    text = np.asarray(R.text, dtype=object)
+    assert set(text[~observed]) == {"missing"}
+    held = np.zeros(r.shape, dtype=bool)
+    held[valid.coo()[0], valid.coo()[1]] = True
+    held = held[np.ix_(users, items)]
+    assert all(t.endswith("(validation)") for t in text[held])
+    trained = observed & ~held
+    assert [float(t) for t in text[trained]] == dense[trained].tolist()
 
 
 def test_validation_cells_are_marked_on_r_and_the_residual():

@@ -60,12 +60,14 @@ def reconstruction_figure(
         horizontal_spacing=0.02,
         subplot_titles=PANEL_TITLES,
     )
-    # Hover data travel as float32 typed arrays (base64 in the JSON), not as text, and each
-    # panel carries only what its own z lacks: a 200 × 200 grid of strings per panel would cost
-    # megabytes. A missing rating shows as "NaN" in the hover.
+    # Numbers travel as float32 typed arrays (base64 in the JSON) and each panel carries only
+    # what its own z lacks. The observed rating is the one short text per cell ("4.5",
+    # "missing"), so a missing rating reads "missing" in the hover instead of "NaN"; the
+    # residual panel only hovers on rated cells and takes the number.
     actual = grid.actual.astype(np.float32)
     predicted = grid.predicted.astype(np.float32)
     residual = grid.residual.astype(np.float32)
+    actual_text = _actual_text(grid)
     what = "cell" if grid.is_cells else "block"
     mean = "" if grid.is_cells else "mean "
     head = "%{y}<br>%{x}<br>"
@@ -78,28 +80,31 @@ def reconstruction_figure(
             "%{customdata[1]:.0f} (validation: %{customdata[2]:.0f})"
         )
     panels = [
-        (actual, r_custom, f"{mean}actual: %{{z:.2f}}<br>" + r_tail, "R"),
+        (actual, r_custom, actual_text, f"{mean}actual: %{{text}}<br>" + r_tail, "R"),
         (
             predicted,
-            actual,
-            f"{mean}actual: %{{customdata:.2f}}<br>{mean}predicted: %{{z:.2f}}",
+            None,
+            actual_text,
+            f"{mean}actual: %{{text}}<br>{mean}predicted: %{{z:.2f}}",
             "XYᵀ",
         ),
         (
             residual,
             np.stack([actual, predicted], axis=-1),
+            None,
             f"{mean}actual: %{{customdata[0]:.2f}}<br>{mean}predicted: %{{customdata[1]:.2f}}"
             "<br>residual: %{z:+.2f}",
             "R − XYᵀ",
         ),
     ]
-    for col, (z, custom, body, name) in enumerate(panels, start=1):
+    for col, (z, custom, text, body, name) in enumerate(panels, start=1):
         fig.add_trace(
             go.Heatmap(
                 z=z,
                 x=cols,
                 y=rows,
                 customdata=custom,
+                text=text,
                 coloraxis="coloraxis2" if col == 3 else "coloraxis",
                 hoverongaps=col != 3,
                 hovertemplate=head + body + f"<extra>{name}</extra>",
@@ -179,6 +184,20 @@ def _axis_labels(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> lis
         out.append(f"{noun} #{start + 1}–{start + len(g)} ({labels[g[0]]} …)")
         start += len(g)
     return out
+
+
+def _actual_text(grid: ac.ReconstructionGrid) -> np.ndarray:
+    """The observed rating of each grid cell as hover text: "4.5", "4.5 (validation)",
+    "3.62" (a block mean) or "missing"."""
+    text = np.full(grid.shape, "missing", dtype=object)
+    observed = grid.n_observed > 0
+    if grid.is_cells:
+        held = observed & (grid.n_validation > 0)
+        text[observed] = [f"{v:g}" for v in grid.actual[observed]]
+        text[held] = [f"{v:g} (validation)" for v in grid.actual[held]]
+    else:
+        text[observed] = [f"{v:.2f}" for v in grid.actual[observed]]
+    return text
 
 
 def _axis_title(noun: str, bounds: np.ndarray, order_note: str) -> str:
