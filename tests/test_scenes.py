@@ -1,0 +1,183 @@
+"""Scenes in the URL: encoding round-trips, bad values are reported, and opening the app with a
+scene's query parameters restores exactly that view (data, model, page choices, presenter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+import als_core as ac
+from dashboard import scenes, state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+GENERATOR_DEFAULTS = scenes.generator_defaults()
+
+
+def encode(scene: scenes.Scene) -> dict[str, str]:
+    return scenes.encode_scene(
+        scene, defaults=state.DEFAULT_SETTINGS, generator_defaults=GENERATOR_DEFAULTS
+    )
+
+
+model_settings = st.fixed_dictionaries(
+    {
+        "k": st.integers(1, 64),
+        "lam": st.floats(0, 1e3, allow_nan=False, allow_infinity=False),
+        "iterations": st.integers(1, 50),
+        "regularization": st.sampled_from(["plain", "weighted"]),
+        "biases": st.booleans(),
+        "seed": st.integers(0, 2**31 - 1),
+        "split": st.sampled_from(["random", "per_user", "by_time", "none"]),
+        "fraction": st.sampled_from([0.05, 0.1, 0.2, 0.35, 0.5]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    settings_=model_settings,
+    side=st.sampled_from(["users", "items"]),
+    who=st.text(min_size=1, max_size=20).filter(lambda t: t.strip() == t),
+    iteration=st.one_of(st.integers(1, 50), st.just("next")),
+    step=st.integers(0, 500),
+    presenter=st.booleans(),
+)
+def test_a_scene_survives_the_round_trip(settings_, side, who, iteration, step, presenter):
+    key = scenes.who_key(side)
+    scene = scenes.Scene(
+        page="update",
+        data="sample:tiny",
+        settings=settings_,
+        choices={"update_side": side, key: who, "update_iteration": iteration, "update_step": step},
+        presenter=presenter,
+    )
+    params = encode(scene)
+    assert all(isinstance(v, str) for v in params.values())
+    decoded, problems = scenes.decode_scene(params)
+    assert problems == []
+    assert decoded.page == "update" and decoded.data == "sample:tiny"
+    assert decoded.presenter is presenter
+    assert decoded.choices == scene.choices
+    for name, value in settings_.items():
+        # Non-default extras are written; defaults may be left out (they are the defaults).
+        expected = value if name in decoded.settings else state.DEFAULT_SETTINGS[name]
+        assert decoded.settings.get(name, expected) == value
+
+
+def test_generator_settings_round_trip():
+    truth = ac.synthetic(n_users=40, n_items=30, rank=2, density=0.3, noise=0.1, seed=5)
+    generator = scenes.generator_settings(truth)
+    params = encode(scenes.Scene(data="synthetic", generator=generator))
+    assert "noise:0.1" in params["gen"] and "cluster_spread" not in params["gen"]
+    decoded, problems = scenes.decode_scene(params)
+    assert problems == []
+    again = ac.synthetic(**decoded.generator)
+    assert again.ratings.fingerprint() == truth.ratings.fingerprint()
+
+
+def test_bad_values_are_dropped_with_a_note():
+    decoded, problems = scenes.decode_scene(
+        {"k": "two", "lam": "nan", "reg": "fancy", "data": "ftp://x", "it": "7", "page": "replay"}
+    )
+    assert decoded.settings == {"iterations": 7}
+    assert decoded.data is None
+    assert len(problems) == 4
+    assert any("k='two'" in p for p in problems)
+
+
+def run_with(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_opening_a_link_restores_the_scene():
+    at = run_with(
+        {
+            "page": "update",
+            "data": "sample:tiny",
+            "k": "2",
+            "lam": "0.5",
+            "it": "7",
+            "reg": "weighted",
+            "bias": "0",
+            "seed": "3",
+            "split": "none",
+            "side": "items",
+            "who": "Redline Run",
+            "iter": "3",
+            "step": "2",
+        }
+    )
+    assert at.title[0].value == "One update by hand"
+    assert state.sample_label("tiny") in "\n".join(m.value for m in at.sidebar.markdown)
+    saved = at.session_state["train_settings"]
+    assert (saved["k"], saved["lam"], saved["iterations"]) == (2, 0.5, 7)
+    assert (saved["regularization"], saved["biases"], saved["seed"]) == ("weighted", False, 3)
+    assert saved["split"] == "none"
+    assert at.segmented_control(key="update_side").value == "items"
+    assert at.selectbox(key="update_item").value == "Redline Run"
+    assert at.select_slider(key="update_iteration").value == 3
+    assert at.slider(key="update_step").value == 2
+    # The same scene is written back (and stays there on the next run).
+    at.run()
+    assert at.query_params["who"] == "Redline Run" and at.query_params["k"] == "2"
+
+
+def test_a_generated_dataset_is_rebuilt_from_its_settings():
+    at = run_with(
+        {"page": "home", "data": "synthetic", "gen": "n_users:40,n_items:30,rank:2,seed:5"}
+    )
+    expected = ac.synthetic(n_users=40, n_items=30, rank=2, seed=5).ratings
+    assert at.session_state["data_fingerprint"] == expected.fingerprint()
+    assert at.query_params["data"] == "synthetic"
+    assert "n_users:40" in at.query_params["gen"]
+
+
+def test_an_upload_link_asks_for_the_file_and_keeps_the_rest():
+    at = run_with({"page": "home", "data": "upload:my ratings.csv", "k": "3"})
+    assert any("my ratings.csv" in info.value for info in at.info)
+    assert at.session_state["train_settings"]["k"] == 3
+    assert at.query_params["data"] == "upload:my ratings.csv"
+    at.run()  # still asked for on later runs, until the user loads data
+    assert any("my ratings.csv" in info.value for info in at.info)
+
+
+def test_a_bad_value_is_reported_not_fatal():
+    at = run_with({"page": "home", "k": "lots"})
+    assert any("k='lots'" in warning.value for warning in at.warning)
+    assert at.title[0].value == "How ALS works"
+
+
+def test_presenter_mode_from_the_link_and_back():
+    at = run_with({"page": "home", "present": "1"})
+    assert at.session_state["presenter_on"] is True
+    assert at.query_params["present"] == "1"
+    exit_button = at.button(key="presenter_exit")
+    assert exit_button.label == "Exit presenter mode"
+    exit_button.click().run()
+    assert at.session_state["presenter_on"] is False
+    assert "present" not in at.query_params
+    at.toggle(key="presenter_w_toggle").set_value(True).run()
+    assert at.session_state["presenter_on"] is True
+
+
+def test_presenter_mode_folds_the_controls_away():
+    at = run_with({"page": "update", "data": "sample:tiny", "present": "1"})
+    labels = [expander.label for expander in at.expander]
+    assert "Controls" in labels
+    assert not at.get("download_button")  # no export clutter on the projector
+    # Figures get the projector font.
+    sizes = [np.nan]
+    for chart in at.get("plotly_chart"):
+        fig = pio.from_json(chart.proto.spec)
+        sizes.append(fig.layout.font.size)
+    assert np.nanmin(sizes) >= 19
