@@ -68,7 +68,7 @@ class Projection:
             return ("factor 1", "factor 2")
         if self.method == "raw-1d":
             return ("factor 1", "")
-        return ("axis 1 (aligned)", "axis 2 (aligned)")
+        return ("PCA axis 1 (aligned)", "PCA axis 2 (aligned)")
 
 
 def shared_projection(
@@ -276,9 +276,10 @@ def item_labels(ratings: Ratings) -> np.ndarray:
 
 
 def user_labels(ratings: Ratings) -> np.ndarray:
-    """A unique, readable name per user: a name from user_info if present, else "user <id>"."""
+    """A unique, readable name per user: a name from user_info if present, else its id
+    ("user 7" for a numeric id)."""
     names = _info_column(ratings.user_info, ("name", "title"))
-    if names is None:
+    if names is None and np.issubdtype(np.asarray(ratings.user_ids).dtype, np.number):
         return np.array([f"user {u}" for u in ratings.user_ids], dtype=object)
     return _unique_labels(names, ratings.user_ids)
 

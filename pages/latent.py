@@ -37,10 +37,13 @@ def projection_for(fit_key: tuple, fit_on: str, _fit: state.FitResult) -> ac.Pro
 
 
 def steady(projection: ac.Projection, key: str) -> ac.Projection:
-    """Turn a new map to match the one this session saw last, so it doesn't flip between fits."""
-    aligned = ac.align_projection(projection, st.session_state.get(key))
-    st.session_state[key] = aligned
-    return aligned
+    """Turn a new PCA map to match the one this session saw last, so a refit (another λ, seed
+    or k > 2) does not flip or spin the picture. Raw factors (k ≤ 2) are shown as they are."""
+    previous = st.session_state.get(key)
+    if projection.method == "pca" and getattr(previous, "method", None) == "pca":
+        projection = ac.align_projection(projection, previous)
+    st.session_state[key] = projection
+    return projection
 
 
 def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> str:
@@ -124,16 +127,19 @@ sampled = (
     if drawn["items_drawn"] < ratings.n_items or drawn["users_drawn"] < ratings.n_users
     else ""
 )
+fitted_on = "users and items" if fit_on == "users and items" else "items"
+turned = " (turned to match the previous map)" if projection.aligned else ""
+baseline = "μ + biases + " if model.biases else ""
 basis_note = {
-    "raw": "With k = 2 the axes are the two factors themselves: a predicted score is μ + biases "
-    "+ the dot product of a user's and an item's position, so users rate highly the items "
-    "that lie far out in their own direction.",
+    "raw": f"With k = 2 the axes are the two factors themselves: a predicted score is {baseline}"
+    "the dot product of a user's and an item's position, so users rate highly the items that "
+    "lie far out in their own direction.",
     "raw-1d": "With k = 1 there is one factor: users (bottom row) and items (top row) sit on one "
     "axis, and a score grows with the product of the two positions.",
     "pca": f"With k = {model.item_factors_.shape[1]} the map is a projection: the first two "
-    f"principal components of the {'users and items' if fit_on == 'users and items' else 'items'}"
-    f" ({explained_share:.0%} of the variance), one basis for both. Neighbours and scores below "
-    "use all k factors, so they can differ from what looks close here.",
+    f"principal components of the {fitted_on}{turned} ({explained_share:.0%} of the variance), "
+    "one basis for both. Neighbours and scores below use all k factors, so they can differ "
+    "from what looks close here.",
 }[projection.method]
 st.caption(
     f"Diamonds are items, grey dots users (darker = more ratings). {basis_note} The star is the "

@@ -86,7 +86,7 @@ order = controls[0].radio(
 n_users = controls[1].slider(
     "Users shown (most active)",
     1,
-    ratings.n_users,
+    max(2, ratings.n_users),  # a slider needs two different ends
     min(ratings.n_users, DEFAULT_SHOWN),
     key="recon_n_users",
     help=f"Up to {CELL_LIMIT} users × {CELL_LIMIT} items every cell is drawn; above that, "
@@ -95,7 +95,7 @@ n_users = controls[1].slider(
 n_items = controls[2].slider(
     "Items shown (most rated)",
     1,
-    ratings.n_items,
+    max(2, ratings.n_items),
     min(ratings.n_items, DEFAULT_SHOWN),
     key="recon_n_items",
 )

@@ -204,7 +204,7 @@ def test_labels_use_titles_make_duplicates_unique_and_genres_take_the_first():
         pd.DataFrame({"user": ["ann"], "item": ["Heat"], "rating": [4.0]})
     )
     assert embed.item_labels(named).tolist() == ["Heat"]
-    assert embed.user_labels(named).tolist() == ["user ann"]
+    assert embed.user_labels(named).tolist() == ["ann"]
     assert embed.item_genres(plain) is None
 
 
