@@ -478,6 +478,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.engine != "spark" and (args.master or args.spark_conf or args.spark_blocks):
         raise CliError("--master, --spark-conf and --spark-blocks need --engine spark")
     # Everything that can be checked without the data is checked before reading it.
+    if args.patience is not None and args.validation == 0:
+        raise CliError("--patience needs a validation set: add --validation FRACTION")
     check_model_target(Path(args.out), overwrite=args.overwrite)
     model = _make_model(args)
     if args.engine == "spark":

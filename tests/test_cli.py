@@ -197,6 +197,8 @@ def _error_case(tmp_path, folder, model_dir):
                          "--regularization", "plain", "--out", str(tmp_path / "o")], "weighted"),
         "master without spark": (["fit", str(folder / "ratings.csv"), "--master", "local[1]",
                                   "--out", str(tmp_path / "o")], "--engine spark"),
+        "patience alone": (["fit", str(folder / "ratings.csv"), "--patience", "2", "--out",
+                            str(tmp_path / "o")], "--validation"),
         "not a model": (["evaluate", str(tmp_path), str(folder / "heldout.csv")], "manifest"),
         "unknown user": (["recommend", str(model_dir), "--user", "nobody"], "nobody"),
         "no command": ([], "COMMAND"),
