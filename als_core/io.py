@@ -417,8 +417,14 @@ def _load_bytes(source: Any, max_bytes: int) -> tuple[bytes, str | None]:
     )
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
-            raise RatingsError(f"no file at {str(path)!r}; check the path")
+        try:
+            exists = path.is_file()
+        except (OSError, ValueError):  # e.g. a name too long, or a NUL in it
+            exists = False
+        if not exists:
+            text_given = "\n" in str(source)
+            hint = " (to read CSV text, pass its bytes: text.encode())" if text_given else ""
+            raise RatingsError(f"no file at {_clip(str(path))!r}; check the path{hint}")
         size = path.stat().st_size
         if size > max_bytes:
             raise RatingsError(too_big.format(size=_human_size(size), limit=limit))

@@ -351,6 +351,10 @@ def test_ratings_error_is_the_only_error_type_for_a_missing_path(tmp_path):
         ac.read_ratings(tmp_path / "nope.csv")
     with pytest.raises(ac.RatingsError, match="expected a path"):
         ac.read_ratings(12345)
+    with pytest.raises(ac.RatingsError, match=r"pass its bytes"):
+        ac.read_ratings("user,item,rating\n1,2,3\n" * 40)  # text given as a path
+    with pytest.raises(ac.RatingsError, match="no file"):
+        ac.read_ratings("x" * 5000)  # longer than a file name may be
 
 
 def test_drop_invalid_drops_and_reports_count_and_lines():
