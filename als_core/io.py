@@ -39,7 +39,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -1442,6 +1442,4 @@ def _show_id(label: Any) -> str:
 
 
 def _with_notes(ratings: Ratings, notes: Sequence[str]) -> Ratings:
-    from dataclasses import replace
-
     return replace(ratings, notes=(*ratings.notes, *notes))
