@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import plotly.io as pio
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
@@ -72,6 +73,7 @@ def captions(at: AppTest) -> str:
 
 
 def test_the_page_opens_from_app_py_with_every_experiment_and_runs_nothing_on_load():
+    st.cache_data.clear()  # results of other tests would be shown from the shared cache
     at = open_page()
     assert at.title[0].value == "Experiments"
     assert list(at.radio(key="exp_w_section").options) == [
@@ -119,6 +121,30 @@ def test_results_stay_while_visiting_another_experiment():
     run(at)
     assert "exp_baselines_bars" in chart_keys(at)
     assert at.slider(key="exp_w_baselines_k").value == 2
+
+
+def test_a_result_is_shared_with_other_sessions_on_the_same_data_and_settings():
+    first = open_page("baselines")
+    first.select_slider(key="exp_w_baselines_bias_lam").set_value(25.0)
+    run(first)
+
+    def bias_only_settings(at: AppTest) -> str | None:
+        if not at.dataframe:
+            return None
+        table = at.dataframe[0].value.set_index("method")
+        return table.loc["bias only", "settings"]
+
+    # Not computed yet: nothing heavy runs on its own (an earlier result may stay, marked).
+    assert bias_only_settings(first) != "λ=25"
+    press_run(first, "baselines")
+    assert bias_only_settings(first) == "λ=25"
+    computed = first.dataframe[0].value
+
+    second = open_page("baselines")
+    second.select_slider(key="exp_w_baselines_bias_lam").set_value(25.0)
+    run(second)  # no Run pressed in this session
+    assert second.dataframe[0].value.equals(computed)
+    assert "earlier settings" not in captions(second)
 
 
 def test_missing_vs_zero_shows_both_rmses_and_the_clip_toggle_changes_the_histogram(movie_split):
