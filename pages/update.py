@@ -177,7 +177,8 @@ with left:
         ],
         axis=1,
     ).format(precision=3)
-    st.dataframe(styled, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(n, 1)))
+    # "auto" fits up to about ten rows whatever the font size (presenter mode is bigger).
+    st.dataframe(styled, hide_index=True, width="stretch", height="auto" if n <= 10 else 420)
     fixed_side = "item" if side == "users" else "user"
     st.caption(
         f"Each row is one rating and the {fixed_side}'s factors {fixed_symbol}ᵢ, held fixed "

@@ -227,28 +227,6 @@ def predictions_figure(
     return fig
 
 
-def steps_figure(targets: np.ndarray, labels: Sequence[str], step: int, *, title: str) -> go.Figure:
-    """Which ratings are already in A and B at this step (filled) and which are still to come."""
-    targets = np.asarray(targets, dtype=np.float64)
-    labels = [str(label) for label in labels]
-    done = np.arange(len(targets)) < step
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=targets,
-            marker={
-                "color": np.where(done, USER_COLOR, "#dee2e6"),
-                "line": {"color": np.where(np.arange(len(targets)) == step - 1, "#111", "#fff")},
-            },
-            text=[fmt(t) for t in targets],
-            textposition="outside",
-            hovertemplate="%{x}<br>target %{y:.4g}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(type="category")
-    return style(fig, title=title, height=260)
-
-
 # --------------------------------------------------------------------------------- theory
 def excerpt_figure(
     values: np.ndarray,
@@ -457,8 +435,9 @@ def scores_figure(
     )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title="predicted rating")
+    style(fig, title=title, height=int(160 + 28 * len(labels)))
     fig.update_layout(showlegend=False)
-    return style(fig, title=title, height=int(160 + 28 * len(labels)))
+    return fig
 
 
 # --------------------------------------------------------------------------------- the map
