@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from .als import ALS, REGULARIZATIONS, FitEvent
 from .errors import RatingsError
+from .io import MAX_BYTES, read_ratings
 from .metrics import mae, rmse
 from .model_io import ModelDirError, check_model_target, load_model, save_model
 from .ratings import DUPLICATE_POLICIES, Ratings
@@ -407,15 +408,6 @@ def _is_parquet(path: Path) -> bool:
 def _read_csv_ratings(
     path: Path, *, columns: dict[str, str | None], duplicates: str, drop_invalid: bool
 ) -> Ratings:
-    try:
-        from .io import MAX_BYTES, read_ratings
-    except ImportError:  # TEMPORARY until als_core/io.py lands: plain pandas, comma CSV only
-        frame = pd.read_csv(path)
-        chosen = {
-            role: _named_column(role, given, list(frame.columns)) for role, given in columns.items()
-        }
-        return Ratings.from_frame(frame, **chosen, duplicates=duplicates)
-
     mapping: dict[str, str | int] = {
         role: int(name) if name.isdigit() else name
         for role, name in columns.items()

@@ -4,19 +4,22 @@ A model directory holds (format version 1)::
 
     manifest.json          format name and version, engine, the files below
     README.md              the same, for people
-    settings.json          the model's settings, what the fit learned besides factors
-                           (global mean, rating scale, stop reason, ...) and the run's settings
-    history.json           one record per row of ``model.history_``
-    user_factors.parquet   one row per user, in index order: id, n_ratings, [bias], factor_0..
-    item_factors.parquet   one row per item, in index order: id, n_ratings, [bias], factor_0..
+    run.json               the run as ``export.run_to_json`` writes it: ``settings`` (the ALS
+                           settings), ``history`` (one row per half-step), ``dataset`` (sizes),
+                           ``extra`` (engine, what the fit learned besides factors: global mean,
+                           rating scale, stop reason, ...; and how it was run)
+    user_factors.parquet   one row per user, in index order: user_id, n_ratings, [bias],
+                           factor_0.. (``export.factors_frame``)
+    item_factors.parquet   one row per item, the same with item_id
     train_ratings.parquet  the training ratings: user_index, item_index, rating
 
-``id`` holds the original labels (numbers or text, as read); the row number of a factor file is
-the index that ``train_ratings.parquet`` and ``predict``/``recommend`` use. ``bias`` is there
-only for models with biases; the global mean μ is in settings.json (``fit.global_mean``). A
-prediction is ``μ + b_u + b_i + x_u·y_i`` (biases) or ``x_u·y_i`` (no biases), clipped to
-``fit.rating_scale``; users or items without training ratings (``n_ratings`` 0) get the training
-mean (no biases) or μ plus the known bias.
+``user_id``/``item_id`` hold the original labels (numbers or text, as read); the row number of
+a factor file is the index that ``train_ratings.parquet`` and ``predict``/``recommend`` use.
+``bias`` is there only for models with biases; the global mean μ is ``extra.fit.global_mean``
+in run.json. A prediction is ``μ + b_u + b_i + x_u·y_i`` (biases) or ``x_u·y_i`` (no biases),
+clipped to ``extra.fit.rating_scale``; users or items without training ratings (``n_ratings``
+0) get the training mean (no biases) or μ plus the known bias. Factors are stored as float64
+(exact for float32 models too) and loaded back in the model's dtype.
 
 ``load_model`` rebuilds an ``ac.ALS`` with every learned attribute set, so ``predict``,
 ``recommend`` (which leaves out the items a user rated in training: that is why the training
@@ -27,7 +30,6 @@ fit. Snapshots (the replay of a fit) are not saved.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -40,14 +42,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .als import ALS, HISTORY_COLUMNS
+from .als import ALS
+from .export import RunFileError, factors_frame, run_from_json, run_to_json, to_parquet_bytes
 from .ratings import Ratings
 
 FORMAT_NAME = "als-explorer-model"
 FORMAT_VERSION = 1
 FILES = {
-    "settings": "settings.json",
-    "history": "history.json",
+    "run": "run.json",
     "user_factors": "user_factors.parquet",
     "item_factors": "item_factors.parquet",
     "train_ratings": "train_ratings.parquet",
@@ -73,7 +75,7 @@ def save_model(
     """Write a fitted ``model`` and the ``train_ratings`` it was fitted on to ``directory``.
 
     ``settings`` is any JSON-friendly record of how the run was made (input file, validation
-    share, engine options); it is stored under ``"run"`` in settings.json. The directory must
+    share, engine options); it is stored as ``extra.run`` in run.json. The directory must
     not exist or be empty, unless ``overwrite=True`` and it is a model directory already (so a
     typo cannot wipe an unrelated folder). Files are written to a temporary folder beside it and
     moved into place at the end, so a failed save leaves no half-written model. Returns the path.
@@ -137,20 +139,9 @@ def check_model_target(target: Path, *, overwrite: bool = False) -> None:
 
 def _write_all(model: ALS, train: Ratings, folder: Path, run: dict[str, Any]) -> None:
     engine = str(getattr(model, "engine_", "numpy"))
-    _write_factors(
-        folder / FILES["user_factors"],
-        model.user_ids_,
-        model.user_counts_,
-        model.user_bias_ if model.biases else None,
-        model.user_factors_,
-    )
-    _write_factors(
-        folder / FILES["item_factors"],
-        model.item_ids_,
-        model.item_counts_,
-        model.item_bias_ if model.biases else None,
-        model.item_factors_,
-    )
+    for side in ("users", "items"):
+        frame = factors_frame(model, side)
+        (folder / FILES[f"{side[:-1]}_factors"]).write_bytes(to_parquet_bytes(frame))
     rows, cols, values = train.coo()
     pq.write_table(
         pa.table(
@@ -162,8 +153,22 @@ def _write_all(model: ALS, train: Ratings, folder: Path, run: dict[str, Any]) ->
         ),
         folder / FILES["train_ratings"],
     )
-    _write_json(folder / FILES["history"], _history_records(model))
-    _write_json(folder / FILES["settings"], _settings_record(model, train, run, engine))
+    text = run_to_json(
+        model.get_params(),
+        model.history_,
+        dataset={
+            "n_users": int(train.n_users),
+            "n_items": int(train.n_items),
+            "n_train_ratings": int(train.nnz),
+        },
+        extra={
+            "engine": engine,
+            "engine_details": getattr(model, "engine_details_", {}),
+            "fit": _fit_record(model),
+            "run": run,
+        },
+    )
+    (folder / FILES["run"]).write_text(text, encoding="utf-8")
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -171,7 +176,7 @@ def _write_all(model: ALS, train: Ratings, folder: Path, run: dict[str, Any]) ->
         "engine": engine,
         "files": dict(FILES),
     }
-    _write_json(folder / MANIFEST, manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (folder / FILES["readme"]).write_text(_readme_text(model, train, engine), encoding="utf-8")
 
 
@@ -179,42 +184,9 @@ def _index_type(n: int) -> pa.DataType:
     return pa.int32() if n < 2**31 else pa.int64()
 
 
-def _write_factors(
-    path: Path, ids: np.ndarray, counts: np.ndarray, bias: np.ndarray | None, F: np.ndarray
-) -> None:
-    columns: dict[str, pa.Array] = {
-        "id": _id_array(ids),
-        "n_ratings": pa.array(np.asarray(counts, dtype=np.int64)),
-    }
-    if bias is not None:
-        columns["bias"] = pa.array(np.asarray(bias, dtype=F.dtype))
-    for f in range(F.shape[1]):
-        columns[f"{FACTOR_PREFIX}{f}"] = pa.array(np.ascontiguousarray(F[:, f]))
-    pq.write_table(pa.table(columns), path)
-
-
-def _id_array(ids: np.ndarray) -> pa.Array:
-    """The original labels as one Parquet column; mixed-type labels become text."""
-    try:
-        return pa.array(np.asarray(ids).tolist())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([str(x) for x in np.asarray(ids).tolist()], type=pa.string())
-
-
-def _history_records(model: ALS) -> list[dict[str, Any]]:
-    history = getattr(model, "history_", None)
-    if history is None:
-        return []
-    return [{k: _json_value(v) for k, v in row.items()} for row in history.to_dict("records")]
-
-
-def _settings_record(
-    model: ALS, train: Ratings, run: dict[str, Any], engine: str
-) -> dict[str, Any]:
-    fit = {
-        "n_users": int(train.n_users),
-        "n_items": int(train.n_items),
-        "n_train_ratings": int(train.nnz),
+def _fit_record(model: ALS) -> dict[str, Any]:
+    """What the fit learned besides the factors (NaN/inf become null in JSON)."""
+    return {
         "k": int(model.user_factors_.shape[1]),
         "factor_dtype": np.dtype(model.user_factors_.dtype).name,
         "global_mean": float(model.global_mean_),
@@ -226,40 +198,13 @@ def _settings_record(
         "best_validation_rmse": getattr(model, "best_validation_rmse_", None),
         "fit_seconds": getattr(model, "fit_seconds_", None),
     }
-    return {
-        "params": model.get_params(),
-        "engine": engine,
-        "engine_details": getattr(model, "engine_details_", {}),
-        "fit": {k: _json_value(v) for k, v in fit.items()},
-        "run": {k: _json_value(v) for k, v in run.items()},
-    }
-
-
-def _json_value(v: Any) -> Any:
-    """Plain JSON: numpy scalars become Python numbers, NaN and infinities become null."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, Path):
-        return str(v)
-    return v
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 _FILE_DESCRIPTIONS = (
     (MANIFEST, "format name and version, engine, file names"),
-    (FILES["settings"], "`params` (ALS settings), `fit` (global mean, rating scale, ...), `run`"),
-    (FILES["history"], "one record per half-step: objective, its terms, RMSEs, seconds"),
-    (FILES["user_factors"], "one row per user: `id`, `n_ratings`, [`bias`], `factor_0`.."),
-    (FILES["item_factors"], "one row per item, same columns"),
+    (FILES["run"], "`settings`, `history` (per half-step), `dataset`, `extra` (engine, fit, run)"),
+    (FILES["user_factors"], "one row per user: `user_id`, `n_ratings`, [`bias`], `factor_0`.."),
+    (FILES["item_factors"], "one row per item: `item_id`, the same columns"),
     (FILES["train_ratings"], "`user_index`, `item_index` (factor file rows), `rating`"),
 )
 
@@ -277,9 +222,9 @@ biases = {p["biases"]}, on {train.nnz:,} ratings by {train.n_users:,} users of
 | --- | --- |
 {rows}
 
-`id` holds the original user/item labels; a factor file's row number is the index used by
+`user_id`/`item_id` hold the original labels; a factor file's row number is the index used by
 `train_ratings.parquet`. Prediction: μ + b_u + b_i + x_u·y_i with biases (μ =
-`fit.global_mean` in settings.json), x_u·y_i without, clipped to `fit.rating_scale`.
+`extra.fit.global_mean` in run.json), x_u·y_i without, clipped to `extra.fit.rating_scale`.
 Open it with `als_core.load_model(path)` or any Parquet and JSON reader.
 """
 
@@ -290,7 +235,8 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
 
     The result predicts, recommends and finds neighbours exactly as the saved model did.
     Besides the usual learned attributes it carries ``train_ratings_`` (the training
-    ``Ratings``), ``settings_`` (settings.json as a dict), ``manifest_`` and ``engine_``.
+    ``Ratings``), ``settings_`` (``params``, ``fit``, ``run``, ``engine``, ``engine_details``,
+    ``dataset`` from run.json), ``manifest_``, ``engine_`` and ``engine_details_``.
     Raises ``ModelDirError`` naming the missing or inconsistent file.
     """
     folder = Path(directory)
@@ -298,13 +244,14 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
         raise ModelDirError(f"no model directory at {folder}: it does not exist or is a file")
     manifest = _read_manifest(folder)
     files = {**FILES, **manifest.get("files", {})}
-    settings = _read_json(folder / files["settings"])
-    history = _read_json(folder / files["history"])
-    params = dict(settings.get("params", {}))
-    fit = settings.get("fit", {})
+    record = _read_run(folder / files["run"])
+    params = dict(record.settings)
+    extra = record.extra
+    fit = extra.get("fit", {})
     biases = bool(params.get("biases", False))
-    users = _read_factors(folder / files["user_factors"], biases=biases)
-    items = _read_factors(folder / files["item_factors"], biases=biases)
+    dtype = np.dtype(params.get("dtype", fit.get("factor_dtype", "float64")))
+    users = _read_factors(folder / files["user_factors"], "user", biases=biases, dtype=dtype)
+    items = _read_factors(folder / files["item_factors"], "item", biases=biases, dtype=dtype)
     if users["factors"].shape[1] != items["factors"].shape[1]:
         raise ModelDirError(
             f"{files['user_factors']} has {users['factors'].shape[1]} factors but "
@@ -312,12 +259,19 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
         )
     train = _read_train(folder / files["train_ratings"], users["ids"], items["ids"])
     model = ALS(**_init_params(params))
-    _install_state(model, train, users, items, fit, history)
+    _install_state(model, train, users, items, fit, record.history)
     model.train_ratings_ = train
-    model.settings_ = settings
+    model.engine_ = manifest.get("engine", extra.get("engine", "numpy"))
+    model.engine_details_ = extra.get("engine_details", {})
+    model.settings_ = {
+        "params": params,
+        "fit": fit,
+        "run": extra.get("run", {}),
+        "engine": model.engine_,
+        "engine_details": model.engine_details_,
+        "dataset": record.dataset,
+    }
     model.manifest_ = manifest
-    model.engine_ = manifest.get("engine", settings.get("engine", "numpy"))
-    model.engine_details_ = settings.get("engine_details", {})
     return model
 
 
@@ -328,11 +282,12 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
             f"{folder} holds no {MANIFEST}: it is not a model directory written by "
             "save_model or `python -m als_core fit`"
         )
-    manifest = _read_json(path)
-    if manifest.get("format") != FORMAT_NAME:
-        raise ModelDirError(
-            f"{path} names format {manifest.get('format')!r}, expected {FORMAT_NAME!r}"
-        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelDirError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise ModelDirError(f"{path} does not name the format {FORMAT_NAME!r}")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelDirError(
@@ -342,13 +297,13 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_json(path: Path) -> Any:
+def _read_run(path: Path) -> Any:
     if not path.is_file():
         raise ModelDirError(f"the model directory is missing {path.name} (looked for {path})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelDirError(f"{path} is not valid JSON: {exc}") from exc
+        return run_from_json(path)
+    except RunFileError as exc:
+        raise ModelDirError(f"{path.name}: {exc}") from exc
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -360,26 +315,24 @@ def _read_parquet(path: Path) -> pa.Table:
         raise ModelDirError(f"{path} is not a readable Parquet file: {exc}") from exc
 
 
-def _read_factors(path: Path, *, biases: bool) -> dict[str, Any]:
+def _read_factors(path: Path, side: str, *, biases: bool, dtype: np.dtype) -> dict[str, Any]:
     table = _read_parquet(path)
     names = table.column_names
     factor_names = sorted(
         (n for n in names if n.startswith(FACTOR_PREFIX)),
         key=lambda n: int(n[len(FACTOR_PREFIX) :]),
     )
-    needed = ["id", "n_ratings"] + (["bias"] if biases else [])
+    id_column = f"{side}_id"
+    needed = [id_column, "n_ratings"] + (["bias"] if biases else [])
     missing = [n for n in needed if n not in names]
     if missing or not factor_names:
         raise ModelDirError(
             f"{path.name} lacks column(s) {missing or [FACTOR_PREFIX + '0']}; it has {names}"
         )
-    factors = np.column_stack([table.column(n).to_numpy() for n in factor_names])
-    if factors.dtype not in (np.float32, np.float64):
-        factors = factors.astype(np.float64)
-    ids = table.column("id").to_pandas().to_numpy()
-    bias = table.column("bias").to_numpy().astype(factors.dtype) if biases else None
+    factors = np.column_stack([table.column(n).to_numpy() for n in factor_names]).astype(dtype)
+    bias = table.column("bias").to_numpy().astype(dtype) if biases else None
     return {
-        "ids": ids,
+        "ids": table.column(id_column).to_pandas().to_numpy(),
         "counts": table.column("n_ratings").to_numpy().astype(np.int64),
         "bias": bias,
         "factors": np.ascontiguousarray(factors),
@@ -416,7 +369,7 @@ def _install_state(
     users: dict[str, Any],
     items: dict[str, Any],
     fit: dict[str, Any],
-    history: list[dict[str, Any]],
+    history: pd.DataFrame,
 ) -> None:
     if not np.array_equal(train.user_counts(), users["counts"]) or not np.array_equal(
         train.item_counts(), items["counts"]
@@ -443,10 +396,7 @@ def _install_state(
     model.train_matrix_ = R
     model.user_ids_ = users["ids"]
     model.item_ids_ = items["ids"]
-    frame = pd.DataFrame(history, columns=HISTORY_COLUMNS).astype(
-        {c: "float64" for c in HISTORY_COLUMNS if c not in ("iteration", "side")}
-    )
-    model.history_ = frame
+    model.history_ = history
     model.n_iter_ = int(fit.get("n_iter") or 0)
     model.stop_reason_ = fit.get("stop_reason")
     model.best_iteration_ = fit.get("best_iteration")

@@ -87,7 +87,7 @@ def test_files_alone_reproduce_the_predictions(fitted, tmp_path):
     path = save_model(model, train, tmp_path / "model")
     users = pd.read_parquet(path / "user_factors.parquet")
     items = pd.read_parquet(path / "item_factors.parquet")
-    fit = json.loads((path / "settings.json").read_text())["fit"]
+    fit = json.loads((path / "run.json").read_text())["extra"]["fit"]
     factor_cols = [f"factor_{f}" for f in range(model.k)]
     X = users[factor_cols].to_numpy(np.float64)
     Y = items[factor_cols].to_numpy(np.float64)
@@ -100,7 +100,8 @@ def test_files_alone_reproduce_the_predictions(fitted, tmp_path):
     u, i = np.meshgrid(np.arange(train.n_users), np.arange(train.n_items), indexing="ij")
     np.testing.assert_allclose(model.predict(u, i), expected, rtol=0, atol=1e-5)
     # The ids column holds the original labels in index order, with the training counts.
-    assert users["id"].tolist() == list(train.user_ids)
+    assert users["user_id"].tolist() == list(train.user_ids)
+    assert items["item_id"].tolist() == list(train.item_ids)
     np.testing.assert_array_equal(users["n_ratings"].to_numpy(), train.user_counts())
     ratings = pd.read_parquet(path / "train_ratings.parquet")
     assert len(ratings) == train.nnz
@@ -161,10 +162,13 @@ def test_load_says_what_is_wrong(fitted, tmp_path):
         load_model(path)
     (path / "manifest.json").write_text(json.dumps(manifest))
 
-    (path / "history.json").rename(path / "history.bak")
-    with pytest.raises(ModelDirError, match="missing history.json"):
+    (path / "run.json").rename(path / "run.bak")
+    with pytest.raises(ModelDirError, match="missing run.json"):
         load_model(path)
-    (path / "history.bak").rename(path / "history.json")
+    (path / "run.json").write_text("{")
+    with pytest.raises(ModelDirError, match="run.json: .*not valid JSON"):
+        load_model(path)
+    (path / "run.bak").replace(path / "run.json")
 
     ratings = pd.read_parquet(path / "train_ratings.parquet")
     ratings.iloc[1:].to_parquet(path / "train_ratings.parquet")
