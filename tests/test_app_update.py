@@ -14,8 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
+from als_core import embed
 from dashboard import state, teaching
 
+BEN = str(embed.user_labels(ac.load_sample("tiny"))[1])  # the tiny sample's second user
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOL = 1e-10
 
@@ -96,9 +98,9 @@ def open_update(**params: str) -> AppTest:
 
 
 def test_page_shows_the_update_of_the_chosen_user_and_checks_it():
-    at = open_update(who="user Ben", iter="2")
+    at = open_update(who=BEN, iter="2")
     assert at.title[0].value == "One update by hand"
-    assert at.selectbox(key="update_user").value == "user Ben"
+    assert at.selectbox(key="update_user").value == BEN
     step = at.slider(key="update_step")
     n = step.max
     assert step.value == n  # opens on the full update
@@ -111,7 +113,7 @@ def test_page_shows_the_update_of_the_chosen_user_and_checks_it():
 
 
 def test_step_controls_walk_the_ratings_one_at_a_time():
-    at = open_update(who="user Ben", iter="2", step="0")
+    at = open_update(who=BEN, iter="2", step="0")
     assert at.slider(key="update_step").value == 0
     assert not any("**Step" in m.value for m in at.markdown)
     at.button(key="update_next").click().run()
