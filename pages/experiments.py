@@ -328,7 +328,9 @@ def sweep_section(ctx: dict) -> None:
             f"({MAX_GRID_CELLS}); drop some values."
         )
         return
-    st.caption(f"{len(ks)} × {len(lams)} = {cells} fits. " + state.describe_lambda(reg))
+    st.caption(
+        f"{len(ks)} × {len(lams)} = {cells} fits{_fit_time_hint()}. " + state.describe_lambda(reg)
+    )
     params = {
         "ks": tuple(sorted(int(k) for k in ks)),
         "lams": tuple(sorted(float(v) for v in lams)),
@@ -377,6 +379,20 @@ def sweep_section(ctx: dict) -> None:
         st.plotly_chart(
             figs.sweep_curve(result.grid, along="k", at=at_lam), key="exp_sweep_k_curve"
         )
+
+
+def _fit_time_hint() -> str:
+    """For scale: how long this session's last fit on these data took (no training here)."""
+    fingerprint = state.current_fingerprint()
+    same = [r for r in state.session_runs() if r["key"][0] == fingerprint]
+    if not same:
+        return ""
+    last = same[-1]
+    return (
+        f"; for scale, one fit on these data took {last['seconds']:.2f} s on the Train page "
+        f"(k = {last['settings']['k']}, {last['iterations_run']} iterations); Stop keeps the "
+        "cells already done"
+    )
 
 
 # ----------------------------------------------------------------------------- 4 recovery
