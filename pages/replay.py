@@ -90,7 +90,7 @@ st.caption(
     + ("" if kept_all else " (Big data: only every other half-step was kept for the replay.)")
 )
 playing = bool(st.session_state.get("replay_playing", False))
-with presenter.controls("Replay controls"):
+with st.container():  # Play stays in view in presenter mode too: it is the demo's one control
     st.button(
         "Pause" if playing else "Play",
         key="replay_play",

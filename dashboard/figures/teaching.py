@@ -75,7 +75,8 @@ def system_figure(
     fig = make_subplots(
         rows=1,
         cols=3,
-        column_widths=[max(width, 1), 1, 1],
+        # x and B stay readable next to a big A: each at least a sixth of A's width.
+        column_widths=[max(width, 1), max(1.0, width / 6), max(1.0, width / 6)],
         horizontal_spacing=0.07,
         subplot_titles=(a_title, x_title, b_title),
     )
@@ -502,6 +503,7 @@ def map_figure(
         groups = np.full(len(items), "items", dtype=object)
     else:
         groups = np.asarray(item_groups, dtype=object)
+    item_size, item_opacity = (10, 1.0) if len(shown_items) <= 300 else (6, 0.8)
     for j, group in enumerate(sorted(set(groups[shown_items]), key=str)):
         mask = shown_items[groups[shown_items] == group]
         fig.add_trace(
@@ -512,7 +514,8 @@ def map_figure(
                 name=str(group),
                 marker={
                     "color": ITEM_COLOR if item_groups is None else GROUP_COLOURS[j % 10],
-                    "size": 10,
+                    "size": item_size,
+                    "opacity": item_opacity,
                     "symbol": "diamond",
                     "line": {"color": "#ffffff", "width": 0.6},
                 },
