@@ -184,9 +184,12 @@ def _cheapest_partition(
 
 
 def _rows_per_chunk(length, width: int, block_elements: int):
-    """Rows whose gathered block and systems each stay within ``block_elements`` numbers."""
-    system = np.where(length < width, length, width)
-    return np.maximum(1, block_elements // (np.maximum(length, system) * (width + 1)))
+    """Rows whose gathered block and systems each stay within ``block_elements`` numbers.
+
+    Sized for w x w systems even below ``width``: a chunk of short rows falls back to them when
+    some row has no ridge.
+    """
+    return np.maximum(1, block_elements // (np.maximum(length, width) * (width + 1)))
 
 
 def _row_flops(length, width: int):
