@@ -46,6 +46,7 @@ class Session:
     trained: float = 0.0
     charted: float = 0.0
     errors: list[str] = field(default_factory=list)
+    screenshots: Path | None = None
 
 
 def free_port() -> int:
@@ -54,7 +55,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, log: Path | None) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -65,11 +66,13 @@ def start_server(port: int) -> subprocess.Popen:
             "--server.headless=true",
             f"--server.port={port}",
             "--server.address=127.0.0.1",
+            # Files edited while it runs must not unload modules under live sessions.
+            "--server.fileWatcherType=none",
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=open(log, "w") if log else subprocess.DEVNULL,  # noqa: SIM115 - lives with the server
+        stderr=subprocess.STDOUT,
     )
     for _ in range(200):
         try:
@@ -93,26 +96,42 @@ def prepare(session: Session, url: str, users: int, items: int) -> None:
     page.get_by_label("Seed").fill(str(session.number + 1))
 
 
+STATUS_JS = """() => {
+  const text = (sel) => Array.from(document.querySelectorAll(sel)).map(e => e.innerText).join(" ");
+  const main = text('[data-testid="stMain"]');
+  return {
+    sidebar: text('[data-testid="stSidebarUserContent"]'),
+    errorShown: main.includes("Something went wrong"),
+    exception: document.querySelectorAll('[data-testid="stException"]').length,
+    charts: document.querySelectorAll(".js-plotly-plot").length,
+    onTrain: Array.from(document.querySelectorAll("h1")).some(h => h.innerText.trim() === "Train"),
+    busy: main.includes("Training: iteration") || main.includes("Waiting for a free"),
+  };
+}"""
+
+
+def is_charted(status: dict) -> bool:
+    """The Train page shows both loss charts and no fit is running."""
+    return status["onTrain"] and status["charts"] >= 2 and not status["busy"]
+
+
 def step(session: Session, users: int, items: int) -> None:
-    """Advance one session by what its page shows now (never blocks for long)."""
+    """Advance one session by what its page shows now (one round trip to the browser)."""
     page = session.page
-    if page.get_by_text("Something went wrong").count():
-        session.errors.append("error boundary message shown")
-    if page.locator('[data-testid="stException"]').count():
-        session.errors.append("exception shown")
-    sidebar = page.locator('[data-testid="stSidebar"]')
+    status = page.evaluate(STATUS_JS)
+    if status["errorShown"] or status["exception"]:
+        session.errors.append("error shown" if status["errorShown"] else "exception shown")
+        if session.screenshots:
+            page.screenshot(path=session.screenshots / f"error_session_{session.number}.png")
     if session.phase == "generating":
         name = f"Synthetic {users}×{items}, rank 5, seed {session.number + 1}"
-        if sidebar.get_by_text(name).count() and sidebar.get_by_text("validation RMSE").count():
+        if name in status["sidebar"] and "validation RMSE" in status["sidebar"]:
             session.trained = time.perf_counter()
-            sidebar.get_by_text("Train", exact=True).click()
+            page.locator('[data-testid="stSidebar"]').get_by_text("Train", exact=True).click()
             session.phase = "charting"
-    elif session.phase == "charting":
-        charts = page.locator(".js-plotly-plot").count()
-        busy = page.get_by_text("Training: iteration").count()
-        if page.get_by_role("heading", name="Train").count() and charts >= 2 and not busy:
-            session.charted = time.perf_counter()
-            session.phase = "done"
+    elif session.phase == "charting" and is_charted(status):
+        session.charted = time.perf_counter()
+        session.phase = "done"
 
 
 def main() -> None:
@@ -121,9 +140,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=4000)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--log", type=Path, help="write the server's output here")
+    parser.add_argument("--screenshots", type=Path, help="save a screenshot of any error here")
     args = parser.parse_args()
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.log)
     url = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p:
@@ -133,7 +154,7 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 page.set_default_timeout(120_000)
-                sessions.append(Session(n, page))
+                sessions.append(Session(n, page, screenshots=args.screenshots))
             for s in sessions:
                 prepare(s, url, args.users, args.items)
             for s in sessions:  # back to back, so the fits overlap

@@ -252,7 +252,7 @@ class FetchError(RuntimeError):
 
 def max_upload_mb() -> int:
     """The reader's size limit (also server.maxUploadSize in .streamlit/config.toml)."""
-    return int(getattr(ac, "MAX_UPLOAD_MB", 200))
+    return int(ac.MAX_UPLOAD_MB)
 
 
 #: Reader options a user can set on the Data page, with the reader's defaults.
@@ -289,7 +289,7 @@ def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = Non
     kwargs = {**READ_OPTIONS, **(options or {})}
     kwargs["columns"] = dict(kwargs["columns"]) or None
     try:
-        ratings, report = _library("read_ratings_report")(data, **kwargs)
+        ratings, report = ac.read_ratings_report(data, **kwargs)
     except ac.RatingsError as error:
         inspected = _inspect_quietly(data, kwargs)
         return UploadOutcome(
@@ -312,34 +312,29 @@ def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = Non
     )
 
 
-def _library(name: str) -> Any:
-    """A reader function of als_core (looked up late: the reader arrived after this module)."""
-    function = getattr(ac, name, None)
-    if function is None:
-        raise ac.RatingsError("this version of als_core cannot read files; update als_core")
-    return function
-
-
 def _inspect_quietly(data: bytes, kwargs: dict[str, Any]) -> Any:
     """What the reader can tell from the first lines, or None when not even that works."""
     keep = ("columns", "wide", "separator", "header")
     try:
-        return _library("inspect_ratings")(data, **{key: kwargs[key] for key in keep})
+        return ac.inspect_ratings(data, **{key: kwargs[key] for key in keep})
     except ac.RatingsError:
         return None
 
 
 def movielens_dataset(progress: Any = None) -> Dataset:
-    """MovieLens 100K (downloaded once, checked, cached by the library)."""
-    loader = getattr(ac, "load_movielens_100k", None)
-    if loader is None:
-        raise FetchError("The MovieLens loader is not available in this version of als_core.")
+    """MovieLens 100K (downloaded once, checked and cached by the library).
+
+    ``progress(done_bytes, total_bytes_or_None)`` is called while downloading.
+    """
     try:
-        ratings = loader(progress=progress)
+        # Not cached here: the progress callback draws on the page, which a cache replay
+        # cannot do; the library keeps the verified archive on disk, so a second fetch only
+        # parses it (well under a second).
+        ratings = ac.load_movielens_100k(progress=progress)
     except (OSError, ac.RatingsError) as error:
         raise FetchError(
-            f"MovieLens 100K could not be fetched ({error}). This server may be offline: use "
-            "a sample, generate data, or upload the ratings file (u.data) yourself."
+            f"MovieLens 100K could not be fetched: {error} This server may be offline: use a "
+            "sample, generate data, or upload the ratings file (u.data) yourself."
         ) from error
     return Dataset(name="MovieLens 100K", ratings=ratings, source="movielens-100k", truth=None)
 

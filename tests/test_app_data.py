@@ -1,0 +1,193 @@
+"""The Data page in AppTest: samples, generator, uploads (good, bad, remapped), MovieLens."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import als_core as ac
+from als_core import io as ac_io
+from dashboard import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+REREAD = "FormSubmitter:data_read_options-Re-read the file"
+GENERATE = "FormSubmitter:data_generate_form-Generate"
+GOOD_CSV = b"user,item,rating\nann,x,1\nann,y,2\nbob,x,3\nbob,y,4.5\ncat,x,5\ncat,z,2\n"
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/data.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def chart(at: AppTest, key: str):
+    """The plotly figure a chart element sends to the browser."""
+    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
+    return pio.from_json(element.proto.spec)
+
+
+def array(value) -> np.ndarray:
+    """A figure array as numpy, decoding plotly's typed-array form ({"dtype", "bdata"})."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return out
+    return np.asarray(value)
+
+
+def dataset_source(at: AppTest) -> str:
+    return at.session_state["data_dataset"].source
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key="data_w_upload").set_value((name, content, "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opens_on_movie_night_with_its_counts(at):
+    r = ac.load_sample("movie_night")
+    shown = metrics(at)
+    assert shown["Users"] == f"{r.n_users:,}" and shown["Items"] == f"{r.n_items:,}"
+    assert shown["Ratings"] == f"{r.nnz:,}"
+    assert shown["Density"] == f"{r.nnz / (r.n_users * r.n_items):.2%}"
+    hist = chart(at, "data_hist_chart")
+    values, counts = np.unique(r.matrix.data, return_counts=True)
+    assert np.array_equal(array(hist.data[0].x), values)
+    assert np.array_equal(array(hist.data[0].y), counts)
+
+
+def test_choosing_another_sample_replaces_the_data_and_the_model(at):
+    first_fit_key = at.session_state["train_current_key"]
+    at.selectbox(key="data_w_sample").set_value("tiny")
+    at.button(key="data_use_sample").click().run()
+    tiny = ac.load_sample("tiny")
+    assert metrics(at)["Users"] == str(tiny.n_users) and metrics(at)["Ratings"] == str(tiny.nnz)
+    assert dataset_source(at) == "sample:tiny"
+    # The sidebar retrains on the new data with the current settings.
+    key = at.session_state["train_current_key"]
+    assert key != first_fit_key and key[0] == tiny.fingerprint()
+
+
+def test_generated_data_match_the_generator_with_the_same_settings(at):
+    for key, value in {
+        "data_w_users": 60,
+        "data_w_items": 40,
+        "data_w_rank": 2,
+        "data_w_density": 0.2,
+        "data_w_noise": 0.1,
+        "data_w_seed": 3,
+        "data_w_clusters": 0,
+    }.items():
+        at.number_input(key=key).set_value(value)
+    at.slider(key="data_w_skew").set_value(0.0)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception
+    expected = ac.synthetic(
+        n_users=60, n_items=40, rank=2, density=0.2, noise=0.1, seed=3, popularity_skew=0.0
+    ).ratings
+    assert dataset_source(at) == "synthetic"
+    assert at.session_state["data_fingerprint"] == expected.fingerprint()
+    assert metrics(at)["Ratings"] == f"{expected.nnz:,}"
+    assert at.session_state["data_dataset"].truth is not None  # true factors kept for the views
+
+
+def test_generating_too_much_is_refused_and_the_data_kept(at):
+    at.number_input(key="data_w_users").set_value(20_000)
+    at.number_input(key="data_w_items").set_value(10_000)
+    at.number_input(key="data_w_density").set_value(0.5)
+    at.button(key=GENERATE).click().run()
+    assert "limit" in at.error[0].value
+    assert dataset_source(at) == "sample:movie_night"
+
+
+def test_a_good_upload_becomes_the_dataset_with_its_detected_format_and_preview(at):
+    upload(at, "mine.csv", GOOD_CSV)
+    assert not at.error
+    assert "Now using **mine.csv**" in at.success[0].value
+    assert dataset_source(at) == "upload:mine.csv"
+    expected = ac_io.read_ratings(GOOD_CSV)
+    assert metrics(at)["Users"] == str(expected.n_users) == "3"
+    assert metrics(at)["Ratings"] == str(expected.nnz) == "6"
+    detected = " ".join(m.value for m in at.markdown)
+    assert "separator comma" in detected and "a header row" in detected
+    preview = at.dataframe[0].value
+    assert list(preview["rating"]) == [1.0, 2.0, 3.0, 4.5, 5.0, 2.0]
+
+
+def test_a_bad_upload_shows_the_readers_message_and_keeps_the_previous_data(at):
+    before = metrics(at)
+    bad = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    with pytest.raises(ac.RatingsError) as reader:
+        ac_io.read_ratings(bad)
+    upload(at, "photo.csv", bad)
+    assert str(reader.value) in at.error[0].value
+    assert "previous dataset is still in use" in at.info[0].value
+    assert dataset_source(at) == "sample:movie_night"
+    assert metrics(at) == before
+
+
+def test_a_file_with_unknown_column_names_can_be_mapped_and_re_read(at):
+    content = b"score;who;what\n4;a;x\n2;a;y\n3;b;x\n5;b;y\n1;c;x\n"
+    upload(at, "odd.csv", content)
+    assert "could not be read" in at.error[0].value
+    at.selectbox(key="data_w_map_user").set_value(1)  # positions in the file: who
+    at.selectbox(key="data_w_map_item").set_value(2)  # what
+    at.selectbox(key="data_w_map_rating").set_value(0)  # score
+    at.button(key=REREAD).click().run()
+    assert not at.exception and not at.error
+    r = at.session_state["data_dataset"].ratings
+    expected = ac_io.read_ratings(content, columns={"user": 1, "item": 2, "rating": 0})
+    assert r.fingerprint() == expected.fingerprint()
+    assert r.matrix[list(r.user_ids).index("b"), list(r.item_ids).index("y")] == 5.0
+
+
+def test_duplicates_are_refused_until_a_policy_is_chosen(at):
+    content = b"user,item,rating\na,x,1\na,x,3\nb,y,2\nb,x,4\n"
+    upload(at, "dups.csv", content)
+    assert "more than once" in at.error[0].value
+    at.selectbox(key="data_w_duplicates").set_value("mean")
+    at.button(key=REREAD).click().run()
+    r = at.session_state["data_dataset"].ratings
+    assert r.nnz == 3 and r.matrix[0, 0] == pytest.approx(2.0)
+
+
+def test_movielens_offline_says_what_to_do_and_keeps_the_data(at, monkeypatch):
+    def offline(**_):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(ac, "load_movielens_100k", offline, raising=False)
+    at.button(key="data_fetch_movielens").click().run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "could not be fetched" in message and "upload" in message
+    assert dataset_source(at) == "sample:movie_night"
+
+
+def test_ordering_by_activity_puts_the_busiest_user_first(at):
+    at.radio(key="data_w_order").set_value("activity").run()
+    z = array(chart(at, "data_pattern_chart").data[0].z).astype(float)
+    per_row = (~np.isnan(z)).sum(axis=1)
+    assert per_row[0] == ac.load_sample("movie_night").user_counts().max()
+    assert np.all(np.diff(per_row) <= 0)
+
+
+def test_read_upload_never_raises_on_garbage():
+    for content in (b"", b"\x00\x01\x02", b"user,item,rating\n", "ä;ö\n1".encode("latin-1")):
+        outcome = state.read_upload(content, "x.csv")
+        assert outcome.ratings is None and outcome.error

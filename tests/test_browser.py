@@ -1,0 +1,174 @@
+"""End to end in a real headless Chromium: open a page URL on a fresh server, upload a CSV
+through the file chooser, train, wait for the charts, save screenshots.
+
+Needs Debian's chromium (``apt-get install chromium``) and the playwright package; without
+either the test is skipped with the reason. Screenshots go to $ALS_ARTIFACTS (default: a
+temporary folder, printed at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TIMEOUT_MS = 45_000
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(port: int, server: subprocess.Popen, seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Streamlit server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"the Streamlit server did not answer on port {port} in {seconds} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed in the finally below
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            # Files edited while it runs must not unload modules under live sessions.
+            "--server.fileWatcherType=none",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_health(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install it with apt-get install chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path / "artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_csv(path: Path) -> tuple[int, int, int]:
+    """A small rank-2 ratings file with text ids; returns (users, items, ratings)."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 40, 25
+    X, Y = rng.normal(size=(n_users, 2)), rng.normal(size=(n_items, 2))
+    rows = ["user_id,movie_id,stars"]
+    count = 0
+    for u in range(n_users):
+        for i in rng.choice(n_items, size=8, replace=False):
+            stars = float(np.clip(np.round(3 + X[u] @ Y[i]), 1, 5))
+            rows.append(f"u{u:02d},m{i:02d},{stars:g}")
+            count += 1
+    path.write_text("\n".join(rows) + "\n")
+    return n_users, n_items, count
+
+
+def test_upload_train_and_charts_in_chromium(server, browser, artifacts, tmp_path):
+    started = time.monotonic()
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.set_default_timeout(TIMEOUT_MS)
+
+    # A page URL opened first on a fresh server is still framed by app.py.
+    page.goto(f"{server}/train")
+    page.get_by_role("heading", name="Train").wait_for()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Movie night (sample)").wait_for()
+    page.locator(".js-plotly-plot").nth(1).wait_for()
+    page.screenshot(path=artifacts / "1_train_on_open.png", full_page=True)
+
+    # Upload through the file chooser on the Data page.
+    csv = tmp_path / "my_ratings.csv"
+    n_users, n_items, n_ratings = write_csv(csv)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Data", exact=True).click()
+    page.get_by_role("heading", name="Data").wait_for()
+    page.get_by_role("tab", name="Upload a file").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator('[data-testid="stFileUploaderDropzone"] button').first.click()
+    chooser.value.set_files(str(csv))
+    page.get_by_text("Now using my_ratings.csv").wait_for()
+    page.get_by_text(f"{n_users} users × {n_items} items, {n_ratings} ratings").first.wait_for()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Upload: my_ratings.csv").wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for()
+    page.screenshot(path=artifacts / "2_data_after_upload.png", full_page=True)
+
+    # Train on the upload: a different rank, then wait for the curves of the new model.
+    sidebar.get_by_text("Train", exact=True).click()
+    page.get_by_role("heading", name="Train").wait_for()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # k: 2 -> 3
+    sidebar.get_by_text("k = 3").wait_for()
+    page.get_by_text(f"{n_ratings - round(0.2 * n_ratings)} training and").wait_for()
+    charts = page.locator(".js-plotly-plot")
+    charts.nth(1).wait_for()
+    assert charts.count() >= 2
+    assert page.get_by_text("Something went wrong").count() == 0
+    page.screenshot(path=artifacts / "3_train_on_upload.png", full_page=True)
+    print(f"screenshots in {artifacts}")
+    assert time.monotonic() - started < 90
