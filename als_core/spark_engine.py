@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from .als import ALS, HISTORY_COLUMNS, FitEvent, _as_csr, _rmse, objective
@@ -319,16 +320,17 @@ class SparkALS(ALS):
         }
         if self.num_blocks is not None:
             params["numUserBlocks"] = params["numItemBlocks"] = int(self.num_blocks)
-        with self._session() as spark:
+        with self._session() as spark, _ratings_frame(spark, table) as (frame, transfer):
             from pyspark.ml.recommendation import ALS as MLlibALS
 
-            fitted = MLlibALS(**params).fit(spark.createDataFrame(table))
+            fitted = MLlibALS(**params).fit(frame)
             X = _factors_to_numpy(fitted.userFactors.toArrow(), shape[0], self.k, dtype)
             Y = _factors_to_numpy(fitted.itemFactors.toArrow(), shape[1], self.k, dtype)
             details = {
                 "spark_version": spark.version,
                 "master": spark.sparkContext.master,
                 "spark_params": params,
+                "ratings_transfer": transfer,
                 "biases": (
                     f"fitted first by BiasOnly(lam={self.bias_lam}); Spark factors the residuals"
                     if self.biases
@@ -373,6 +375,28 @@ class SparkALS(ALS):
             "seconds": seconds,
             "elapsed": seconds,
         }
+
+
+@contextmanager
+def _ratings_frame(spark: Any, table: pa.Table) -> Iterator[tuple[Any, str]]:
+    """The ratings as a Spark DataFrame, and how they got there.
+
+    In local mode they go through a Parquet file in a temporary directory, which Spark reads in
+    partitions like any data set. ``createDataFrame`` would instead keep them in the driver as a
+    local relation that every job re-materialises: several times the data in JVM heap (a
+    MovieLens-1M-sized fit ran out of Spark's default 1 GB). On a cluster, executors cannot see
+    this machine's disk, so the table is sent through the driver with ``createDataFrame``.
+    """
+    if not str(spark.sparkContext.master).startswith("local"):
+        yield spark.createDataFrame(table), "createDataFrame (through the driver)"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="als-spark-ratings-"))
+    try:
+        path = folder / "ratings.parquet"
+        pq.write_table(table, path)
+        yield spark.read.parquet(str(path)), "Parquet file read by Spark"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _factors_to_numpy(table: pa.Table, n: int, k: int, dtype: np.dtype) -> np.ndarray:
