@@ -10,7 +10,8 @@ Each engine runs in its own child process, so its peak memory is its own: the pa
 resident memory (RSS) of the child's whole process tree every 50 ms, which for Spark includes the
 JVM that pyspark starts (Spark's memory lives there, not in Python).
 
-Seconds per iteration:
+Seconds per iteration (wall clock, and CPU seconds of the child's process tree, which a busy
+machine distorts less):
 - numpy: from the fit's history (each half-step is timed), averaged over the iterations.
 - Spark reports nothing between iterations, so it is fitted with I₁ and I₂ iterations after a
   warm-up fit (JIT, data transfer caches); (t₂ − t₁)/(I₂ − I₁) is the marginal cost of one
@@ -60,13 +61,33 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in bytes (0 if it is gone)."""
+def _descendants(pid: int) -> list[int]:
     children = _children_map()
-    total, stack = 0, [pid]
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
+        found.append(p)
         stack.extend(children.get(p, []))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by ``pid`` and its live descendants (the JVM)."""
+    ticks = 0
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in bytes (0 if it is gone)."""
+    total = 0
+    for p in _descendants(pid):
         try:
             with open(f"/proc/{p}/statm") as f:
                 total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -114,12 +135,14 @@ def child_numpy(path: str, k: int, lam: float, iterations: int, dtype: str) -> d
     model = ac.ALS(
         k=k, lam=lam, iterations=iterations, regularization="weighted", dtype=np.dtype(dtype).type
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), tree_cpu_seconds(os.getpid())
     model.fit(ratings)
     total = time.perf_counter() - start
+    cpu = tree_cpu_seconds(os.getpid()) - cpu
     per_iteration = model.history_.groupby("iteration")["seconds"].sum()
     return {
         "seconds_per_iteration": float(per_iteration.mean()),
+        "cpu_seconds_per_iteration": cpu / iterations,
         "fit_seconds": total,
         "train_rmse": float(model.history_["train_rmse"].iloc[-1]),
     }
@@ -135,15 +158,16 @@ def child_spark(path: str, k: int, lam: float, iterations: int, master: str) -> 
         startup = time.perf_counter() - start
         settings = {"k": k, "lam": lam, "regularization": "weighted", "spark": spark}
         SparkALS(iterations=1, **settings).fit(ratings)  # warm-up: JIT, first job
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), tree_cpu_seconds(os.getpid())
         SparkALS(iterations=low, **settings).fit(ratings)
-        t_low = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t_low, c_low = time.perf_counter() - t0, tree_cpu_seconds(os.getpid()) - c0
+        t0, c0 = time.perf_counter(), tree_cpu_seconds(os.getpid())
         model = SparkALS(iterations=iterations, **settings).fit(ratings)
-        t_high = time.perf_counter() - t0
+        t_high, c_high = time.perf_counter() - t0, tree_cpu_seconds(os.getpid()) - c0
         version = spark.version
     return {
         "seconds_per_iteration": (t_high - t_low) / (iterations - low),
+        "cpu_seconds_per_iteration": (c_high - c_low) / (iterations - low),
         "fit_seconds": t_high,
         "seconds_per_iteration_with_overhead": t_high / iterations,
         "session_seconds": startup,
@@ -210,8 +234,11 @@ def main() -> None:
             print(f"  done: {name}", file=sys.stderr)
 
     print()
-    print("| engine | s / iteration | fit, all iterations (s) | peak memory | train RMSE |")
-    print("|---|---|---|---|---|")
+    print(
+        "| engine | s / iteration | CPU s / iteration | fit, all iterations (s) | peak memory "
+        "| train RMSE |"
+    )
+    print("|---|---|---|---|---|---|")
     for name, r, peak in rows:
         extra = ""
         if "session_seconds" in r:
@@ -220,7 +247,8 @@ def main() -> None:
                 f"session start {r['session_seconds']:.1f} s)"
             )
         print(
-            f"| {name} | {r['seconds_per_iteration']:.3f}{extra} | {r['fit_seconds']:.2f} | "
+            f"| {name} | {r['seconds_per_iteration']:.3f}{extra} | "
+            f"{r['cpu_seconds_per_iteration']:.3f} | {r['fit_seconds']:.2f} | "
             f"{peak / 2**20:,.0f} MiB | {r['train_rmse']:.4f} |"
         )
     spark_version = next((r["spark_version"] for _, r, _ in rows if "spark_version" in r), "?")
