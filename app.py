@@ -95,7 +95,7 @@ def render_sidebar_model() -> None:
         f"{val_text}"
     )
     if state.training_stopped():
-        st.caption("Training was stopped: this is the previous model.")
+        st.caption("Training was stopped before the end (see the Train page).")
 
 
 def main() -> None:

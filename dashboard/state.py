@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 import als_core as ac
 
@@ -59,6 +60,8 @@ MAX_ITERATIONS = 50
 CONCURRENT_FITS = 2
 #: Models kept per session so earlier runs come back at once (older ones are refit from cache).
 SESSION_FITS_KEPT = 8
+#: How long a run started by Stop waits for the stopped fit to finish its half-step.
+STOP_WAIT_SECONDS = 60
 DEFAULT_SAMPLE = "movie_night"
 SAMPLE_LABELS = {
     "movie_night": "Movie night (sample)",
@@ -182,11 +185,16 @@ def fit_metrics(fit: FitResult) -> dict[str, Any]:
     if m.stop_reason_ == "patience" and m.best_validation_rmse_ is not None:
         # Early stopping keeps the best iteration's factors, so that is the model's RMSE.
         validation_rmse = float(m.best_validation_rmse_)
+    best_iteration, best_rmse = m.best_iteration_, m.best_validation_rmse_
+    if m.stop_reason_ == "callback" and h["validation_rmse"].notna().any():
+        # A stopped fit ends before it books its last iteration as a candidate for best.
+        ends = h.groupby("iteration")["validation_rmse"].last()
+        best_iteration, best_rmse = int(ends.idxmin()), float(ends.min())
     return {
         "train_rmse": float(last["train_rmse"]) if last is not None else float("nan"),
         "validation_rmse": validation_rmse,
-        "best_iteration": fit.model.best_iteration_,
-        "best_validation_rmse": fit.model.best_validation_rmse_,
+        "best_iteration": best_iteration,
+        "best_validation_rmse": best_rmse,
         "iterations_run": int(fit.model.n_iter_),
         "stop_reason": fit.model.stop_reason_,
         "objective": float(last["objective"]) if last is not None else float("nan"),
@@ -332,14 +340,20 @@ def movielens_dataset(progress: Any = None) -> Dataset:
         # parses it (well under a second).
         ratings = ac.load_movielens_100k(progress=progress)
     except (OSError, ac.RatingsError) as error:
+        detail = str(error).rstrip(". ")
         raise FetchError(
-            f"MovieLens 100K could not be fetched: {error} This server may be offline: use a "
+            f"MovieLens 100K could not be fetched: {detail}. This server may be offline: use a "
             "sample, generate data, or upload the ratings file (u.data) yourself."
         ) from error
     return Dataset(name="MovieLens 100K", ratings=ratings, source="movielens-100k", truth=None)
 
 
 # ----------------------------------------------------------------------------- fitting
+#: How Streamlit ends a running script when the user acts (a click, a moved slider): it raises
+#: one of these at the next st.* call. Which one depends on the version and the situation.
+_INTERRUPTIONS = (RerunException, StopException)
+
+
 @st.cache_resource
 def _fit_slots() -> threading.BoundedSemaphore:
     """Bounds concurrent fits across all sessions (created once per server, never mutated)."""
@@ -361,23 +375,33 @@ def _fit_cached(fingerprint: str, key: tuple, _ratings: ac.Ratings) -> FitResult
     """Fit once per (data fingerprint, settings) for the whole server.
 
     ``_ratings`` is not hashed (the fingerprint stands for it). The progress bar is created
-    inside so its updates replay harmlessly on a cache hit; each update is also the point where
-    a rerun (Stop button, moved slider) interrupts a long fit.
+    inside so its updates replay harmlessly on a cache hit. Each update is also where a rerun
+    (the Stop button, a moved slider) reaches a long fit: the fit then ends cleanly after the
+    half-step in progress, the interrupted model rides on the rerun request (nothing is
+    cached), and the rerun goes ahead.
     """
     bar = st.progress(0.0, text="Waiting for a free training slot (other sessions are training)…")
     slots = _fit_slots()
     while not slots.acquire(timeout=0.5):
         bar.progress(0.0, text="Waiting for a free training slot (other sessions are training)…")
+    interrupted: list[BaseException] = []
+
+    def on_event(event: ac.FitEvent) -> None:
+        try:
+            bar.progress(event.fraction_done, text=_progress_text(event))
+        except _INTERRUPTIONS as request:
+            interrupted.append(request)
+            event.stop()
+
     try:
         bar.progress(0.0, text="Training: splitting the ratings…")
-        result = fit_model(
-            _ratings,
-            dict(key),
-            fingerprint=fingerprint,
-            callback=lambda event: bar.progress(event.fraction_done, text=_progress_text(event)),
-        )
+        result = fit_model(_ratings, dict(key), fingerprint=fingerprint, callback=on_event)
     finally:
         slots.release()
+    if interrupted:
+        request = interrupted[0]
+        request.partial_fit = result  # type: ignore[attr-defined]
+        raise request
     bar.empty()
     return result
 
@@ -480,27 +504,51 @@ def current_fit_key() -> tuple[str, tuple]:
 
 
 def training_stopped() -> bool:
-    """True when the user stopped training for the current settings (old model shown)."""
-    ss = st.session_state
-    stopped_here = ss.get("train_stopped_key") == current_fit_key()
-    return stopped_here and ss.get("train_current_key") in ss.get("train_fits", {})
+    """True when the user pressed Stop while training with the current settings."""
+    return st.session_state.get("train_stopped_key") == current_fit_key()
 
 
 def resume_training() -> None:
-    """Undo a Stop: the next ``current_fit()`` trains with the current settings."""
-    st.session_state.pop("train_stopped_key", None)
+    """Undo a Stop: the next ``current_fit()`` trains the current settings to the end."""
+    ss = st.session_state
+    key = ss.pop("train_stopped_key", None)
+    fits = ss.get("train_fits", {})
+    if key in fits and fits[key].model.stop_reason_ == "callback":
+        del fits[key]  # the interrupted model must not stand in for a full fit
 
 
 def _request_stop(key: tuple) -> None:
     st.session_state["train_stopped_key"] = key
 
 
+def _after_stop(key: tuple) -> FitResult | None:
+    """The model to show after a Stop: the fit as far as it got, else the last model on
+    the same data; None when there is neither (then training goes ahead)."""
+    ss = st.session_state
+    running = ss.get("train_running")
+    if running is not None and running[0] == key:
+        finished, box = running[1], running[2]
+        if not finished.is_set():
+            # Streamlit starts this run while the stopped one finishes its half-step.
+            with st.spinner("Stopping after the half-step in progress…"):
+                finished.wait(timeout=STOP_WAIT_SECONDS)
+        partial = box.pop("partial", None)
+        if partial is not None:
+            _remember_fit(key, partial)
+            return partial
+    previous = ss.get("train_current_key")
+    fits = ss["train_fits"]
+    if previous in fits and previous[0] == key[0]:
+        return fits[previous]
+    return None
+
+
 def current_fit() -> FitResult:
     """This session's model for its current dataset and settings, trained if needed.
 
     Looks in this session's models first, then in the server-wide cache, and only then fits
-    (with a progress bar and a Stop button). After a Stop, the previous model is returned until
-    ``resume_training()``.
+    (with a progress bar and a Stop button). After a Stop, the model as far as it got (or the
+    previous model on the same data) stands until ``resume_training()``.
     """
     ensure_session()
     ss = st.session_state
@@ -510,15 +558,27 @@ def current_fit() -> FitResult:
         fits.move_to_end(key)
         ss["train_current_key"] = key
         return fits[key]
-    if training_stopped():
-        return fits[ss["train_current_key"]]
+    if ss.get("train_stopped_key") == key:
+        stopped = _after_stop(key)
+        if stopped is not None:
+            return stopped
+        ss.pop("train_stopped_key")  # nothing to show instead: train after all
     stop_slot = st.empty()
     stop_slot.button(
         "Stop training", key="train_stop", on_click=_request_stop, args=(key,), type="secondary"
     )
+    # Plain objects the stopped run can still reach: once Streamlit has stopped a run, each
+    # st.* call and each st.session_state access in it raises again.
+    finished, box = threading.Event(), {}
+    ss["train_running"] = (key, finished, box)
     try:
         fit = _fit_cached(key[0], key[1], current_dataset().ratings)
+    except _INTERRUPTIONS as request:
+        # Kept in case this interruption is the Stop button's (a moved slider ignores it).
+        box["partial"] = getattr(request, "partial_fit", None)
+        raise
     finally:
+        finished.set()
         stop_slot.empty()
     _remember_fit(key, fit)
     return fit
@@ -533,7 +593,7 @@ def _remember_fit(key: tuple, fit: FitResult) -> None:
         fits.popitem(last=False)
     ss["train_current_key"] = key
     runs: list = ss["train_runs"]
-    if any(run["key"] == key for run in runs):
+    if any(run["key"] == key and run["stop_reason"] != "callback" for run in runs):
         return
     runs.append(
         {

@@ -142,9 +142,11 @@ def show_upload_outcome(outcome: state.UploadOutcome) -> None:
         )
     left, right = st.columns([1, 1])
     with left:
-        if outcome.detected:
+        # The reader's warnings repeat its error message; say it once.
+        detected = [line for line in outcome.detected if line != outcome.error]
+        if detected:
             st.markdown("**Detected format**")
-            st.markdown("\n".join(f"- {line}" for line in outcome.detected))
+            st.markdown("\n".join(f"- {line}" for line in detected))
     with right:
         if outcome.preview is not None:
             title = "Parsed ratings (first rows)" if outcome.ratings else "First rows as text"
@@ -272,7 +274,12 @@ def summary(dataset: state.Dataset) -> None:
     if empty_users or empty_items:
         notes.append(f"{empty_users} user(s) and {empty_items} item(s) have no ratings")
     if notes:
-        st.caption(" · ".join(notes))
+        text = " · ".join(notes)
+        if len(text) <= 200:
+            st.caption(text)
+        else:  # e.g. the reader's full report of an upload: there when wanted, not in the way
+            with st.expander("How these data were read"):
+                st.markdown("\n".join(f"- {note}" for note in notes))
     left, right = st.columns(2)
     hist, activity = figure_pair(state.current_fingerprint(), r)
     left.plotly_chart(hist, key="data_hist_chart")

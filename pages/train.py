@@ -257,17 +257,21 @@ def main() -> None:
         chosen = settings_panel(dataset.ratings, state.current_settings())
     state.set_settings(chosen)
     with charts_col:
+        fit = state.current_fit()
         if state.training_stopped():
-            st.warning("Training was stopped. The charts show the previous model.")
+            if fit.model.stop_reason_ == "callback":
+                what = f"the model as it was after iteration {fit.model.n_iter_}"
+            else:
+                what = "the previous model"
+            st.warning(f"Training was stopped. The charts show {what}.")
             st.button(
                 "Train with these settings", key="train_resume", on_click=state.resume_training
             )
-        fit = state.current_fit()
         metrics_row(fit)
         history = fit.model.history_
         st.plotly_chart(figs.objective_figure(history), key="train_objective_chart")
         st.plotly_chart(
-            figs.rmse_figure(history, best_iteration=fit.model.best_iteration_),
+            figs.rmse_figure(history, best_iteration=state.fit_metrics(fit)["best_iteration"]),
             key="train_rmse_chart",
         )
         st.caption(
@@ -276,7 +280,7 @@ def main() -> None:
             "objective never rises; its data and regularisation terms trade off from one "
             "half-step to the next."
         )
-    runs_table(state.current_fit_key() if not state.training_stopped() else fit_key_of(fit))
+    runs_table(fit_key_of(fit))
 
 
 def fit_key_of(fit: state.FitResult) -> tuple:

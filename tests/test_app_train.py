@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -155,15 +156,56 @@ def test_an_earlier_run_can_be_brought_back(at):
     assert len(at.session_state["train_runs"]) == 2  # brought back, not retrained
 
 
-def test_after_stop_the_previous_model_stays_until_asked_to_train(at):
-    before = shown_rmse(at)
-    # What the Stop button's callback records when pressed during a fit with k = 3.
-    fingerprint = at.session_state["data_fingerprint"]
-    settings = state.effective_settings({**state.DEFAULT_SETTINGS, "k": 3}, MOVIE_NIGHT)
-    at.session_state["train_stopped_key"] = (fingerprint, state.settings_key(settings))
+def stop_key(at: AppTest, **changes) -> tuple:
+    """The key the Stop button records for the default settings with ``changes``."""
+    settings = state.effective_settings({**state.DEFAULT_SETTINGS, **changes}, MOVIE_NIGHT)
+    return (at.session_state["data_fingerprint"], state.settings_key(settings))
+
+
+def test_after_stop_the_model_as_far_as_it_got_is_shown_until_asked_to_train(at):
+    # What an interrupted fit leaves behind: the fit stopped cleanly after iteration 2.
+    def stop_after_two(event):
+        if event.iteration == 2 and event.side == "items":
+            event.stop()
+
+    settings = {**state.DEFAULT_SETTINGS, "k": 3}
+    partial = state.fit_model(
+        MOVIE_NIGHT, settings, callback=stop_after_two, fingerprint=MOVIE_NIGHT.fingerprint()
+    )
+    key = stop_key(at, k=3)
+    finished = threading.Event()
+    finished.set()
+    at.session_state["train_running"] = (key, finished, {"partial": partial})
+    at.session_state["train_stopped_key"] = key
     at.slider(key="train_w_k").set_value(3).run()
-    assert "Training was stopped" in at.warning[0].value
-    assert shown_rmse(at) == before
+    assert "after iteration 2" in at.warning[0].value
+    assert metrics(at)["Iterations run"] == "2 of 15"
+    ends = partial.model.history_.groupby("iteration")["validation_rmse"].last()
+    assert metrics(at)["Best iteration"] == str(int(ends.idxmin()))
+    assert "stopped by request" in " ".join(c.value for c in at.caption)
     at.button(key="train_resume").click().run()
     assert not at.warning
     assert shown_rmse(at) == expected_rmse(independent_fit(k=3))
+    assert metrics(at)["Iterations run"] == "15 of 15"
+
+
+def test_a_stop_before_the_first_half_step_keeps_the_previous_model(at):
+    before = shown_rmse(at)
+    at.session_state["train_stopped_key"] = stop_key(at, k=3)
+    at.slider(key="train_w_k").set_value(3).run()
+    assert "previous model" in at.warning[0].value
+    assert shown_rmse(at) == before
+    at.button(key="train_resume").click().run()
+    assert shown_rmse(at) == expected_rmse(independent_fit(k=3))
+
+
+def test_a_stop_never_shows_a_model_of_other_data(at):
+    # The only model so far is movie night's; the data change and the new fit is "stopped".
+    tiny = ac.load_sample("tiny")
+    at.session_state["data_dataset"] = state.Dataset("Tiny", tiny, "sample:tiny")
+    at.session_state["data_fingerprint"] = tiny.fingerprint()
+    settings = state.effective_settings(state.DEFAULT_SETTINGS, tiny)
+    at.session_state["train_stopped_key"] = (tiny.fingerprint(), state.settings_key(settings))
+    at.run()
+    assert not at.warning
+    assert at.session_state["train_current_key"][0] == tiny.fingerprint()

@@ -44,7 +44,8 @@ def rating_histogram(values: np.ndarray, *, bins: int = 30) -> go.Figure:
         )
     )
     fig.update_xaxes(title="rating")
-    fig.update_yaxes(title="number of ratings")
+    # Counts are whole numbers: no 0.2 steps on tiny data.
+    fig.update_yaxes(title="number of ratings", dtick=1 if np.max(y, initial=0) <= 8 else None)
     return style(fig, title="Rating values", legend=False)
 
 
