@@ -121,3 +121,11 @@ def test_two_sessions_never_see_each_others_upload_or_model():
     bob_fits = bob.session_state["train_fits"]
     assert all(key[0] == bob.session_state["data_fingerprint"] for key in bob_fits)
     assert not any(run["dataset"].startswith("Upload") for run in bob.session_state["train_runs"])
+
+
+def test_streamlit_config_matches_the_reader_and_keeps_statistics_off():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == ac.MAX_UPLOAD_MB
+    assert config["browser"]["gatherUsageStats"] is False
+    assert {"primaryColor", "base"} <= set(config["theme"])
