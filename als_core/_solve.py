@@ -65,6 +65,8 @@ SMALL_GEMM_ELEMENTS = 1 << 18
 MIN_SEGMENT_WIDTH = 16
 # Below this many flops in a whole half-step, starting worker threads costs more than it saves.
 MIN_FLOPS_PER_THREAD = 2e7
+# Each chunk also holds the GIL for ~40 µs of Python; beyond a few threads that serialises.
+MAX_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,7 @@ def _worker_count(n_threads: int | None, plan: RowPlan) -> int:
         return min(n_threads, max(1, len(plan.chunks)))
     work = sum(_chunk_flops(c, plan.width) for c in plan.chunks)
     by_work = int(work // MIN_FLOPS_PER_THREAD)
-    return max(1, min(usable_cores(), by_work, len(plan.chunks)))
+    return max(1, min(usable_cores(), MAX_THREADS, by_work, len(plan.chunks)))
 
 
 def _run_threaded(run, schedule: tuple[int, ...], workers: int) -> None:
