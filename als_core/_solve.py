@@ -13,8 +13,8 @@ benchmarks/bench_speed.py):
 - Rows are sorted by their number of observations and grouped into chunks of equal padded
   length L. Each chunk is gathered into one (B, L, w + 1) block: the rows of F, plus the targets
   as a last column. Padding points at an all-zero row of F and a zero target, so it adds
-  nothing. Groups are merged while the padding they add costs less than the fixed cost of one
-  more chunk (a few numpy calls), so small problems have few chunks and long rows little padding.
+  nothing. Chunk lengths come from a small dynamic program that accepts padding exactly where
+  it costs less than one more chunk (a few numpy calls): few chunks, little padding.
 - One stacked product ``blockᵀ @ block[..., :w]`` gives every Gram matrix *and* every
   right-hand side F_Iᵀ t at once. It is a general product on purpose: numpy sends ``Aᵀ @ A`` on
   one buffer to BLAS syrk, which is half as fast as gemm at these sizes, and OpenBLAS's fast
@@ -22,9 +22,10 @@ benchmarks/bench_speed.py):
   segments whose Gram matrices are summed.
 - Rows with fewer observations than unknowns (L < w) are solved in observation space,
   x = F_Iᵀ (F_I F_Iᵀ + λ I)⁻¹ t: the same solution from an L x L system instead of a w x w one.
-- All solves of a chunk are one batched LAPACK call (LU; numpy has no batched Cholesky solve,
-  and Cholesky plus numpy triangular solves measured no faster). Rows whose ridge is 0 get the
-  least-norm solution from an eigen-solve instead, so rank-deficient systems are not an error.
+- All solves of a chunk are one batched LAPACK call (LU: numpy batches no triangular solve, and
+  its batched Cholesky plus vectorised substitution measured no faster at k = 50 and ~10 %
+  faster at k = 20, for much more code). Rows whose ridge is 0 get the least-norm solution
+  from an eigen-solve instead, so rank-deficient systems are not an error.
 - The data term Σ (t − x·f)² comes from the residuals of the gathered block, in float64, while
   the block is still in cache: it is the exact value for the returned solution, not an
   estimate from the normal equations (which would lose digits to cancellation on good fits).
