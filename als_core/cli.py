@@ -74,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _describe(exc: Exception) -> str:
     expected = (CliError, RatingsError, ModelDirError, ValueError, IndexError, OSError)
-    if isinstance(exc, expected) or type(exc).__name__ == "SparkUnavailableError":
+    if isinstance(exc, expected) or type(exc).__name__ in (
+        "SparkUnavailableError",
+        "SparkFitError",
+    ):
         return str(exc)
     return f"unexpected {type(exc).__name__}: {exc} (rerun with --debug to see the traceback)"
 

@@ -31,6 +31,7 @@ when a fit or session is asked for. It needs Java 17 or 21. Missing either raise
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -50,6 +51,9 @@ from .baselines import BiasOnly
 from .ratings import Ratings
 
 DEFAULT_MASTER = "local[2]"
+# In local mode all of Spark runs in the driver's JVM; its default 1 GB heap is too small for
+# tens of millions of ratings. A "spark.driver.memory" passed in conf wins.
+DEFAULT_LOCAL_DRIVER_MEMORY = "4g"
 INSTALL_HINT = "pip install -r requirements-spark.txt"
 # Spark's own logging goes to stderr at ERROR only: warnings about the hostname, native Hadoop
 # libraries and the like would drown the progress lines of the command line. Spark's own
@@ -76,6 +80,10 @@ logger.netty.level = error
 
 class SparkUnavailableError(RuntimeError):
     """pyspark or Java is missing, or Spark could not start: the message says what to do."""
+
+
+class SparkFitError(RuntimeError):
+    """Spark started but the fit failed inside it; the message is Spark's own, in one line."""
 
 
 # --------------------------------------------------------------------------------- availability
@@ -120,7 +128,8 @@ def spark_session(
 
     ``master`` is ``local[N]`` for N threads in this process, or a cluster URL
     (``spark://host:7077``, ``yarn``, ...). ``conf`` adds Spark settings (e.g.
-    ``{"spark.driver.memory": "8g"}``); they win over the defaults set here. If a session is
+    ``{"spark.driver.memory": "8g"}``); they win over the defaults set here (local mode:
+    ``spark.driver.memory`` 4g instead of Spark's 1g, the driver on 127.0.0.1). If a session is
     already running in this process, that one is used as it is and left running.
     """
     _require_spark()
@@ -146,6 +155,7 @@ def spark_session(
         # Local mode needs no network: keep the driver on the loopback interface.
         settings["spark.driver.host"] = "127.0.0.1"
         settings["spark.driver.bindAddress"] = "127.0.0.1"
+        settings["spark.driver.memory"] = DEFAULT_LOCAL_DRIVER_MEMORY
     settings.update(conf or {})
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
@@ -165,6 +175,24 @@ def spark_session(
     finally:
         spark.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+_JAVA_ERROR = re.compile(r"\b((?:java|javax|scala|org|py4j)\.[\w.$]*(?:Exception|Error)\b.*)")
+
+
+def spark_error_message(exc: BaseException) -> str:
+    """One line from an exception raised through py4j: the Java exception and its message
+    rather than the stack trace, with a hint for the failures a user can fix."""
+    text = str(exc)
+    match = _JAVA_ERROR.search(text)
+    line = match.group(1).strip() if match else _first_line(exc)
+    message = f"Spark failed: {line}"
+    if "OutOfMemoryError" in text:
+        message += (
+            "; give Spark more memory, e.g. --spark-conf spark.driver.memory=8g "
+            "(local mode) or spark.executor.memory (cluster)"
+        )
+    return message
 
 
 def _first_line(exc: BaseException) -> str:
@@ -323,9 +351,14 @@ class SparkALS(ALS):
         with self._session() as spark, _ratings_frame(spark, table) as (frame, transfer):
             from pyspark.ml.recommendation import ALS as MLlibALS
 
-            fitted = MLlibALS(**params).fit(frame)
-            X = _factors_to_numpy(fitted.userFactors.toArrow(), shape[0], self.k, dtype)
-            Y = _factors_to_numpy(fitted.itemFactors.toArrow(), shape[1], self.k, dtype)
+            try:
+                fitted = MLlibALS(**params).fit(frame)
+                users = fitted.userFactors.toArrow()
+                items = fitted.itemFactors.toArrow()
+            except Exception as exc:  # Py4JJavaError & co: a Java stack trace as the message
+                raise SparkFitError(spark_error_message(exc)) from exc
+            X = _factors_to_numpy(users, shape[0], self.k, dtype)
+            Y = _factors_to_numpy(items, shape[1], self.k, dtype)
             details = {
                 "spark_version": spark.version,
                 "master": spark.sparkContext.master,

@@ -142,3 +142,21 @@ def test_missing_pyspark_or_java_is_explained(monkeypatch):
     assert reason is not None and "requirements-spark.txt" in reason
     with pytest.raises(SparkUnavailableError, match="pyspark is not installed"):
         SparkALS(k=1).check_spark_settings()
+
+
+def test_spark_failures_become_one_line_with_a_hint():
+    class Py4JJavaError(Exception):  # what py4j raises: the Java stack trace is the message
+        pass
+
+    trace = (
+        "An error occurred while calling o251.fit.\n: java.lang.OutOfMemoryError: Java heap "
+        "space\n\tat java.base/java.lang.reflect.Array.newInstance(Array.java:78)\n\tat scala."
+    )
+    message = spark_engine.spark_error_message(Py4JJavaError(trace))
+    assert "\n" not in message
+    assert message.startswith("Spark failed: java.lang.OutOfMemoryError: Java heap space")
+    assert "spark.driver.memory" in message
+    other = "calling o1.fit.\n: org.apache.spark.SparkException: Job aborted: boom\n\tat x.y(z)"
+    assert spark_engine.spark_error_message(Py4JJavaError(other)) == (
+        "Spark failed: org.apache.spark.SparkException: Job aborted: boom"
+    )
