@@ -358,6 +358,10 @@ class ALS:
         rng = np.random.default_rng(self.seed)
         X = (rng.standard_normal((n_users, k)) * self.init_scale).astype(dtype)
         Y = (rng.standard_normal((n_items, k)) * self.init_scale).astype(dtype)
+        # Rows with no training rating are solved to 0 by any half-step; start them there too,
+        # so even iterations=0 predicts them from the mean (and biases), not from noise.
+        X[user_counts == 0] = 0.0
+        Y[item_counts == 0] = 0.0
         bu = np.zeros(n_users, dtype=dtype) if self.biases else None
         bi = np.zeros(n_items, dtype=dtype) if self.biases else None
 
@@ -428,6 +432,13 @@ class ALS:
                 half_steps += 1
                 if self.snapshots:
                     self._take_snapshot(snapshots, half_steps, it, side, X, Y, bu, bi)
+                if V is not None and side == "items":
+                    # A whole iteration is done: judge it before a callback may stop the fit.
+                    if val_rmse < best[0]:
+                        best = (val_rmse, it, (X.copy(), Y.copy(), _copy(bu), _copy(bi)))
+                        stale = 0
+                    else:
+                        stale += 1
                 if callback is not None:
                     event = FitEvent(iterations=int(self.iterations), model=self, **row)
                     callback(event)
@@ -438,17 +449,11 @@ class ALS:
             if stop:
                 break
             objective_now = history[-1]["objective"]
-            if V is not None:
-                if val_rmse < best[0]:
-                    best = (val_rmse, it, (X.copy(), Y.copy(), _copy(bu), _copy(bi)))
-                    stale = 0
-                else:
-                    stale += 1
-                if self.patience is not None and stale >= self.patience:
-                    self.stop_reason_ = "patience"
-                    X, Y, bu, bi = best[2]
-                    self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
-                    break
+            if self.patience is not None and stale >= self.patience:  # patience needs V
+                self.stop_reason_ = "patience"
+                X, Y, bu, bi = best[2]
+                self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
+                break
             if self.tol is not None and previous_objective is not None:
                 change = abs(previous_objective - objective_now) / max(
                     abs(previous_objective), 1e-300

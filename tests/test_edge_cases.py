@@ -251,3 +251,32 @@ def test_non_finite_factors_error_is_raised_even_when_the_solver_misbehaves(monk
     r = random_ratings(np.random.default_rng(11), 8, 6, 0.5)
     with pytest.raises(ac.NonFiniteFactorsError):
         ac.ALS(k=2, iterations=2).fit(r)
+
+
+def test_iterations_zero_predicts_cold_rows_from_the_mean_not_from_noise():
+    # Users/items without training ratings start at the zero factor, so before any half-step
+    # they are predicted exactly as after one: μ plus the known biases (all 0 at the start).
+    rng = np.random.default_rng(3)
+    rows = np.array([0, 0, 1, 1, 2])
+    cols = np.array([0, 1, 1, 2, 0])
+    r = ac.Ratings.from_codes(rows, cols, rng.uniform(1, 5, 5), shape=(4, 4))
+    model = ac.ALS(k=2, iterations=0, biases=True, seed=1).fit(r)
+    assert np.all(model.user_factors_[3] == 0) and np.all(model.item_factors_[3] == 0)
+    expected = float(r.matrix.data.mean())
+    np.testing.assert_allclose(model.predict([3, 3, 0], [0, 2, 3]), expected, rtol=1e-12)
+
+
+def test_a_callback_stop_after_a_whole_iteration_still_counts_it_as_best():
+    r = random_ratings(np.random.default_rng(4), 30, 20, 0.4)
+    train, valid = ac.split(r, fraction=0.3, seed=0)
+
+    def stop_after_first_iteration(event):
+        if event.iteration == 1 and event.side == "items":
+            event.stop()
+
+    model = ac.ALS(k=2, lam=1.0, iterations=5, seed=0).fit(
+        train, valid, callback=stop_after_first_iteration
+    )
+    assert model.stop_reason_ == "callback"
+    assert model.best_iteration_ == 1
+    assert model.best_validation_rmse_ == model.history_["validation_rmse"].iloc[-1]
