@@ -17,7 +17,7 @@ import als_core as ac
 from als_core import embed as ac_embed
 from dashboard import experiment_runs as runs
 from dashboard import experiment_work as work
-from dashboard import state
+from dashboard import slides, state
 from dashboard.figures import experiments as figs
 
 JOB = "train_implicit"
@@ -116,9 +116,10 @@ def settings_panel(ratings: ac.Ratings) -> dict:
     }
 
 
-def main() -> None:
+def main(pack: slides.SlidePack | None = None) -> None:
     """The Train page in implicit mode: settings, training with progress and Stop, the loss
-    curve and ranking metrics (RMSE does not apply)."""
+    curve and ranking metrics (RMSE does not apply). Figures are drawn through ``pack``."""
+    pack = pack or slides.SlidePack("train-implicit")
     dataset = state.current_dataset()
     ratings = dataset.ratings
     split = runs.split_choice(ratings, state.current_settings())
@@ -154,10 +155,12 @@ def main() -> None:
             if st.button("Train again", key="train_imp_again"):
                 runs.forget(JOB)
                 st.rerun()
-        show_fit(outcome.value, outcome.seconds, ratings)
+        show_fit(outcome.value, outcome.seconds, ratings, pack=pack)
 
 
-def show_fit(fit: work.ImplicitFit, seconds: float, ratings: ac.Ratings) -> None:
+def show_fit(
+    fit: work.ImplicitFit, seconds: float, ratings: ac.Ratings, *, pack: slides.SlidePack
+) -> None:
     n = fit.params["n"]
     cols = st.columns(5)
     for col, metric, label in zip(
@@ -181,9 +184,10 @@ def show_fit(fit: work.ImplicitFit, seconds: float, ratings: ac.Ratings) -> None
         "popularity (the most-rated items the user has not seen). "
         + data_note(state.current_dataset().source)
     )
-    st.plotly_chart(
+    pack.chart(
         figs.implicit_history_figure(fit.model.history_, n=n, popularity=fit.popularity),
         key="train_imp_history_chart",
+        name="train-implicit-history",
     )
     st.caption(
         "The objective counts every cell (missing ones as preference 0 with confidence 1), so "
@@ -192,7 +196,7 @@ def show_fit(fit: work.ImplicitFit, seconds: float, ratings: ac.Ratings) -> None
         "interactions."
     )
     with st.expander("Because you liked … (explain a recommendation)", expanded=False):
-        because_you_liked(fit.model, ratings, key_prefix="train_imp")
+        because_you_liked(fit.model, ratings, key_prefix="train_imp", pack=pack)
 
 
 def data_note(source: str) -> str:
@@ -219,9 +223,17 @@ def readable_item_labels(ratings: ac.Ratings) -> np.ndarray:
     return np.array([f"item {i}" for i in ratings.item_ids], dtype=object)
 
 
-def because_you_liked(model: ac.ImplicitALS, ratings: ac.Ratings, *, key_prefix: str) -> None:
+def because_you_liked(
+    model: ac.ImplicitALS,
+    ratings: ac.Ratings,
+    *,
+    key_prefix: str,
+    pack: slides.SlidePack | None = None,
+) -> None:
     """Pick a user, see their top recommendations, and which of their items made one of them
-    score high (Hu, Koren & Volinsky's explanation: the score splits over the user's items)."""
+    score high (Hu, Koren & Volinsky's explanation: the score splits over the user's items).
+    The figure is drawn through ``pack`` (exports for slides)."""
+    pack = pack or slides.SlidePack(key_prefix)
     users = ac_embed.user_labels(ratings)
     items = readable_item_labels(ratings)
     counts = ratings.user_counts()
@@ -247,9 +259,10 @@ def because_you_liked(model: ac.ImplicitALS, ratings: ac.Ratings, *, key_prefix:
     if frame.empty:
         st.caption("This user has no positive interactions in training to explain with.")
         return
-    st.plotly_chart(
+    pack.chart(
         figs.explanation_figure(frame, item_label=str(items[item])),
         key=f"{key_prefix}_explain_chart",
+        name=f"because-you-liked-{items[item]}",
     )
     shown = frame[["label", "contribution", "similarity", "confidence", "share"]]
     st.dataframe(

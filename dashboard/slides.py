@@ -149,15 +149,22 @@ class SlidePack:
         name: str,
         container: Any = None,
         html_button: bool = True,
+        **plotly_kwargs: Any,
     ) -> None:
-        """Draw ``fig`` (presenter styling applied), set its PNG name, offer its HTML."""
+        """Draw ``fig`` (presenter styling applied), set its PNG name, offer its HTML.
+
+        Other keyword arguments go to ``st.plotly_chart`` as they are (``theme=None``,
+        ``width=``…); a ``config`` given there is merged over the PNG settings.
+        """
         import streamlit as st
 
         from dashboard import presenter
 
         target = container if container is not None else st
         presenter.style_figure(fig)
-        target.plotly_chart(fig, key=key, config=png_config(name), width="stretch")
+        config = {**png_config(name), **plotly_kwargs.pop("config", {})}
+        plotly_kwargs.setdefault("width", "stretch")
+        target.plotly_chart(fig, key=key, config=config, **plotly_kwargs)
         self.figures[name] = fig
         if html_button and not presenter.active():
             target.download_button(

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import als_core as ac
-from dashboard import state
+from dashboard import scenes, slides, state
 from dashboard.figures import data as figs
 
 #: Generated data sets are kept below this many ratings so one session cannot hog the server.
@@ -282,8 +282,8 @@ def summary(dataset: state.Dataset) -> None:
                 st.markdown("\n".join(f"- {note}" for note in notes))
     left, right = st.columns(2)
     hist, activity = figure_pair(state.current_fingerprint(), r)
-    left.plotly_chart(hist, key="data_hist_chart")
-    right.plotly_chart(activity, key="data_activity_chart")
+    pack.chart(hist, key="data_hist_chart", name="data-rating-histogram", container=left)
+    pack.chart(activity, key="data_activity_chart", name="data-activity", container=right)
     order = st.radio(
         "Order rows and columns",
         ["given", "activity"],
@@ -291,7 +291,11 @@ def summary(dataset: state.Dataset) -> None:
         key="data_w_order",
         format_func={"given": "As loaded", "activity": "Most ratings first"}.__getitem__,
     )
-    st.plotly_chart(pattern(state.current_fingerprint(), order, r), key="data_pattern_chart")
+    pack.chart(
+        pattern(state.current_fingerprint(), order, r),
+        key="data_pattern_chart",
+        name="data-observed-ratings",
+    )
     if r.item_info is not None:
         with st.expander(f"Item information ({r.n_items:,} items)"):
             info = r.item_info.head(500).copy()
@@ -332,4 +336,8 @@ def main() -> None:
 
 
 state.ensure_session()  # first, before drawing anything (see state._reframe_if_run_directly)
+pack = slides.SlidePack("data")  # summary() draws its figures through it
 main()
+pack.pack_button(
+    settings={"dataset": state.current_dataset().name, **scenes.current_params("data")}
+)

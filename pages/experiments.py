@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import experiment_runs as runs
 from dashboard import experiment_work as work
-from dashboard import implicit_view, state
+from dashboard import implicit_view, scenes, slides, state
 from dashboard.figures import experiments as figs
 
 SECTIONS = {
@@ -169,6 +169,7 @@ def compare_section(ctx: dict) -> None:
         "seconds_budget": float(budget),
     }
     key = make_key("compare", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("compare", key, lambda: work.compare_work(ratings, ctx["split"], params))
     if outcome is None:
         return
@@ -184,7 +185,11 @@ def compare_section(ctx: dict) -> None:
         format_func={"seconds": "wall-clock seconds", "step": "steps"}.__getitem__,
     )
     log_x = cols[1].toggle("log x", key=keep("exp_w_compare_logx", True))
-    st.plotly_chart(figs.compare_figure(frame, x=x, log_x=log_x), key="exp_compare_chart")
+    ctx["pack"].chart(
+        figs.compare_figure(frame, x=x, log_x=log_x),
+        key="exp_compare_chart",
+        name="experiments-als-vs-gradient-descent",
+    )
     summary = work.compare_summary(frame)
     reached = "reached ALS's RMSE after (s)"
     summary[reached] = [reached_text(v) for v in summary[reached]]
@@ -251,6 +256,7 @@ def missing_section(ctx: dict) -> None:
         "seed": int(s["seed"]),
     }
     key = make_key("missing", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("missing", key, lambda: work.missing_work(ratings, ctx["split"], params))
     if outcome is None:
         return
@@ -258,9 +264,11 @@ def missing_section(ctx: dict) -> None:
     if result.table.empty:
         return
     left, right = st.columns([2, 3])
-    left.plotly_chart(
+    ctx["pack"].chart(
         figs.rmse_bars(result.table, title="RMSE (held-out = validation)"),
         key="exp_missing_bars",
+        name="experiments-missing-rmse",
+        container=left,
     )
     with right:
         clipped = st.toggle(
@@ -268,9 +276,10 @@ def missing_section(ctx: dict) -> None:
             key=keep("exp_w_missing_clipped", False),
         )
         predictions = result.predictions if clipped else result.raw_predictions
-        st.plotly_chart(
+        ctx["pack"].chart(
             figs.prediction_histogram(result.actual, predictions, scale=ratings.rating_scale),
             key="exp_missing_hist",
+            name="experiments-missing-predictions",
         )
     zero = result.table.set_index("method")["validation_rmse"]
     missing_share = 1.0 - ratings.density
@@ -340,6 +349,7 @@ def sweep_section(ctx: dict) -> None:
         "seed": int(s["seed"]),
     }
     key = make_key("sweep", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("sweep", key, lambda: work.sweep_work(ratings, ctx["split"], params))
     if outcome is None:
         return
@@ -347,7 +357,11 @@ def sweep_section(ctx: dict) -> None:
     if result.grid.empty:
         return
     best = result.best
-    st.plotly_chart(figs.sweep_heatmap(result.grid, best), key="exp_sweep_heatmap")
+    ctx["pack"].chart(
+        figs.sweep_heatmap(result.grid, best),
+        key="exp_sweep_heatmap",
+        name="experiments-sweep-k-lambda",
+    )
     if best:
         st.markdown(
             f"**Best cell:** k = {int(best['k'])}, λ = {best['lam']:g}: validation RMSE "
@@ -365,8 +379,10 @@ def sweep_section(ctx: dict) -> None:
             index=grid_ks.index(best_k),
             key=f"exp_sweep_at_k_{hash(tuple(grid_ks))}",
         )
-        st.plotly_chart(
-            figs.sweep_curve(result.grid, along="lam", at=at_k), key="exp_sweep_lam_curve"
+        ctx["pack"].chart(
+            figs.sweep_curve(result.grid, along="lam", at=at_k),
+            key="exp_sweep_lam_curve",
+            name=f"experiments-sweep-lambda-at-k{at_k}",
         )
     with right:
         at_lam = st.selectbox(
@@ -376,8 +392,10 @@ def sweep_section(ctx: dict) -> None:
             key=f"exp_sweep_at_lam_{hash(tuple(grid_lams))}",
             format_func=lambda v: f"{v:g}",
         )
-        st.plotly_chart(
-            figs.sweep_curve(result.grid, along="k", at=at_lam), key="exp_sweep_k_curve"
+        ctx["pack"].chart(
+            figs.sweep_curve(result.grid, along="k", at=at_lam),
+            key="exp_sweep_k_curve",
+            name=f"experiments-sweep-k-at-lambda{at_lam:g}",
         )
 
 
@@ -464,15 +482,17 @@ def recovery_section(ctx: dict) -> None:
         "in a poor local minimum)."
     )
     key = make_key("recovery", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("recovery", key, lambda: work.recovery_work(truth, params))
     if outcome is None:
         return
     result = outcome.value
     if result.table.empty:
         return
-    st.plotly_chart(
+    ctx["pack"].chart(
         figs.recovery_figure(result.table, true_rank=result.true_rank, sigma=result.sigma),
         key="exp_recovery_chart",
+        name="experiments-recovery",
     )
     table = result.table[
         [
@@ -553,13 +573,18 @@ def implicit_section(ctx: dict) -> None:
         "seed": int(s["seed"]),
     }
     key = make_key("implicit", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("implicit", key, lambda: work.implicit_work(ratings, ctx["split"], params))
     if outcome is None:
         return
     result: work.ImplicitOutcome = outcome.value
     if result.table.empty:
         return
-    st.plotly_chart(figs.ranking_figure(result.table, n=result.n), key="exp_implicit_bars")
+    ctx["pack"].chart(
+        figs.ranking_figure(result.table, n=result.n),
+        key="exp_implicit_bars",
+        name="experiments-implicit-ranking",
+    )
     st.caption(
         f"Explicit ALS uses the Train page's λ = {s['lam']:g} with biases, rank k; both "
         "implicit models use the k, λ and α above (CG: 3 warm-started conjugate-gradient "
@@ -570,7 +595,9 @@ def implicit_section(ctx: dict) -> None:
         st.caption("Stopped before the implicit model was kept: run again to explain one.")
         return
     st.markdown("**Because you liked …** (the exact implicit model above)")
-    implicit_view.because_you_liked(result.model, ratings, key_prefix="exp_implicit")
+    implicit_view.because_you_liked(
+        result.model, ratings, key_prefix="exp_implicit", pack=ctx["pack"]
+    )
 
 
 # ----------------------------------------------------------------------------- 6 baselines
@@ -602,13 +629,18 @@ def baselines_section(ctx: dict) -> None:
         "seed": int(s["seed"]),
     }
     key = make_key("baselines", ctx["split"], params)
+    ctx["params"] = params
     outcome = run_area("baselines", key, lambda: work.baselines_work(ratings, ctx["split"], params))
     if outcome is None:
         return
     table: pd.DataFrame = outcome.value
     if table.empty:
         return
-    st.plotly_chart(figs.rmse_bars(table, title="RMSE by model"), key="exp_baselines_bars")
+    ctx["pack"].chart(
+        figs.rmse_bars(table, title="RMSE by model"),
+        key="exp_baselines_bars",
+        name="experiments-baselines",
+    )
     st.dataframe(
         table.rename(columns={"train_rmse": "train RMSE", "validation_rmse": "validation RMSE"}),
         hide_index=True,
@@ -649,7 +681,7 @@ def main() -> None:
     section = st.radio(
         "Experiment",
         list(SECTIONS),
-        key=keep("exp_w_section", "compare"),
+        key=keep("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
         horizontal=True,
         format_func=SECTIONS.__getitem__,
         label_visibility="collapsed",
@@ -661,12 +693,24 @@ def main() -> None:
         "settings": settings,
         "split": split,
         "k_max": min(state.max_k(dataset.ratings), MAX_EXPERIMENT_K),
+        "pack": slides.SlidePack(f"experiments-{section}"),
+        "params": {},  # a section puts its experiment's settings here, for the slides' pack
     }
     st.subheader(SECTIONS[section])
     try:
         SECTION_VIEWS[section](ctx)
     finally:
         remember_widgets()
+    ctx["pack"].pack_button(  # only when the section shows figures (after a Run)
+        settings={
+            "dataset": dataset.name,
+            "experiment": SECTIONS[section],
+            "experiment_settings": ctx["params"],
+            "split": split.text,
+            **scenes.current_params("experiments"),
+        },
+        key="exp_slides_pack",
+    )
 
 
 main()

@@ -8,10 +8,11 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import state
+from dashboard import presenter, scenes, slides, state
 from dashboard.figures.latent import contributions_figure, latent_figure
 
 COLOUR_CHOICES = ("genre", "mean rating", "popularity")
+FIT_ON_CHOICES = ("users and items", "items only")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -46,10 +47,15 @@ def steady(projection: ac.Projection, key: str) -> ac.Projection:
     return projection
 
 
-def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> str:
-    """A selectbox that survives a change of dataset (a stale choice falls back to default)."""
+def keep_valid(key: str, options: list[str], default: str) -> None:
+    """A remembered or linked choice these data do not offer falls back to ``default``."""
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
+
+
+def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> str:
+    """A selectbox that survives a change of dataset (a stale choice falls back to default)."""
+    keep_valid(key, options, default)
     return st.selectbox(label, options, key=key, **kwargs)
 
 
@@ -61,30 +67,36 @@ facts = dataset_facts(state.current_fingerprint(), ratings)
 fit_key = (fit.fingerprint, state.settings_key(fit.settings))
 item_names, user_names = facts["items"], facts["users"]
 
-top = st.columns([1.2, 1, 1])
 colour_options = [c for c in COLOUR_CHOICES if c != "genre" or facts["genres"] is not None]
-colour_by = top[0].radio("Colour items by", colour_options, key="latent_colour", horizontal=True)
-fit_on = top[1].radio(
-    "Fit the map on",
-    ["users and items", "items only"],
-    key="latent_fit_on",
-    horizontal=True,
-    help="The 2-D basis (PCA) is fitted once, on these points, and applied to users and items "
-    "alike. With k = 2 the map shows the raw factors.",
-)
-n_show = top[2].slider("Neighbours and recommendations", 3, 20, 8, key="latent_n")
-
 popular_first = list(item_names[np.argsort(-facts["item_counts"], kind="stable")])
 active_first = list(user_names[np.argsort(-facts["user_counts"], kind="stable")])
-pick = st.columns(2)
-with pick[0]:
-    item_name = choose(
-        "Choose an item (most rated first)", popular_first, "latent_item", popular_first[0]
+# Remembered or linked choices that these data cannot show fall back to the defaults.
+keep_valid("latent_colour", colour_options, colour_options[0])
+keep_valid("latent_fit_on", list(FIT_ON_CHOICES), FIT_ON_CHOICES[0])
+st.session_state["latent_n"] = int(min(max(int(st.session_state.get("latent_n", 8)), 3), 20))
+with presenter.controls():
+    top = st.columns([1.2, 1, 1])
+    colour_by = top[0].radio(
+        "Colour items by", colour_options, key="latent_colour", horizontal=True
     )
-with pick[1]:
-    user_name = choose(
-        "Choose a user (most active first)", active_first, "latent_user", active_first[0]
+    fit_on = top[1].radio(
+        "Fit the map on",
+        list(FIT_ON_CHOICES),
+        key="latent_fit_on",
+        horizontal=True,
+        help="The 2-D basis (PCA) is fitted once, on these points, and applied to users and "
+        "items alike. With k = 2 the map shows the raw factors.",
     )
+    n_show = top[2].slider("Neighbours and recommendations", 3, 20, key="latent_n")
+    pick = st.columns(2)
+    with pick[0]:
+        item_name = choose(
+            "Choose an item (most rated first)", popular_first, "latent_item", popular_first[0]
+        )
+    with pick[1]:
+        user_name = choose(
+            "Choose a user (most active first)", active_first, "latent_user", active_first[0]
+        )
 item = int(np.flatnonzero(item_names == item_name)[0])
 user = int(np.flatnonzero(user_names == user_name)[0])
 
@@ -118,7 +130,8 @@ figure = latent_figure(
     # Zoom survives reruns of the same fit and map, and resets when the map itself changes.
     uirevision=f"latent-{fit.fingerprint}-{fit.settings['k']}-{fit.settings['seed']}-{fit_on}",
 )
-st.plotly_chart(figure, key="latent_map", width="stretch")
+pack = slides.SlidePack("latent")
+pack.chart(figure, key="latent_map", name="latent-map")
 explained_share = float(np.sum(projection.explained))
 drawn = figure.layout.meta
 sampled = (
@@ -209,8 +222,17 @@ st.caption(
     "Bars to the right of 0 raise the score, bars to the left lower it; the black tick is the "
     "total."
 )
-st.plotly_chart(
+pack.chart(
     contributions_figure(explained, item_labels=item_names),
     key="latent_contributions",
-    width="stretch",
+    name="latent-score-parts",
+)
+pack.pack_button(
+    settings={
+        "dataset": dataset.name,
+        **fit.settings,
+        "chosen_item": str(item_name),
+        "chosen_user": str(user_name),
+        **scenes.current_params("latent"),
+    }
 )

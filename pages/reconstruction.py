@@ -7,7 +7,7 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import state
+from dashboard import presenter, scenes, slides, state
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
 #: Up to this many users × items every cell is drawn with its own hover; above, blocks.
@@ -56,6 +56,13 @@ def grid_for(
     )
 
 
+def keep_in_range(key: str, low: int, high: int, default: int) -> None:
+    """Start a slider at ``default``, and pull a remembered or linked value into its range (the
+    dataset may have changed, or a link may ask for more users than these data have)."""
+    value = st.session_state.get(key, default)
+    st.session_state[key] = int(min(max(int(value), low), high))
+
+
 def keep_valid_choices(key: str, options: list[str]) -> None:
     """Drop remembered choices that no longer exist (the dataset changed)."""
     chosen = st.session_state.get(key)
@@ -73,37 +80,39 @@ st.caption(
     "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), and "
     "the error on the cells that were rated (right). The model saw only the training ratings."
 )
-controls = st.columns([1.3, 1, 1])
-order = controls[0].radio(
-    "Order rows and columns",
-    list(ORDER_NOTES),
-    index=2,
-    key="recon_order",
-    horizontal=True,
-    help="Leading factor: users and items sorted by the strongest pattern in the predictions, "
-    "so groups with shared tastes form blocks.",
-)
-n_users = controls[1].slider(
-    "Users shown (most active)",
-    1,
-    max(2, ratings.n_users),  # a slider needs two different ends
-    min(ratings.n_users, DEFAULT_SHOWN),
-    key="recon_n_users",
-    help=f"Up to {CELL_LIMIT} users × {CELL_LIMIT} items every cell is drawn; above that, "
-    "runs of neighbouring users or items are averaged into blocks.",
-)
-n_items = controls[2].slider(
-    "Items shown (most rated)",
-    1,
-    max(2, ratings.n_items),
-    min(ratings.n_items, DEFAULT_SHOWN),
-    key="recon_n_items",
-)
-with st.expander("Also show particular users or items"):
-    keep_valid_choices("recon_users", list(user_names))
-    keep_valid_choices("recon_items", list(item_names))
-    picked_users = st.multiselect("Users", list(user_names), key="recon_users")
-    picked_items = st.multiselect("Items", list(item_names), key="recon_items")
+# A slider needs two different ends, hence max(2, ...).
+keep_in_range("recon_n_users", 1, max(2, ratings.n_users), min(ratings.n_users, DEFAULT_SHOWN))
+keep_in_range("recon_n_items", 1, max(2, ratings.n_items), min(ratings.n_items, DEFAULT_SHOWN))
+st.session_state.setdefault("recon_order", "leading factor")
+keep_valid_choices("recon_users", list(user_names))
+keep_valid_choices("recon_items", list(item_names))
+with presenter.controls():
+    controls = st.columns([1.3, 1, 1])
+    order = controls[0].radio(
+        "Order rows and columns",
+        list(ORDER_NOTES),
+        key="recon_order",
+        horizontal=True,
+        help="Leading factor: users and items sorted by the strongest pattern in the "
+        "predictions, so groups with shared tastes form blocks.",
+    )
+    n_users = controls[1].slider(
+        "Users shown (most active)",
+        1,
+        max(2, ratings.n_users),
+        key="recon_n_users",
+        help=f"Up to {CELL_LIMIT} users × {CELL_LIMIT} items every cell is drawn; above that, "
+        "runs of neighbouring users or items are averaged into blocks.",
+    )
+    n_items = controls[2].slider(
+        "Items shown (most rated)",
+        1,
+        max(2, ratings.n_items),
+        key="recon_n_items",
+    )
+    with st.expander("Also show particular users or items"):
+        picked_users = st.multiselect("Users", list(user_names), key="recon_users")
+        picked_items = st.multiselect("Items", list(item_names), key="recon_items")
 user_index = {name: i for i, name in enumerate(user_names)}
 item_index = {name: i for i, name in enumerate(item_names)}
 extra_users = tuple(sorted(user_index[name] for name in picked_users))
@@ -121,7 +130,8 @@ figure = reconstruction_figure(
 )
 # Plotly's own theme: Streamlit's theme pads the axes, which leaves a grey frame of empty
 # "missing" cells around every heatmap.
-st.plotly_chart(figure, key="recon_chart", width="stretch", theme=None)
+pack = slides.SlidePack("reconstruction")
+pack.chart(figure, key="recon_chart", name="reconstruction", width="stretch", theme=None)
 
 observed = grid.n_observed.sum()
 held = grid.n_validation.sum()
@@ -162,4 +172,13 @@ st.caption(
     f"scale from {ratings.rating_scale[0]:g} to {ratings.rating_scale[1]:g}. In the residual "
     "(actual − predicted), **blue** cells are rated higher than the model predicts, **red** "
     f"lower, white about right. {marks}{rmse_note}"
+)
+pack.pack_button(
+    settings={
+        "dataset": dataset.name,
+        **fit.settings,
+        "users_shown": [str(user_names[u]) for u in grid.users],
+        "items_shown": [str(item_names[i]) for i in grid.items],
+        **scenes.current_params("reconstruction"),
+    }
 )

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import implicit_view, state
+from dashboard import implicit_view, scenes, slides, state
 from dashboard.figures import training as figs
 
 #: λ values on a 1-2-5 log scale (0 = no regularisation).
@@ -249,9 +249,19 @@ def runs_table(current_key: tuple) -> None:
 
 def main() -> None:
     if implicit_view.implicit_mode_chosen():  # implicit feedback: its own model and charts
-        implicit_view.main()
+        pack = slides.SlidePack("train-implicit")
+        implicit_view.main(pack=pack)
+        pack.pack_button(
+            settings={
+                "dataset": state.current_dataset().name,
+                "feedback": "implicit",
+                **implicit_settings(),
+                **scenes.current_params("train"),
+            }
+        )
         return
     dataset = state.current_dataset()
+    pack = slides.SlidePack("train")
     settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:
         chosen = settings_panel(dataset.ratings, state.current_settings())
@@ -269,10 +279,13 @@ def main() -> None:
             )
         metrics_row(fit)
         history = fit.model.history_
-        st.plotly_chart(figs.objective_figure(history), key="train_objective_chart")
-        st.plotly_chart(
+        pack.chart(
+            figs.objective_figure(history), key="train_objective_chart", name="train-objective"
+        )
+        pack.chart(
             figs.rmse_figure(history, best_iteration=state.fit_metrics(fit)["best_iteration"]),
             key="train_rmse_chart",
+            name="train-rmse",
         )
         st.caption(
             "Each iteration solves for all users with the items fixed (the .5 points), then for "
@@ -281,6 +294,20 @@ def main() -> None:
             "half-step to the next."
         )
     runs_table(fit_key_of(fit))
+    pack.pack_button(
+        settings={
+            "dataset": dataset.name,
+            **fit.settings,
+            "metrics": state.fit_metrics(fit),
+            **scenes.current_params("train"),
+        }
+    )
+
+
+def implicit_settings() -> dict:
+    """The implicit model's settings as its widgets show them (for the slides' settings.json)."""
+    chosen = {k: st.session_state.get(k) for k in implicit_view.DEFAULTS}
+    return {key.removeprefix("train_imp_w_"): value for key, value in chosen.items()}
 
 
 def fit_key_of(fit: state.FitResult) -> tuple:
