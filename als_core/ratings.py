@@ -185,8 +185,11 @@ class Ratings:
             rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]
         ):
             raise RatingsError(f"codes fall outside the shape {shape}")
-        order = np.lexsort((cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
+        if _row_major_sorted(rows, cols):  # e.g. a CSR's own COO read back: skip the sort
+            order = slice(None)
+        else:
+            order = np.lexsort((cols, rows))
+            rows, cols, vals = rows[order], cols[order], vals[order]
         if rows.size > 1:
             same = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
             if same.any():
@@ -313,6 +316,14 @@ class Ratings:
             f"Ratings({self.n_users} users x {self.n_items} items, {self.nnz} ratings, "
             f"density {self.density:.2%})"
         )
+
+
+def _row_major_sorted(rows: np.ndarray, cols: np.ndarray) -> bool:
+    """True when (row, col) pairs are already in row-major order (ties allowed)."""
+    if rows.size < 2:
+        return True
+    row_step = np.diff(rows)
+    return bool(np.all(row_step >= 0) and np.all((row_step > 0) | (np.diff(cols) >= 0)))
 
 
 def _csr(
