@@ -7,6 +7,7 @@ No Streamlit here (the work runs in a background thread); the numbers come from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,70 +20,51 @@ from als_core import experiments as ex
 from .experiment_runs import Progress, ShouldStop, SplitChoice, Work, split_data
 
 
+def _stopped(result: Any) -> bool:
+    """Whether an experiment's result was cut short: tables carry it in ``attrs["stopped"]``,
+    result objects in ``.stopped``."""
+    if isinstance(result, pd.DataFrame):
+        return bool(result.attrs.get("stopped", False))
+    return bool(result.stopped)
+
+
+def _split_experiment_work(
+    ratings: ac.Ratings,
+    split: SplitChoice,
+    experiment: Callable[..., Any],
+    params: dict[str, Any],
+    names: tuple[str, ...],
+) -> Work:
+    """The work of an ``als_core.experiments`` function called as ``experiment(train, valid,
+    **settings, progress=..., should_stop=...)`` on the chosen split, with ``settings`` the
+    ``names`` taken from ``params`` (a missing one raises ``KeyError`` when the work runs)."""
+
+    def work(progress: Progress, should_stop: ShouldStop) -> tuple[Any, bool]:
+        train, valid = split_data(ratings, split)
+        settings = {name: params[name] for name in names}
+        result = experiment(train, valid, **settings, progress=progress, should_stop=should_stop)
+        return result, _stopped(result)
+
+    return work
+
+
 def compare_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """ALS vs gradient descent vs SGD (``params``: k, lam, regularization, biases, seed,
     seconds_budget)."""
-
-    def work(progress: Progress, should_stop: ShouldStop) -> tuple[pd.DataFrame, bool]:
-        train, valid = split_data(ratings, split)
-        frame = ex.compare_methods(
-            train,
-            valid,
-            k=params["k"],
-            lam=params["lam"],
-            regularization=params["regularization"],
-            biases=params["biases"],
-            seed=params["seed"],
-            seconds_budget=params["seconds_budget"],
-            progress=progress,
-            should_stop=should_stop,
-        )
-        return frame, bool(frame.attrs.get("stopped", False))
-
-    return work
+    names = ("k", "lam", "regularization", "biases", "seed", "seconds_budget")
+    return _split_experiment_work(ratings, split, ex.compare_methods, params, names)
 
 
 def missing_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """Zero-filled (and mean-filled) SVD vs ALS on the observed entries."""
-
-    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.MissingVsZero, bool]:
-        train, valid = split_data(ratings, split)
-        result = ex.missing_vs_zero(
-            train,
-            valid,
-            k=params["k"],
-            lam=params["lam"],
-            regularization=params["regularization"],
-            biases=params["biases"],
-            seed=params["seed"],
-            progress=progress,
-            should_stop=should_stop,
-        )
-        return result, result.stopped
-
-    return work
+    names = ("k", "lam", "regularization", "biases", "seed")
+    return _split_experiment_work(ratings, split, ex.missing_vs_zero, params, names)
 
 
 def sweep_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """A k × λ grid (``params``: ks, lams, iterations, regularization, biases, seed)."""
-
-    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.SweepResult, bool]:
-        train, valid = split_data(ratings, split)
-        result = ex.sweep(
-            train,
-            valid,
-            ks=params["ks"],
-            lams=params["lams"],
-            iterations=params["iterations"],
-            regularization=params["regularization"],
-            biases=params["biases"],
-            seed=params["seed"],
-            progress=progress,
-            should_stop=should_stop,
-        )
-        return result, result.stopped
-
-    return work
+    names = ("ks", "lams", "iterations", "regularization", "biases", "seed")
+    return _split_experiment_work(ratings, split, ex.sweep, params, names)
 
 
 def recovery_work(truth: Any, params: dict[str, Any]) -> Work:
@@ -102,7 +84,7 @@ def recovery_work(truth: Any, params: dict[str, Any]) -> Work:
             progress=progress,
             should_stop=should_stop,
         )
-        return result, result.stopped
+        return result, _stopped(result)
 
     return work
 
@@ -138,7 +120,7 @@ def implicit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any
             progress=progress,
             should_stop=should_stop,
         )
-        stopped = bool(table.attrs.get("stopped", False))
+        stopped = _stopped(table)
         model = None
         if not stopped:
             model = ac.ImplicitALS(
@@ -158,23 +140,8 @@ def implicit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any
 
 def baselines_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """Global mean, bias only, ALS without and with biases."""
-
-    def work(progress: Progress, should_stop: ShouldStop) -> tuple[pd.DataFrame, bool]:
-        train, valid = split_data(ratings, split)
-        table = ex.baselines_table(
-            train,
-            valid,
-            k=params["k"],
-            lam=params["lam"],
-            bias_lam=params["bias_lam"],
-            regularization=params["regularization"],
-            seed=params["seed"],
-            progress=progress,
-            should_stop=should_stop,
-        )
-        return table, bool(table.attrs.get("stopped", False))
-
-    return work
+    names = ("k", "lam", "bias_lam", "regularization", "seed")
+    return _split_experiment_work(ratings, split, ex.baselines_table, params, names)
 
 
 # --------------------------------------------------------------------------------- implicit fit
