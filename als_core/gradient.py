@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from .als import (
     HISTORY_COLUMNS,
     FitEvent,
     _as_csr,
+    _rmse,
 )
 from .errors import NonFiniteFactorsError, NotFittedError
 from .ratings import Ratings
@@ -145,6 +147,19 @@ def _sq_norm(parts) -> float:
     return float(sum(np.vdot(p, p) for p in parts if p is not None))
 
 
+@dataclass
+class _FitLog:
+    """What one fit's steps are recorded against: the data, the running ``elapsed`` and the
+    history rows so far."""
+
+    R: sp.csr_matrix
+    problem: _Problem
+    train: Any
+    val: tuple | None
+    elapsed: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
 class _GradientModel(ALS):
     """Shared settings, validation, bookkeeping and history of the gradient methods."""
 
@@ -225,8 +240,7 @@ class _GradientModel(ALS):
         if val is None or len(val[2]) == 0:
             return float("nan")
         rows, cols, actual = val
-        d = actual - self._raw_predict(rows, cols, clip=True)
-        return float(np.sqrt(d @ d / len(d)))
+        return _rmse(actual, self._raw_predict(rows, cols, clip=True))
 
     def _row(self, it, problem, data_term, reg_term, val_rmse, seconds, elapsed, step, evals):
         return {
@@ -251,6 +265,37 @@ class _GradientModel(ALS):
         event = FitEvent(iterations=int(self.iterations), model=self, **fields)
         callback(event)
         return event.stop_requested
+
+    def _record_step(
+        self, log: _FitLog, it: int, params, data_term: float, reg_term: float, *, t0, step, evals
+    ) -> dict[str, Any]:
+        """Store the step's factors, time it from ``t0`` (its validation RMSE included, as
+        ALS's history counts them), add its seconds to ``log.elapsed`` and append its row."""
+        self._store(log.R, log.problem, params, log.train)
+        val_rmse = self._validation_rmse(log.val)
+        seconds = time.perf_counter() - t0
+        log.elapsed += seconds
+        row = self._row(
+            it, log.problem, data_term, reg_term, val_rmse, seconds, log.elapsed, step, evals
+        )
+        log.rows.append(row)
+        return row
+
+    def _stop_after(
+        self, callback, row, previous: float, *, diverged: bool, moved: bool
+    ) -> str | None:
+        """The ``stop_reason_`` after a step, checked in this order: "callback" (it asked to
+        stop), "diverged", "tol" (only when the step ``moved`` the factors), "seconds"; None
+        to go on."""
+        if self._report(callback, row):
+            return "callback"
+        if diverged:
+            return "diverged"
+        if moved and self._converged(previous, row["objective"]):
+            return "tol"
+        if self.max_seconds is not None and row["elapsed"] >= self.max_seconds:
+            return "seconds"
+        return None
 
     def _converged(self, previous: float | None, current: float) -> bool:
         if self.tol is None or previous is None:
@@ -331,8 +376,8 @@ class GradientDescent(_GradientModel):
         data_term, reg_term, e = problem.value(params)
         self.initial_objective_ = data_term + reg_term
         step = float(self.initial_step)
-        elapsed = time.perf_counter() - start  # the start's evaluation is part of the method
-        history: list[dict[str, Any]] = []
+        # The start's evaluation is part of the method.
+        log = _FitLog(R, problem, train, val, elapsed=time.perf_counter() - start)
         self.stop_reason_ = "iterations"
         for it in range(1, int(self.iterations) + 1):
             t0 = time.perf_counter()
@@ -353,25 +398,15 @@ class GradientDescent(_GradientModel):
                 self.stop_reason_ = "line_search"
                 break
             params, data_term, reg_term, e = accepted
-            self._store(R, problem, params, train)
-            val_rmse = self._validation_rmse(val)
-            seconds = time.perf_counter() - t0
-            elapsed += seconds
-            row = self._row(
-                it, problem, data_term, reg_term, val_rmse, seconds, elapsed, step, evals
+            row = self._record_step(
+                log, it, params, data_term, reg_term, t0=t0, step=step, evals=evals
             )
-            history.append(row)
             step *= 2.0  # let the step grow back; the search halves it again when needed
-            if self._report(callback, row):
-                self.stop_reason_ = "callback"
+            reason = self._stop_after(callback, row, f0, diverged=False, moved=True)
+            if reason is not None:
+                self.stop_reason_ = reason
                 break
-            if self._converged(f0, data_term + reg_term):
-                self.stop_reason_ = "tol"
-                break
-            if self.max_seconds is not None and elapsed >= self.max_seconds:
-                self.stop_reason_ = "seconds"
-                break
-        self._finish(history, start)
+        self._finish(log.rows, start)
         return self
 
 
@@ -465,9 +500,8 @@ class SGD(_GradientModel):
             eta0 = float(self.learning_rate)
         self.learning_rate_ = eta0
         self.tuning_seconds_ = time.perf_counter() - start
-        elapsed = self.tuning_seconds_
+        log = _FitLog(R, problem, train, val, elapsed=self.tuning_seconds_)
         halvings = 0
-        history: list[dict[str, Any]] = []
         self.stop_reason_ = "iterations"
         for epoch in range(1, int(self.iterations) + 1):
             t0 = time.perf_counter()
@@ -481,27 +515,16 @@ class SGD(_GradientModel):
                 params, data_term, reg_term = trial, d1, r1
             else:
                 halvings += 1  # undo the epoch and continue with half the rate
-            self._store(R, problem, params, train)
-            val_rmse = self._validation_rmse(val)
-            seconds = time.perf_counter() - t0
-            elapsed += seconds
-            row = self._row(
-                epoch, problem, data_term, reg_term, val_rmse, seconds, elapsed, rate, evals
+            row = self._record_step(
+                log, epoch, params, data_term, reg_term, t0=t0, step=rate, evals=evals
             )
-            history.append(row)
-            if self._report(callback, row):
-                self.stop_reason_ = "callback"
+            # An undone epoch moved nothing, so it says nothing about convergence.
+            moved = params is trial
+            reason = self._stop_after(callback, row, f0, diverged=halvings >= 30, moved=moved)
+            if reason is not None:
+                self.stop_reason_ = reason
                 break
-            if halvings >= 30:
-                self.stop_reason_ = "diverged"
-                break
-            if params is trial and self._converged(f0, data_term + reg_term):
-                self.stop_reason_ = "tol"
-                break
-            if self.max_seconds is not None and elapsed >= self.max_seconds:
-                self.stop_reason_ = "seconds"
-                break
-        self._finish(history, start)
+        self._finish(log.rows, start)
         return self
 
 
