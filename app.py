@@ -58,6 +58,8 @@ def run_page(page: st.navigation) -> None:
     """
     try:
         page.run()
+    except state.PageNotice as notice:  # not a failure: the page says why it shows nothing
+        st.info(str(notice), icon=":material/info:")
     except Exception as error:
         log.exception("page %r failed", getattr(page, "title", page))
         show_page_error(error)

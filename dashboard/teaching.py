@@ -194,18 +194,14 @@ def update_problem(
     """
     if side not in SIDES:
         raise ValueError(f"side must be one of {SIDES}, got {side!r}")
-    matrix = train.matrix.tocsr() if side == "users" else train.matrix.T.tocsr()
-    if not 0 <= row < matrix.shape[0]:
-        raise ValueError(f"row must be in 0..{matrix.shape[0] - 1}, got {row}")
-    matrix.sort_indices()
+    matrix = _one_row(train, side, row)
     other = "items" if side == "users" else "users"
     fixed = np.asarray(before.factors(other), dtype=np.float64)
     biases = bool(model.biases)
     mu = float(model.global_mean_) if biases else 0.0
     fixed_bias = before.bias(other) if biases else None
-    start, end = matrix.indptr[row], matrix.indptr[row + 1]
-    cols = matrix.indices[start:end].astype(np.int64)
-    ratings = matrix.data[start:end].astype(np.float64)
+    cols = matrix.indices.astype(np.int64)
+    ratings = matrix.data.astype(np.float64)
     offset = np.full(len(cols), mu)
     if fixed_bias is not None:
         offset = offset + np.asarray(fixed_bias, dtype=np.float64)[cols]
@@ -256,7 +252,7 @@ def library_half_step_row(
     model: ac.ALS, train: ac.Ratings, before: FactorState, *, side: str, row: int
 ) -> np.ndarray:
     """The same row solved by the library's fast ``als_half_step`` (for checking by eye)."""
-    matrix = train.matrix if side == "users" else train.matrix.T.tocsr()
+    matrix = _one_row(train, side, row)  # rows are solved independently: this one alone
     other = "items" if side == "users" else "users"
     kwargs: dict[str, Any] = {}
     damping = float(getattr(model, "damping", 0.0) or 0.0)
@@ -274,8 +270,20 @@ def library_half_step_row(
     )
     if model.biases:
         factors, bias = result
-        return np.append(factors[row], bias[row])
-    return result[row]
+        return np.append(factors[0], bias[0])
+    return result[0]
+
+
+def _one_row(train: ac.Ratings, side: str, row: int) -> sp.csr_matrix:
+    """Row ``row`` of R (users) or of Rᵀ (items) as a 1-row CSR matrix with sorted columns;
+    cutting out one row keeps a page quick on big data (a full Rᵀ takes ~1 s at 20M)."""
+    n = train.matrix.shape[0 if side == "users" else 1]
+    if not 0 <= row < n:
+        raise ValueError(f"row must be in 0..{n - 1}, got {row}")
+    one = train.matrix[row : row + 1] if side == "users" else train.matrix[:, [row]].T
+    one = sp.csr_matrix(one)
+    one.sort_indices()
+    return one
 
 
 def ridge_note(problem: UpdateProblem) -> str:
@@ -461,11 +469,18 @@ def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayF
     return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))
 
 
-def current_replay_fit() -> ReplayFit:
-    """This session's replay fit, for its current dataset and the current model's settings."""
-    from dashboard import state
+def current_replay_fit(*, final_only_ok: bool = False) -> ReplayFit:
+    """This session's replay fit, for its current dataset and the current model's settings.
+
+    A model opened from disk is never refitted: its final state alone when ``final_only_ok``,
+    else ``state.PageNotice`` says why there is no replay."""
+    from dashboard import saved_model, state
 
     fit = state.current_fit()
+    if fit.external:
+        if final_only_ok:
+            return ReplayFit(fit=fit, states=[final_state(fit.model)])
+        raise state.PageNotice(saved_model.REPLAY_NOTE)
     fingerprint = state.current_fingerprint()
     return _replay_fit_cached(
         fingerprint, state.settings_key(fit.settings), state.current_dataset().ratings
