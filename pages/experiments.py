@@ -670,6 +670,10 @@ SECTION_VIEWS: dict[str, Callable[[dict], None]] = {
 
 def main() -> None:
     dataset = state.current_dataset()
+    from dashboard import saved_model  # an opened model: say what the experiments fit on
+
+    if not saved_model.experiments_gate(dataset.ratings.nnz):
+        return
     settings = state.current_settings()
     split = runs.split_choice(dataset.ratings, settings)
     st.caption(

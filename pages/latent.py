@@ -68,8 +68,15 @@ fit_key = (fit.fingerprint, state.settings_key(fit.settings))
 item_names, user_names = facts["items"], facts["users"]
 
 colour_options = [c for c in COLOUR_CHOICES if c != "genre" or facts["genres"] is not None]
-popular_first = list(item_names[np.argsort(-facts["item_counts"], kind="stable")])
-active_first = list(user_names[np.argsort(-facts["user_counts"], kind="stable")])
+# Big data: the pick lists offer the most rated / most active (state.MAX_CHOICES) and the choice.
+popular_first = state.choice_options(
+    item_names[np.argsort(-facts["item_counts"], kind="stable")],
+    keep=[st.session_state.get("latent_item")],
+)
+active_first = state.choice_options(
+    user_names[np.argsort(-facts["user_counts"], kind="stable")],
+    keep=[st.session_state.get("latent_user")],
+)
 # Remembered or linked choices that these data cannot show fall back to the defaults.
 keep_valid("latent_colour", colour_options, colour_options[0])
 keep_valid("latent_fit_on", list(FIT_ON_CHOICES), FIT_ON_CHOICES[0])

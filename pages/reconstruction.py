@@ -14,6 +14,9 @@ from dashboard.figures.reconstruction import reconstruction_figure, run_length
 CELL_LIMIT = 200
 #: Opening view: enough cells to see patterns, big enough to see single cells.
 DEFAULT_SHOWN = 60
+#: The sliders offer at most this many most active users / most rated items: every cell shown
+#: is predicted (5,000 × 5,000 takes ~2 s at k = 50) and then averaged into ≤ 200×200 blocks.
+MAX_SHOWN = 5000
 ORDER_NOTES = {
     "given": "in data order",
     "activity": "most ratings first",
@@ -81,8 +84,10 @@ st.caption(
     "the error on the cells that were rated (right). The model saw only the training ratings."
 )
 # A slider needs two different ends, hence max(2, ...).
-keep_in_range("recon_n_users", 1, max(2, ratings.n_users), min(ratings.n_users, DEFAULT_SHOWN))
-keep_in_range("recon_n_items", 1, max(2, ratings.n_items), min(ratings.n_items, DEFAULT_SHOWN))
+most_users = max(2, min(ratings.n_users, MAX_SHOWN))
+most_items = max(2, min(ratings.n_items, MAX_SHOWN))
+keep_in_range("recon_n_users", 1, most_users, min(ratings.n_users, DEFAULT_SHOWN))
+keep_in_range("recon_n_items", 1, most_items, min(ratings.n_items, DEFAULT_SHOWN))
 st.session_state.setdefault("recon_order", "leading factor")
 keep_valid_choices("recon_users", list(user_names))
 keep_valid_choices("recon_items", list(item_names))
@@ -99,7 +104,7 @@ with presenter.controls():
     n_users = controls[1].slider(
         "Users shown (most active)",
         1,
-        max(2, ratings.n_users),
+        most_users,
         key="recon_n_users",
         help=f"Up to {CELL_LIMIT} users × {CELL_LIMIT} items every cell is drawn; above that, "
         "runs of neighbouring users or items are averaged into blocks.",
@@ -107,12 +112,19 @@ with presenter.controls():
     n_items = controls[2].slider(
         "Items shown (most rated)",
         1,
-        max(2, ratings.n_items),
+        most_items,
         key="recon_n_items",
     )
     with st.expander("Also show particular users or items"):
-        picked_users = st.multiselect("Users", list(user_names), key="recon_users")
-        picked_items = st.multiselect("Items", list(item_names), key="recon_items")
+        # Big data: the most active MAX_CHOICES are offered (plus what is already picked).
+        users_offered = state.choice_options(
+            user_names, counts=ratings.user_counts(), keep=st.session_state.get("recon_users", [])
+        )
+        items_offered = state.choice_options(
+            item_names, counts=ratings.item_counts(), keep=st.session_state.get("recon_items", [])
+        )
+        picked_users = st.multiselect("Users", users_offered, key="recon_users")
+        picked_items = st.multiselect("Items", items_offered, key="recon_items")
 user_index = {name: i for i, name in enumerate(user_names)}
 item_index = {name: i for i, name in enumerate(item_names)}
 extra_users = tuple(sorted(user_index[name] for name in picked_users))
@@ -135,21 +147,26 @@ pack.chart(figure, key="recon_chart", name="reconstruction", width="stretch", th
 
 observed = grid.n_observed.sum()
 held = grid.n_validation.sum()
+no_validation = fit.validation is None  # split "none", or a model opened from disk
 if grid.is_cells:
     how = (
         f"{len(grid.users)} users × {len(grid.items)} items, every cell drawn; "
-        f"{observed:,} rated ({held:,} of them held out for validation)."
+        f"{observed:,} rated"
+        + ("." if no_validation else f" ({held:,} of them held out for validation).")
     )
     marks = (
         "**Pink** outlines (dots when cells are small) mark the validation ratings: the model "
         "never saw them, so the residual there shows how well it generalises."
     )
+    if no_validation:
+        marks = ""
 else:
     how = (
         f"{len(grid.users):,} users × {len(grid.items):,} items, averaged in blocks of "
         f"{run_length(grid.row_bounds)} users × {run_length(grid.col_bounds)} items "
         f"({grid.shape[0]}×{grid.shape[1]} blocks) so the browser "
-        f"stays fast; {observed:,} ratings ({held:,} held out for validation)."
+        f"stays fast; {observed:,} ratings"
+        + ("." if no_validation else f" ({held:,} held out for validation).")
     )
     marks = (
         "Each block shows the mean of its rated cells (R), of all its cells (XYᵀ) and of the "

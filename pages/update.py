@@ -64,7 +64,7 @@ def step_forward(n: int) -> None:
 
 dataset = state.current_dataset()
 ratings = dataset.ratings
-replay = teaching.current_replay_fit()
+replay = teaching.current_replay_fit(final_only_ok=True)  # an opened model: its final state
 fit, model, states = replay.fit, replay.fit.model, replay.states
 user_names, item_names = labels_for(state.current_fingerprint(), ratings)
 train = fit.train
@@ -93,7 +93,7 @@ with presenter.controls():
         st.session_state[who_key] = names[default_row(counts)]
     who = cols[1].selectbox(
         "User" if side == "users" else "Item",
-        list(names),
+        state.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
         key=who_key,
         help="Type to search. The number of training ratings is shown beside each name.",
         format_func=lambda name: name,
