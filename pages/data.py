@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import als_core as ac
-from dashboard import scenes, slides, state
+from dashboard import saved_model, scenes, slides, state
 from dashboard.figures import data as figs
 
 #: Generated data sets are kept below this many ratings so one session cannot hog the server.
@@ -257,6 +257,58 @@ def movielens_tab() -> None:
     st.success(f"Now using {dataset.name}.")
 
 
+# ----------------------------------------------------------------------------- saved model
+def saved_model_tab() -> None:
+    """Open a model trained elsewhere: a directory on the server, or a zip of one."""
+    st.caption(
+        "A model directory written by `python -m als_core fit RATINGS --out DIR` (or "
+        "`als_core.save_model`): factors with the original ids, the training ratings, "
+        "settings and history. Every page then explores that model as it is, without "
+        "retraining."
+    )
+    cols = st.columns([5, 1], vertical_alignment="bottom")
+    path = cols[0].text_input(
+        "Model directory on the server",
+        key="data_w_model_dir",
+        placeholder="/data/models/movielens-25m",
+        help="A path on the machine that runs this app (Streamlit cannot upload a folder).",
+    )
+    if cols[1].button("Open", key="data_open_model", type="primary"):
+        open_saved_model(lambda: state.open_model_directory(path or ""))
+    zipped = st.file_uploader(
+        "…or upload a zip of a model directory",
+        type=["zip"],
+        key="data_w_model_zip",
+        help=f"Up to {state.max_upload_mb()} MB; larger models open from a directory.",
+    )
+    ss = st.session_state
+    if zipped is not None and ss.get("data_model_zip_id") != zipped.file_id:
+        ss["data_model_zip_id"] = zipped.file_id  # read once per uploaded file
+        open_saved_model(lambda: state.open_model_zip(zipped.getvalue(), zipped.name))
+    fit = state.loaded_fit()
+    if fit is not None:
+        saved_model.model_card(fit)
+        saved_model.page_links()
+
+
+def open_saved_model(opener) -> None:
+    """Open with ``opener()`` and make it the session's model; on failure say why and keep
+    the previous dataset."""
+    try:
+        with st.spinner("Opening the model (large models take a few seconds)…"):
+            dataset, fit = opener()
+    except state.ModelOpenError as error:
+        st.error(f"Could not open the model. {error}")
+        st.info(f"Your previous dataset, **{state.current_dataset().name}**, is still in use.")
+        return
+    state.set_model(dataset, fit)
+    st.success(
+        f"Now exploring **{dataset.name}**: {fit.train.n_users:,} users × "
+        f"{fit.train.n_items:,} items, k = {fit.settings['k']}. "
+        f"{state.EXTERNAL_MODEL_NOTE}"
+    )
+
+
 def summary(dataset: state.Dataset) -> None:
     r = dataset.ratings
     st.subheader(dataset.name)
@@ -323,7 +375,11 @@ def pattern(fingerprint: str, order: str, _ratings: ac.Ratings):
 
 
 def main() -> None:
-    tabs = st.tabs(["Sample", "Generate", "Upload a file", "MovieLens 100K"])
+    opened = state.is_model_source(state.current_dataset().source)
+    tabs = st.tabs(
+        ["Sample", "Generate", "Upload a file", "MovieLens 100K", "Saved model"],
+        default="Saved model" if opened else None,
+    )
     with tabs[0]:
         sample_tab()
     with tabs[1]:
@@ -332,6 +388,8 @@ def main() -> None:
         upload_tab()
     with tabs[3]:
         movielens_tab()
+    with tabs[4]:
+        saved_model_tab()
     summary(state.current_dataset())
 
 

@@ -248,6 +248,12 @@ def runs_table(current_key: tuple) -> None:
 
 
 def main() -> None:
+    loaded = state.loaded_fit()
+    if loaded is not None:  # a model opened from disk is shown as it is, never refitted here
+        from dashboard import saved_model
+
+        saved_model.train_page(loaded)
+        return
     if implicit_view.implicit_mode_chosen():  # implicit feedback: its own model and charts
         pack = slides.SlidePack("train-implicit")
         implicit_view.main(pack=pack)
