@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -265,9 +266,7 @@ def missing_vs_zero(
     for name, make in makers:
         if run.stop_now():
             break
-        t0 = time.perf_counter()
-        model = make().fit(train, callback=run.callback())
-        seconds = time.perf_counter() - t0
+        model, seconds = _timed_fit(make, train, run)
         predictions[name] = model.predict(users, items)
         raw[name] = model.predict(users, items, clip=False)
         rows.append(
@@ -330,25 +329,23 @@ def sweep(
         for lam in lams:
             if run.stop_now():
                 break
-            t0 = time.perf_counter()
-            model = ALS(
+            make = partial(
+                ALS,
                 k=k,
                 lam=lam,
                 iterations=iterations,
                 regularization=regularization,
                 biases=biases,
                 seed=seed,
-            ).fit(train, callback=run.callback())
-            seconds = time.perf_counter() - t0
+            )
+            model, seconds = _timed_fit(make, train, run)
             rows.append(
                 {
                     "k": k,
                     "lam": lam,
                     "train_rmse": _train_rmse(model, train),
                     "validation_rmse": _validation_rmse(model, validation),
-                    "objective": float(model.history_["objective"].iloc[-1])
-                    if len(model.history_)
-                    else np.nan,
+                    "objective": _final_objective(model),
                     "seconds": seconds,
                     "iterations": int(model.n_iter_),
                 }
@@ -528,6 +525,19 @@ def recovery_on_split(
     )
 
 
+def _timed_fit(make: Callable[[], Any], train: Ratings, run: _Run) -> tuple[Any, float]:
+    """A model from ``make`` fitted on ``train``, and the seconds that took; the iterative
+    ones (ALS and its subclasses, implicit ALS) get ``run``'s callback, so a stop request ends
+    them within one step (the baselines fit in one go)."""
+    t0 = time.perf_counter()
+    model = make()
+    if isinstance(model, (ALS, ImplicitALS)):
+        model.fit(train, callback=run.callback())
+    else:
+        model.fit(train)
+    return model, time.perf_counter() - t0
+
+
 def _final_objective(model: ALS) -> float:
     return float(model.history_["objective"].iloc[-1]) if len(model.history_) else np.nan
 
@@ -586,13 +596,7 @@ def baselines_table(
     for name, described, make in makers:
         if run.stop_now():
             break
-        t0 = time.perf_counter()
-        model = make()
-        if isinstance(model, ALS):
-            model.fit(train, callback=run.callback())
-        else:
-            model.fit(train)
-        seconds = time.perf_counter() - t0
+        model, seconds = _timed_fit(make, train, run)
         rows.append(
             {
                 "method": name,
@@ -665,13 +669,7 @@ def ranking_table(
     for name, make in makers:
         if run.stop_now():
             break
-        t0 = time.perf_counter()
-        model = make()
-        if isinstance(model, (ALS, ImplicitALS)):
-            model.fit(train, callback=run.callback())
-        else:
-            model.fit(train)
-        seconds = time.perf_counter() - t0
+        model, seconds = _timed_fit(make, train, run)
         metrics = ranking_metrics(model, validation, n=n, min_rating=min_rating)
         rows.append({"method": name, **metrics.to_dict(), "seconds": seconds})
         run.finished(name)
