@@ -14,27 +14,13 @@ Run by hand (starts and stops its own server):
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.browser_support import launched_chromium, streamlit_server
 
 
 @dataclass
@@ -47,41 +33,6 @@ class Session:
     charted: float = 0.0
     errors: list[str] = field(default_factory=list)
     screenshots: Path | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log: Path | None) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            # Files edited while it runs must not unload modules under live sessions.
-            "--server.fileWatcherType=none",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=open(log, "w") if log else subprocess.DEVNULL,  # noqa: SIM115 - lives with the server
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 def prepare(session: Session, url: str, users: int, items: int) -> None:
@@ -143,34 +94,25 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="write the server's output here")
     parser.add_argument("--screenshots", type=Path, help="save a screenshot of any error here")
     args = parser.parse_args()
-    port = free_port()
-    server = start_server(port, args.log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            sessions = []
-            for n in range(args.sessions):
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                page = context.new_page()
-                page.set_default_timeout(120_000)
-                sessions.append(Session(n, page, screenshots=args.screenshots))
+    with streamlit_server(args.log) as url, launched_chromium() as browser:
+        sessions = []
+        for n in range(args.sessions):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            sessions.append(Session(n, page, screenshots=args.screenshots))
+        for s in sessions:
+            prepare(s, url, args.users, args.items)
+        for s in sessions:  # back to back, so the fits overlap
+            s.page.get_by_role("button", name="Generate").click()
+            s.clicked = time.perf_counter()
+            s.phase = "generating"
+        deadline = time.perf_counter() + args.timeout
+        while any(s.phase != "done" for s in sessions) and time.perf_counter() < deadline:
             for s in sessions:
-                prepare(s, url, args.users, args.items)
-            for s in sessions:  # back to back, so the fits overlap
-                s.page.get_by_role("button", name="Generate").click()
-                s.clicked = time.perf_counter()
-                s.phase = "generating"
-            deadline = time.perf_counter() + args.timeout
-            while any(s.phase != "done" for s in sessions) and time.perf_counter() < deadline:
-                for s in sessions:
-                    if s.phase != "done":
-                        step(s, args.users, args.items)
-                time.sleep(0.1)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+                if s.phase != "done":
+                    step(s, args.users, args.items)
+            time.sleep(0.1)
     ratings = int(args.users * args.items * 0.02)
     print(f"{args.sessions} sessions, each {args.users}×{args.items} with ~{ratings:,} ratings")
     print(f"{'session':>7} {'trained s':>10} {'charts s':>9}  errors")
