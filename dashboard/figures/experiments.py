@@ -35,6 +35,12 @@ FALLBACK_COLORS = ["#7048E8", "#1098AD", "#D6336C", "#5C940D", "#495057"]
 ACTUAL_COLOR = "#212529"
 USER_ANGLE_COLOR = "#4C6EF5"
 ITEM_ANGLE_COLOR = "#F08C00"
+#: The two RMSE series the bar chart, the sweep curve and the recovery figure draw:
+#: (table column, legend name, colour).
+RMSE_SERIES = (
+    ("train_rmse", "train RMSE", TRAIN_COLOR),
+    ("validation_rmse", "validation RMSE", VALIDATION_COLOR),
+)
 
 
 def method_color(method: str, index: int = 0) -> str:
@@ -102,10 +108,7 @@ def rmse_bars(table: pd.DataFrame, *, title: str) -> go.Figure:
     """Train and validation RMSE per method (``table``: method, train_rmse, validation_rmse),
     values printed on the bars."""
     fig = go.Figure()
-    for column, name, color in (
-        ("train_rmse", "train RMSE", TRAIN_COLOR),
-        ("validation_rmse", "validation RMSE", VALIDATION_COLOR),
-    ):
+    for column, name, color in RMSE_SERIES:
         fig.add_trace(
             go.Bar(
                 x=table["method"],
@@ -239,10 +242,7 @@ def sweep_curve(grid: pd.DataFrame, *, along: str, at: float) -> go.Figure:
         curve = curve[curve["lam"] > 0]  # a log axis cannot show λ = 0
     xs = curve[along].to_numpy(dtype=float)
     fig = go.Figure()
-    for column, name, color in (
-        ("train_rmse", "train RMSE", TRAIN_COLOR),
-        ("validation_rmse", "validation RMSE", VALIDATION_COLOR),
-    ):
+    for column, name, color in RMSE_SERIES:
         fig.add_trace(
             go.Scatter(
                 x=xs,
@@ -352,10 +352,7 @@ def recovery_figure(table: pd.DataFrame, *, true_rank: int, sigma: float | None)
                 row=1,
                 col=1,
             )
-    for column, name, color in (
-        ("train_rmse", "train RMSE", TRAIN_COLOR),
-        ("validation_rmse", "validation RMSE", VALIDATION_COLOR),
-    ):
+    for column, name, color in RMSE_SERIES:
         fig.add_trace(
             go.Scatter(
                 x=k,
