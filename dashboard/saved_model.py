@@ -82,7 +82,11 @@ def model_card(fit: state.FitResult) -> None:
     cols[1].metric(f"λ ({s['regularization']})", f"{s['lam']:g}")
     cols[2].metric("Iterations run", f"{facts['iterations_run']}")
     cols[3].metric("Train RMSE", fmt(facts["train_rmse"]))
-    cols[4].metric("Validation RMSE (when trained)", fmt(facts["validation_rmse"]))
+    cols[4].metric(
+        "Validation RMSE",
+        fmt(facts["validation_rmse"]),
+        help="As recorded when the model was trained (on its own held-out ratings, if any).",
+    )
     created = f", saved {facts['created'].replace('T', ' ')}" if facts["created"] else ""
     reason = STOP_REASONS.get(facts["stop_reason"], facts["stop_reason"] or "")
     st.caption(

@@ -205,11 +205,12 @@ def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
     page = flat.get("page") or None
     data = flat.get("data") or None
     if data is not None and not (
-        data.startswith(("sample:", "upload:")) or data in ("synthetic", "movielens-100k")
+        data.startswith(("sample:", "upload:", "model:", "model-upload:"))
+        or data in ("synthetic", "movielens-100k")
     ):
         problems.append(
-            f"data={data!r} was ignored (expected sample:<name>, synthetic, upload:<file> or "
-            "movielens-100k)"
+            f"data={data!r} was ignored (expected sample:<name>, synthetic, upload:<file>, "
+            "model:<directory> or movielens-100k)"
         )
         data = None
     generator = None
@@ -345,6 +346,14 @@ def _restore_data(scene: Scene) -> list[str]:
             state.set_dataset(state.synthetic_dataset(**(scene.generator or {})))
         elif kind == "movielens-100k":
             state.set_dataset(state.movielens_dataset())
+        elif kind == "model":  # a saved model's directory on the server: opened again
+            state.set_model(*state.open_model_directory(name))
+        elif kind == "model-upload":
+            return [
+                f"This link was made with an uploaded model, {name}, which a link cannot "
+                "carry: upload it again on the Data page (Saved model). Until then the sample "
+                "data are shown."
+            ]
         elif kind == "upload":
             import streamlit as st
 

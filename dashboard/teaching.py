@@ -40,6 +40,8 @@ class FactorState:
     def label(self) -> str:
         if self.side == "start":
             return "random start"
+        if self.side == "final":  # final_state(): the fitted model's own factors
+            return f"the trained model (after iteration {self.iteration})"
         return f"iteration {self.iteration}: {self.side} solved"
 
     def factors(self, side: str) -> np.ndarray:

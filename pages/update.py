@@ -114,6 +114,11 @@ with presenter.controls():
         help="Iteration t: the update made during training, from the factors of the iteration "
         "before. 'One more': the update the trained model would make next.",
     )
+    if fit.external:  # a model opened from disk kept no half-steps to go back to
+        st.caption(
+            f"{state.EXTERNAL_MODEL_NOTE} Its half-steps were not saved, so the update shown is "
+            "the one the trained model would make next."
+        )
 
 if iteration == NEXT:
     before, after = teaching.final_state(model), None

@@ -187,6 +187,27 @@ def test_unpacking_writes_only_beside_the_manifest_and_never_outside(model_dir, 
     assert not (tmp_path / "escape.txt").exists()
 
 
+def link_session(data: str) -> AppTest:
+    """A new browser session opened from a link (a reload of the page does the same)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["page"] = "latent"
+    at.query_params["data"] = data
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_link_or_a_reload_opens_the_model_directory_again(model_dir, tmp_path):
+    at = link_session(f"model:{model_dir.resolve()}")
+    assert at.session_state["data_dataset"].source == f"model:{model_dir.resolve()}"
+    assert not at.warning
+    at = link_session(f"model:{tmp_path / 'gone'}")
+    assert "could not be loaded (There is no" in at.warning[0].value
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+    at = link_session("model-upload:mine.zip")  # a link cannot carry an upload
+    assert "uploaded model, mine.zip" in at.warning[0].value
+
+
 # ----------------------------------------------------------------------------- exploring it
 def user_with_ratings(model: ac.ALS) -> int:
     """A user in the middle of the pack (not the page's default), to pick by hand."""
