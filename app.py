@@ -98,6 +98,8 @@ def render_sidebar_model() -> None:
     )
     if state.training_stopped():
         st.caption("Training was stopped before the end (see the Train page).")
+    if fit.external:
+        st.caption("Opened from a model directory: trained outside the app, not refitted here.")
 
 
 def main() -> None:

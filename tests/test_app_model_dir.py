@@ -96,6 +96,7 @@ def test_the_data_page_opens_a_model_directory_as_the_sessions_data_and_model(op
     # The sidebar and the Data page's summary describe the opened model's training ratings.
     assert "Model: movie-night-k3" in sidebar_text(at)
     assert "k = 3" in sidebar_text(at)
+    assert any("trained outside the app" in c.value for c in at.sidebar.caption)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Ratings"] == f"{reference.train_ratings_.nnz:,}"
     assert shown["Rank k"] == "3"
@@ -318,6 +319,14 @@ def test_training_here_instead_puts_the_model_aside(opened, monkeypatch):
     assert dataset.source.startswith(state.MODEL_RATINGS_SOURCE)
     assert state.MODEL_FIT_KEY not in at.session_state
     assert at.slider(key="train_w_k")  # the usual Train page, with a model trained here
+
+
+def test_sessions_share_one_read_only_copy_of_a_directory_and_stay_apart(opened, model_dir):
+    other = fresh_app()
+    assert other.session_state["data_dataset"].name == SAMPLE_NAME  # not the first session's
+    open_directory(other, str(model_dir))
+    first = opened.session_state[state.MODEL_FIT_KEY].model
+    assert other.session_state[state.MODEL_FIT_KEY].model is first  # read once per server
 
 
 def test_choosing_other_data_drops_the_opened_model(opened):
