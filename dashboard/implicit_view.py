@@ -9,6 +9,8 @@ the explicit ``ac.ALS`` that the sidebar and the other pages show.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -116,14 +118,19 @@ def settings_panel(ratings: ac.Ratings) -> dict:
     }
 
 
-def main(pack: slides.SlidePack | None = None) -> None:
+def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
     """The Train page in implicit mode: settings, training with progress and Stop, the loss
-    curve and ranking metrics (RMSE does not apply). Figures are drawn through ``pack``."""
+    curve and ranking metrics (RMSE does not apply). Figures are drawn through ``pack``; the
+    settings go into ``controls`` when given (presenter mode's folded expander), else into a
+    column beside the charts."""
     pack = pack or slides.SlidePack("train-implicit")
     dataset = state.current_dataset()
     ratings = dataset.ratings
     split = runs.split_choice(ratings, state.current_settings())
-    settings_col, charts_col = st.columns([1, 2.4], gap="large")
+    if controls is not None:
+        settings_col, charts_col = controls, st.container()
+    else:
+        settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:
         params = settings_panel(ratings)
         st.caption(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,6 +22,8 @@ WIDGET_KEY = "presenter_w_toggle"
 #: Plotly layout for a projector: larger text everywhere, pure black text.
 FIGURE_FONT = {"size": 19, "color": "#000000"}
 TITLE_SIZE = 25
+#: Axis and colour-bar numbers: a little smaller than the text, still readable across a room.
+TICK_FONT = {"size": 17, "color": "#111111"}
 HEIGHT_FACTOR = 1.25
 
 PRESENTER_CSS = """
@@ -36,6 +39,7 @@ h1 { font-size: 2.4rem !important; font-weight: 800 !important; }
 h2, h3 { font-weight: 750 !important; }
 .block-container, [data-testid="stMainBlockContainer"] {
   max-width: 100% !important; padding-left: 2.5rem !important; padding-right: 2.5rem !important;
+  padding-top: 3.6rem !important; /* just below the page menu: no empty band on the screen */
 }
 [data-testid="stMetricValue"] { font-size: 2.2rem !important; }
 .katex { font-size: 1.35em !important; }
@@ -71,6 +75,27 @@ def style_figure(fig: go.Figure, *, on: bool | None = None) -> go.Figure:
     if height:
         fig.update_layout(height=int(height * HEIGHT_FACTOR))
     fig.update_annotations(font_size=FIGURE_FONT["size"])
+    # Streamlit's chart theme sets small grey tick labels on every axis, which win over the
+    # layout's font: the axes (and colour bars) get their own projector font.
+    fig.update_xaxes(tickfont=TICK_FONT, title_font=FIGURE_FONT)
+    fig.update_yaxes(tickfont=TICK_FONT, title_font=FIGURE_FONT)
+    if any(key.startswith("coloraxis") for key in fig.layout.to_plotly_json()):
+        # Only when one is used: plotly draws the colour bar of any coloraxis that has one.
+        fig.update_coloraxes(colorbar_tickfont=TICK_FONT, colorbar_title_font=FIGURE_FONT)
+    for trace in fig.data:
+        # Labels written beside points (the chosen item, user…) are read from the back row too;
+        # numbers inside heatmap cells keep their size, which their cells were sized for.
+        if trace.type in ("scatter", "scattergl") and trace.text is not None:
+            size = trace.textfont.size
+            if size is not None and size < TICK_FONT["size"]:
+                trace.textfont.size = TICK_FONT["size"]
+        if "colorbar" in trace:
+            trace.colorbar.tickfont = TICK_FONT
+            trace.colorbar.title.font = FIGURE_FONT
+        # Only a marker scale that is shown: setting its colour bar can make plotly draw one.
+        if "marker" in trace and "colorbar" in trace.marker and trace.marker.showscale:
+            trace.marker.colorbar.tickfont = TICK_FONT
+            trace.marker.colorbar.title.font = FIGURE_FONT
     return fig
 
 
@@ -105,6 +130,14 @@ def apply() -> None:
             help="Big fonts and figures, controls folded away, page menu on top: for a room. "
             "The link in the address bar reopens this exact view.",
         )
+
+
+def controls_box(label: str = "Controls") -> Any:
+    """In presenter mode a closed expander a page can fill from several places (``with box:``);
+    None when the mode is off (the page lays its controls out as usual)."""
+    if not active():
+        return None
+    return st.expander(label, expanded=False, icon=":material/tune:")
 
 
 @contextlib.contextmanager

@@ -78,6 +78,32 @@ def parse_text(text: str) -> str:
     return str(text)
 
 
+#: Separates the names of a list in one URL value ("Ana~Ben"); "~" is left as it is by URL
+#: encoding, so links stay readable. A name's own "~" or "\\" is escaped with a backslash.
+LIST_SEPARATOR = "~"
+
+
+def _escape_list_item(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(LIST_SEPARATOR, "\\" + LIST_SEPARATOR)
+
+
+def parse_names(text: str) -> list[str]:
+    """A list of names from one URL value: "Ana~Ben" -> ["Ana", "Ben"] (escapes undone)."""
+    names: list[str] = []
+    current: list[str] = []
+    chars = iter(str(text))
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == LIST_SEPARATOR:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    names.append("".join(current))
+    return [name for name in names if name]
+
+
 def format_value(value: Any) -> str:
     """A setting as it appears in the URL: 1/0 for booleans, shortest exact text for numbers."""
     if isinstance(value, bool):
@@ -87,7 +113,7 @@ def format_value(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, (list, tuple)):
-        return "~".join(format_value(v) for v in value)
+        return LIST_SEPARATOR.join(_escape_list_item(format_value(v)) for v in value)
     return str(value)
 
 
@@ -133,6 +159,27 @@ PAGE_CHOICES.update(
             "step": ("update_step", parse_int),
         },
         "replay": {"frame": ("replay_frame", parse_int)},
+        "reconstruction": {
+            "order": ("recon_order", parse_choice("given", "activity", "leading factor")),
+            "n_users": ("recon_n_users", parse_int),
+            "n_items": ("recon_n_items", parse_int),
+            "also_users": ("recon_users", parse_names),
+            "also_items": ("recon_items", parse_names),
+        },
+        "latent": {
+            "colour": ("latent_colour", parse_choice("genre", "mean rating", "popularity")),
+            "map": ("latent_fit_on", parse_choice("users and items", "items only")),
+            "n": ("latent_n", parse_int),
+            "item": ("latent_item", parse_text),
+            "user": ("latent_user", parse_text),
+        },
+        # The section names of pages/experiments.py's SECTIONS (a test keeps them in step).
+        "experiments": {
+            "section": (
+                "exp_w_section",
+                parse_choice("compare", "missing", "sweep", "recovery", "implicit", "baselines"),
+            ),
+        },
     }
 )
 
@@ -180,8 +227,9 @@ def encode_scene(
     for param, (key, _) in PAGE_CHOICES.get(scene.page or "", {}).items():
         if param == "who":
             key = who_key(scene.choices.get("update_side"))
-        if scene.choices.get(key) is not None:
-            params[param] = format_value(scene.choices[key])
+        value = scene.choices.get(key)
+        if value is not None and not (isinstance(value, (list, tuple)) and not value):
+            params[param] = format_value(value)  # an empty list is the default: left out
     if scene.presenter:
         params["present"] = "1"
     return params

@@ -114,6 +114,10 @@ def _index_html(page: str, names: list[str]) -> str:
     )
 
 
+def _figures_text(n: int) -> str:
+    return "figure" if n == 1 else f"{n} figures"
+
+
 def _escape(text: str) -> str:
     return html.escape(str(text), quote=True)
 
@@ -191,7 +195,7 @@ class SlidePack:
         figures = dict(self.figures)
         full_settings = dict(settings)
         st.download_button(
-            f"Download this page's {len(figures)} figures for slides (zip)",
+            f"Download this page's {_figures_text(len(figures))} for slides (zip)",
             data=lambda: pack_zip(figures, full_settings, page=self.page),
             file_name=f"als-explorer-{safe_filename(self.page)}.zip",
             mime="application/zip",

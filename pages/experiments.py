@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import experiment_runs as runs
 from dashboard import experiment_work as work
-from dashboard import implicit_view, scenes, slides, state
+from dashboard import implicit_view, presenter, scenes, slides, state
 from dashboard.figures import experiments as figs
 
 SECTIONS = {
@@ -64,6 +64,13 @@ def remember_widgets() -> None:
     for key in list(ss):
         if str(key).startswith("exp_w_"):
             saved[key] = ss[key]
+
+
+def setting_columns(spec: int | list[float]) -> list:
+    """An experiment's settings side by side; in presenter mode folded into a closed expander
+    (the Run button and the results stay in view)."""
+    box = presenter.controls_box("Settings of this experiment")
+    return (box or st).columns(spec)
 
 
 def nearest(options: list[float], value: float) -> float:
@@ -146,7 +153,7 @@ def compare_section(ctx: dict) -> None:
         "the way they step differs. Each gradient method gets the same budget of seconds."
     )
     ratings, s = ctx["ratings"], ctx["settings"]
-    cols = st.columns(4)
+    cols = setting_columns(4)
     with cols[0]:
         k = k_slider("compare", ctx["k_max"], s["k"])
     with cols[1]:
@@ -241,7 +248,7 @@ def missing_section(ctx: dict) -> None:
     )
     ratings, s = ctx["ratings"], ctx["settings"]
     k_max = max(1, min(ctx["k_max"], min(ratings.shape) - 1))
-    cols = st.columns(3)
+    cols = setting_columns(3)
     with cols[0]:
         k = k_slider("missing", k_max, s["k"])
     with cols[1]:
@@ -307,7 +314,7 @@ def sweep_section(ctx: dict) -> None:
     )
     ratings, s = ctx["ratings"], ctx["settings"]
     k_options = list(range(1, ctx["k_max"] + 1))
-    cols = st.columns([3, 3, 2, 2])
+    cols = setting_columns([3, 3, 2, 2])
     ks = cols[0].multiselect(
         "Ranks k",
         k_options,
@@ -447,7 +454,7 @@ def recovery_section(ctx: dict) -> None:
     true_rank = int(np.asarray(truth.user_factors).shape[1])
     sigma = (getattr(truth, "settings", None) or {}).get("noise")
     k_max = min(ctx["k_max"], 3 * true_rank + 4)
-    cols = st.columns(4)
+    cols = setting_columns(4)
     default_range = (1, min(k_max, 2 * true_rank + 2))
     k_range = cols[0].slider(
         "k from … to",
@@ -545,7 +552,7 @@ def implicit_section(ctx: dict) -> None:
         "items and count the held-out interactions among them."
     )
     ratings, s = ctx["ratings"], ctx["settings"]
-    cols = st.columns(5)
+    cols = setting_columns(5)
     n = cols[0].select_slider("Top N", options=[5, 10, 20], key=keep("exp_w_implicit_n", 10))
     with cols[1]:
         k = k_slider("implicit", ctx["k_max"], 3)
@@ -608,7 +615,7 @@ def baselines_section(ctx: dict) -> None:
         "without and with the biases."
     )
     ratings, s = ctx["ratings"], ctx["settings"]
-    cols = st.columns(4)
+    cols = setting_columns(4)
     with cols[0]:
         k = k_slider("baselines", ctx["k_max"], s["k"])
     with cols[1]:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import implicit_view, scenes, slides, state
+from dashboard import implicit_view, presenter, scenes, slides, state
 from dashboard.figures import training as figs
 
 #: λ values on a 1-2-5 log scale (0 = no regularisation).
@@ -254,9 +254,13 @@ def main() -> None:
 
         saved_model.train_page(loaded)
         return
-    if implicit_view.implicit_mode_chosen():  # implicit feedback: its own model and charts
+    # Presenter mode: every setting folds into one closed expander, the charts get the width.
+    box = presenter.controls_box()
+    with box or st.container():
+        implicit = implicit_view.implicit_mode_chosen()
+    if implicit:  # implicit feedback: its own model and charts
         pack = slides.SlidePack("train-implicit")
-        implicit_view.main(pack=pack)
+        implicit_view.main(pack=pack, controls=box)
         pack.pack_button(
             settings={
                 "dataset": state.current_dataset().name,
@@ -268,7 +272,10 @@ def main() -> None:
         return
     dataset = state.current_dataset()
     pack = slides.SlidePack("train")
-    settings_col, charts_col = st.columns([1, 2.4], gap="large")
+    if box is not None:
+        settings_col, charts_col = box, st.container()
+    else:
+        settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:
         chosen = settings_panel(dataset.ratings, state.current_settings())
     state.set_settings(chosen)

@@ -181,3 +181,137 @@ def test_presenter_mode_folds_the_controls_away():
         fig = pio.from_json(chart.proto.spec)
         sizes.append(fig.layout.font.size)
     assert np.nanmin(sizes) >= 19
+
+
+# --------------------------------------------------------------------------------- page choices
+names = st.lists(st.text(min_size=1, max_size=12), max_size=5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(users=names, items=names)
+def test_lists_of_names_survive_the_round_trip_even_with_separators_in_them(users, items):
+    scene = scenes.Scene(
+        page="reconstruction",
+        choices={"recon_order": "activity", "recon_users": users, "recon_items": items},
+    )
+    params = encode(scene)
+    decoded, problems = scenes.decode_scene(params)
+    assert problems == []
+    assert decoded.choices.get("recon_users", []) == users
+    assert decoded.choices.get("recon_items", []) == items
+    if not users:
+        assert "also_users" not in params  # an empty list is the default: not written
+
+
+def test_names_with_a_tilde_or_backslash_are_escaped_in_the_link():
+    params = encode(scenes.Scene(page="reconstruction", choices={"recon_users": ["a~b", "c\\"]}))
+    assert params["also_users"] == "a\\~b~c\\\\"
+    assert scenes.parse_names("a\\~b~c\\\\") == ["a~b", "c\\"]
+
+
+def test_the_experiment_sections_in_links_are_the_pages_sections():
+    """scenes.py cannot import the page (it runs on import), so read its SECTIONS literally."""
+    import ast
+
+    source = (Path(APP).parent / "pages" / "experiments.py").read_text()
+    tree = ast.parse(source)
+    (sections,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SECTIONS"
+    ]
+    page_sections = [key.value for key in sections.keys]
+    parser = scenes.PAGE_CHOICES["experiments"]["section"][1]
+    for section in page_sections:
+        assert parser(section) == section
+    decoded, problems = scenes.decode_scene({"page": "experiments", "section": "nonsense"})
+    assert decoded.choices == {} and len(problems) == 1
+
+
+def test_a_reconstruction_link_restores_its_order_sizes_and_extra_rows():
+    ratings = ac.load_sample("movie_night")
+    users = np.asarray(scenes_labels(ratings)[0])
+    # The two least active users: never among the 25 most active, so only the link shows them.
+    quiet = [str(users[u]) for u in np.argsort(ratings.user_counts(), kind="stable")[:2]]
+    at = run_with(
+        {
+            "page": "reconstruction",
+            "data": "sample:movie_night",
+            "order": "activity",
+            "n_users": "25",
+            "n_items": "30",
+            "also_users": "~".join(quiet),
+        }
+    )
+    assert at.title[0].value == "Reconstruction"
+    assert at.radio(key="recon_order").value == "activity"
+    assert at.slider(key="recon_n_users").value == 25
+    assert at.slider(key="recon_n_items").value == 30
+    assert at.multiselect(key="recon_users").value == quiet
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == "recon_chart"]
+    rows = [str(label) for label in pio.from_json(chart.proto.spec).data[0].y]
+    assert len(rows) == 27 and set(quiet) <= set(rows)
+    # A change is written back into the address bar.
+    at.slider(key="recon_n_items").set_value(12).run()
+    assert at.query_params["n_items"] == "12"
+    assert at.query_params["also_users"] == "~".join(quiet)
+    assert at.query_params["order"] == "activity"
+
+
+def test_a_link_asking_for_more_rows_than_the_data_have_is_clamped_not_fatal():
+    at = run_with(
+        {"page": "reconstruction", "data": "sample:tiny", "n_users": "500", "also_items": "Nope"}
+    )
+    tiny = ac.load_sample("tiny")
+    assert at.slider(key="recon_n_users").value == tiny.n_users
+    assert at.multiselect(key="recon_items").value == []
+
+
+def test_a_latent_link_restores_colour_map_item_and_user():
+    ratings = ac.load_sample("movie_night")
+    users, items = scenes_labels(ratings)
+    item, user = str(items[17]), str(users[41])
+    at = run_with(
+        {
+            "page": "latent",
+            "data": "sample:movie_night",
+            "colour": "popularity",
+            "map": "items only",
+            "n": "5",
+            "item": item,
+            "user": user,
+        }
+    )
+    assert at.title[0].value == "Latent space"
+    assert at.radio(key="latent_colour").value == "popularity"
+    assert at.radio(key="latent_fit_on").value == "items only"
+    assert at.slider(key="latent_n").value == 5
+    assert at.selectbox(key="latent_item").value == item
+    assert at.selectbox(key="latent_user").value == user
+    assert len(at.dataframe[1].value) == 5  # five recommendations for that user
+    other = str(items[3])
+    at.selectbox(key="latent_item").set_value(other).run()
+    assert at.query_params["item"] == other and at.query_params["user"] == user
+    assert at.query_params["colour"] == "popularity"
+
+
+def test_a_latent_link_with_an_unknown_item_falls_back_to_the_most_rated():
+    ratings = ac.load_sample("movie_night")
+    items = scenes_labels(ratings)[1]
+    at = run_with({"page": "latent", "data": "sample:movie_night", "item": "No such film"})
+    most_rated = str(items[np.argsort(-ratings.item_counts(), kind="stable")[0]])
+    assert at.selectbox(key="latent_item").value == most_rated
+
+
+def test_an_experiments_link_opens_its_section():
+    at = run_with({"page": "experiments", "data": "sample:tiny", "section": "baselines"})
+    assert at.radio(key="exp_w_section").value == "baselines"
+    assert at.subheader[0].value == "Baselines"
+    at.radio(key="exp_w_section").set_value("sweep").run()
+    assert at.query_params["section"] == "sweep"
+
+
+def scenes_labels(ratings: ac.Ratings) -> tuple[np.ndarray, np.ndarray]:
+    from als_core import embed
+
+    return embed.user_labels(ratings), embed.item_labels(ratings)
