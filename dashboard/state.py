@@ -82,7 +82,10 @@ class Dataset:
 
     name: str  # shown in the sidebar, e.g. "Movie night (sample)"
     ratings: ac.Ratings  # item_info may have title/genre columns
-    source: str  # "sample:movie_night" | "synthetic" | "upload:<filename>" | "movielens-100k"
+    # "sample:movie_night" | "synthetic" | "upload:<filename>" | "movielens-100k" |
+    # "model:<directory>" / "model-upload:<zip name>" (a saved model's training ratings; the
+    # model itself is this session's fit) | "model-ratings:<…>" (the same ratings, trained here)
+    source: str
     truth: object | None = None  # the ac.synthetic(...) result when generated, else None
 
 
