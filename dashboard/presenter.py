@@ -74,6 +74,7 @@ def style_figure(fig: go.Figure, *, on: bool | None = None) -> go.Figure:
     )
     if height:
         fig.update_layout(height=int(height * HEIGHT_FACTOR))
+    _make_room_for_the_title(fig)
     fig.update_annotations(font_size=FIGURE_FONT["size"])
     # Streamlit's chart theme sets small grey tick labels on every axis, which win over the
     # layout's font: the axes (and colour bars) get their own projector font.
@@ -97,6 +98,21 @@ def style_figure(fig: go.Figure, *, on: bool | None = None) -> go.Figure:
             trace.marker.colorbar.tickfont = TICK_FONT
             trace.marker.colorbar.title.font = FIGURE_FONT
     return fig
+
+
+def _make_room_for_the_title(fig: go.Figure) -> None:
+    """The bigger title needs a taller top margin, more so above subplot titles (which sit in
+    the same margin, just above the plots): otherwise the two overlap."""
+    top = fig.layout.margin.t
+    if not fig.layout.title.text or top is None:
+        return
+    headed = any(
+        str(note.yref or "").startswith("paper") and note.y is not None and note.y >= 1
+        for note in fig.layout.annotations
+    )
+    needed = TITLE_SIZE + 16 + (FIGURE_FONT["size"] + 12 if headed else 0)
+    if top < needed:
+        fig.update_layout(margin_t=needed)
 
 
 def _sync_from_toggle() -> None:

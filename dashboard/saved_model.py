@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
+from dashboard import slides, state
 from dashboard.figures import training as training_figs
 
 #: The pages that explore an opened model as it is (path, label, icon).
@@ -135,11 +135,21 @@ def train_page(fit: state.FitResult) -> None:
     if len(history) and needed <= set(history.columns):
         st.markdown("**How the saved run went** (its history, as recorded)")
         left, right = st.columns(2)
-        left.plotly_chart(training_figs.objective_figure(history), key="train_model_objective")
-        best = getattr(fit.model, "best_iteration_", None)
-        right.plotly_chart(
-            training_figs.rmse_figure(history, best_iteration=best), key="train_model_rmse"
+        pack = slides.SlidePack("train-saved-model")  # PNG/HTML exports, one zip
+        pack.chart(
+            training_figs.objective_figure(history),
+            key="train_model_objective",
+            name="saved-model-objective",
+            container=left,
         )
+        best = getattr(fit.model, "best_iteration_", None)
+        pack.chart(
+            training_figs.rmse_figure(history, best_iteration=best),
+            key="train_model_rmse",
+            name="saved-model-rmse",
+            container=right,
+        )
+        pack.pack_button(settings={"dataset": state.current_dataset().name, **fit.settings})
     else:
         st.caption("The saved run recorded no per-iteration history to draw.")
     settings = {k: v for k, v in getattr(fit.model, "settings_", {}).get("params", {}).items()}

@@ -2,8 +2,9 @@
 
 A scene is the page, the dataset (a sample's name, or the generator's settings), the model
 settings (k, λ, iterations, regularisation, biases, seed and any non-default split/stopping),
-the page's own choices (the user or item followed on the update page, the replay frame…) and
-presenter mode. It lives in ``st.query_params``::
+the page's own choices (the user or item followed on the update page, the replay frame, the
+Reconstruction page's order, sizes and extra users/items, the Latent page's colouring, item and
+user, the Experiments section…) and presenter mode. It lives in ``st.query_params``::
 
     ?page=update&data=sample:tiny&k=2&lam=1&it=15&reg=plain&bias=1&seed=0&side=users&who=Ana
 

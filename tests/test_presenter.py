@@ -58,3 +58,18 @@ def test_point_labels_grow_and_heatmap_cell_numbers_keep_their_size():
     presenter.style_figure(fig, on=True)
     assert fig.data[0].textfont.size == presenter.TICK_FONT["size"]
     assert fig.data[1].textfont.size == 12
+
+
+def test_a_title_above_subplot_titles_gets_room_so_they_do_not_overlap():
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["left", "right"])
+    fig.add_trace(go.Scatter(x=[1], y=[1]), row=1, col=1)
+    fig.update_layout(title="Both", margin={"t": 50})
+    lone = go.Figure(go.Scatter(x=[1], y=[1]), layout={"title": "Alone", "margin": {"t": 50}})
+    untitled = make_subplots(rows=1, cols=2, subplot_titles=["a", "b"])
+    untitled.update_layout(margin={"t": 30})
+    for figure in (fig, lone, untitled):
+        presenter.style_figure(figure, on=True)
+    # The title's line and the subplot titles' line, each in its presenter size, both fit.
+    assert fig.layout.margin.t >= presenter.TITLE_SIZE + presenter.FIGURE_FONT["size"] + 20
+    assert lone.layout.margin.t == 50  # already enough for one line
+    assert untitled.layout.margin.t == 30  # no title: nothing to make room for

@@ -213,3 +213,21 @@ def test_presenter_mode_enlarges_every_figure_and_hides_the_exports(page):
         fig = pio.from_json(chart.proto.spec)
         assert fig.layout.font.size >= 19, chart.key
         assert fig.layout.xaxis.tickfont.size >= 17, chart.key
+
+
+def test_an_opened_models_train_page_packs_its_history(packs, tmp_path):
+    import als_core as ac
+
+    ratings = ac.load_sample("tiny")
+    model = ac.ALS(k=2, lam=0.5, iterations=4, seed=1).fit(ratings)
+    directory = ac.save_model(model, ratings, tmp_path / "tiny-k2")
+    at = open_page("pages/data.py")
+    at.text_input(key="data_w_model_dir").set_value(str(directory))
+    at.button(key="data_open_model").click().run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    keys = {chart.key for chart in at.get("plotly_chart")}
+    assert keys == {"train_model_objective", "train_model_rmse"}
+    meta = assert_every_chart_is_exported(at, packs[-1])
+    assert meta["settings"]["k"] == 2
