@@ -761,16 +761,38 @@ def model_dataset(model: ac.ALS, *, name: str, source: str) -> Dataset:
     return Dataset(name=f"Model: {name}", ratings=model.train_ratings_, source=source)
 
 
+#: Folders (separated by os.pathsep) under which visitors may open model directories; unset,
+#: only the folder the server was started in. Anyone who can reach the app can type a path, so
+#: without this bound they could open, or probe for, any folder the server can read.
+MODEL_ROOTS_ENV = "ALS_EXPLORER_MODEL_ROOTS"
+
+
+def model_roots() -> list[Path]:
+    """The folders model directories may be opened from (see ``MODEL_ROOTS_ENV``)."""
+    raw = os.environ.get(MODEL_ROOTS_ENV, "")
+    roots = [Path(os.path.expanduser(p)).resolve() for p in raw.split(os.pathsep) if p.strip()]
+    return roots or [Path.cwd().resolve()]
+
+
 def model_path(text: str) -> Path:
     """The model directory a user typed: quotes and ~ allowed; a file of a model directory
-    (manifest.json, …) means its folder. Raises ``ModelOpenError`` for what cannot be one."""
+    (manifest.json, …) means its folder. Raises ``ModelOpenError`` for what cannot be one,
+    and for anything outside ``model_roots()`` before looking at it at all."""
     raw = text.strip().strip("'\"").strip()
     if not raw:
         raise ModelOpenError(
             "Enter the path of a model directory on the server, e.g. the --out folder of "
             "`python -m als_core fit`."
         )
-    path = Path(os.path.expanduser(raw))
+    path = Path(os.path.expanduser(raw)).resolve()
+    roots = model_roots()
+    if not any(path == root or root in path.parents for root in roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise ModelOpenError(
+            f"This app opens model directories only from folders under {allowed}. Save the "
+            f"model there (python -m als_core fit … --out), upload it as a zip below, or ask "
+            f"whoever runs the server to add its folder to {MODEL_ROOTS_ENV}."
+        )
     model_files = {ac.model_io.MANIFEST, *ac.model_io.FILES.values()}
     if path.is_file():
         if path.suffix.lower() == ".zip":

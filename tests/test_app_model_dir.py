@@ -21,6 +21,14 @@ SAMPLE_NAME = "Movie night (sample)"
 
 
 # ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module", autouse=True)
+def models_may_open_from_pytests_temp_folders(tmp_path_factory):
+    """The app opens model directories only under its allowed roots: here, pytest's temp."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path_factory.getbasetemp()))
+        yield
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A model trained outside the app (k = 3, biases) on 80% of movie night, saved."""
@@ -122,6 +130,31 @@ def test_a_bad_path_says_why_and_keeps_the_previous_dataset(tmp_path, make_path,
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
     assert at.session_state["data_fingerprint"] == before
     assert state.MODEL_FIT_KEY not in at.session_state
+
+
+def test_a_model_outside_the_allowed_folders_is_refused_before_it_is_looked_at(
+    model_dir, monkeypatch, tmp_path
+):
+    # Anyone who can reach the app can type a path: outside the allowed roots the answer must
+    # not depend on what is there (no probing), and nothing opens.
+    monkeypatch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path))
+    at = fresh_app()
+    for path in (str(model_dir), "/no/such/folder", "/etc/passwd", str(tmp_path / ".." / "x")):
+        open_directory(at, path)
+        assert len(at.error) == 1, path
+        assert "only from folders under" in at.error[0].value, at.error[0].value
+        assert state.MODEL_FIT_KEY not in at.session_state
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+
+
+def test_without_the_setting_models_open_from_the_servers_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv(state.MODEL_ROOTS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert state.model_roots() == [tmp_path.resolve()]
+    with pytest.raises(state.ModelOpenError, match="There is no"):
+        state.model_path("inside-but-missing")
+    with pytest.raises(state.ModelOpenError, match="only from folders under"):
+        state.model_path(str(tmp_path.parent))
 
 
 def _write(path: Path, content: bytes) -> str:
