@@ -140,7 +140,10 @@ def check_model_target(target: Path, *, overwrite: bool = False) -> None:
 def _write_all(model: ALS, train: Ratings, folder: Path, run: dict[str, Any]) -> None:
     engine = str(getattr(model, "engine_", "numpy"))
     for side in ("users", "items"):
-        frame = factors_frame(model, side)
+        # Titles, genres and the like travel with the factors, so an opened model names things.
+        frame = factors_frame(
+            model, side, info=train.user_info if side == "users" else train.item_info
+        )
         (folder / FILES[f"{side[:-1]}_factors"]).write_bytes(to_parquet_bytes(frame))
     rows, cols, values = train.coo()
     pq.write_table(
@@ -257,7 +260,13 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
             f"{files['user_factors']} has {users['factors'].shape[1]} factors but "
             f"{files['item_factors']} has {items['factors'].shape[1]}; the directory is damaged"
         )
-    train = _read_train(folder / files["train_ratings"], users["ids"], items["ids"])
+    train = _read_train(
+        folder / files["train_ratings"],
+        users["ids"],
+        items["ids"],
+        user_info=users["info"],
+        item_info=items["info"],
+    )
     model = ALS(**_init_params(params))
     _install_state(model, train, users, items, fit, record.history)
     model.train_ratings_ = train
@@ -331,15 +340,30 @@ def _read_factors(path: Path, side: str, *, biases: bool, dtype: np.dtype) -> di
         )
     factors = np.column_stack([table.column(n).to_numpy() for n in factor_names]).astype(dtype)
     bias = table.column("bias").to_numpy().astype(dtype) if biases else None
+    known = {id_column, "n_ratings", "bias", *factor_names}
+    info_columns = [n for n in names if n not in known]
+    ids = table.column(id_column).to_pandas().to_numpy()
+    info = None
+    if info_columns:
+        info = table.select(info_columns).to_pandas()
+        info.insert(0, "id", ids)  # the layout Ratings.from_frame gives item_info / user_info
     return {
-        "ids": table.column(id_column).to_pandas().to_numpy(),
+        "ids": ids,
+        "info": info,
         "counts": table.column("n_ratings").to_numpy().astype(np.int64),
         "bias": bias,
         "factors": np.ascontiguousarray(factors),
     }
 
 
-def _read_train(path: Path, user_ids: np.ndarray, item_ids: np.ndarray) -> Ratings:
+def _read_train(
+    path: Path,
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    *,
+    user_info: pd.DataFrame | None = None,
+    item_info: pd.DataFrame | None = None,
+) -> Ratings:
     table = _read_parquet(path)
     missing = [c for c in ("user_index", "item_index", "rating") if c not in table.column_names]
     if missing:
@@ -350,6 +374,8 @@ def _read_train(path: Path, user_ids: np.ndarray, item_ids: np.ndarray) -> Ratin
         table.column("rating").to_numpy(),
         user_ids=user_ids,
         item_ids=item_ids,
+        user_info=user_info,
+        item_info=item_info,
     )
 
 

@@ -174,3 +174,16 @@ def test_load_says_what_is_wrong(fitted, tmp_path):
     ratings.iloc[1:].to_parquet(path / "train_ratings.parquet")
     with pytest.raises(ModelDirError, match="does not match"):
         load_model(path)
+
+
+def test_item_titles_and_genres_travel_with_the_model(tmp_path):
+    # An opened model names its items: item_info (title, genre, year) is saved beside the
+    # factors and comes back aligned with the item index, as Ratings.from_frame lays it out.
+    ratings = ac.load_sample("movie_night")
+    model = ac.ALS(k=2, iterations=2, biases=True, seed=0).fit(ratings)
+    loaded = load_model(save_model(model, ratings, tmp_path / "named"))
+    pd.testing.assert_frame_equal(
+        loaded.train_ratings_.item_info, ratings.item_info, check_dtype=False
+    )
+    assert loaded.train_ratings_.user_info is None
+    np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
