@@ -215,9 +215,11 @@ def test_presenter_mode_enlarges_every_figure_and_hides_the_exports(page):
         assert fig.layout.xaxis.tickfont.size >= 17, chart.key
 
 
-def test_an_opened_models_train_page_packs_its_history(packs, tmp_path):
+def test_an_opened_models_train_page_packs_its_history(packs, tmp_path, monkeypatch):
     import als_core as ac
+    from dashboard import state
 
+    monkeypatch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path))  # models open from allowed folders
     ratings = ac.load_sample("tiny")
     model = ac.ALS(k=2, lam=0.5, iterations=4, seed=1).fit(ratings)
     directory = ac.save_model(model, ratings, tmp_path / "tiny-k2")
