@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import als_core as ac
-from dashboard import saved_model, scenes, slides, state
+from dashboard import presenter, saved_model, scenes, slides, state
 from dashboard.figures import data as figs
 
 #: Generated data sets are kept below this many ratings so one session cannot hog the server.
@@ -376,20 +376,21 @@ def pattern(fingerprint: str, order: str, _ratings: ac.Ratings):
 
 def main() -> None:
     opened = state.is_model_source(state.current_dataset().source)
-    tabs = st.tabs(
-        ["Sample", "Generate", "Upload a file", "MovieLens 100K", "Saved model"],
-        default="Saved model" if opened else None,
-    )
-    with tabs[0]:
-        sample_tab()
-    with tabs[1]:
-        generate_tab()
-    with tabs[2]:
-        upload_tab()
-    with tabs[3]:
-        movielens_tab()
-    with tabs[4]:
-        saved_model_tab()
+    with presenter.controls("Choose data"):  # folded away in presenter mode
+        tabs = st.tabs(
+            ["Sample", "Generate", "Upload a file", "MovieLens 100K", "Saved model"],
+            default="Saved model" if opened else None,
+        )
+        with tabs[0]:
+            sample_tab()
+        with tabs[1]:
+            generate_tab()
+        with tabs[2]:
+            upload_tab()
+        with tabs[3]:
+            movielens_tab()
+        with tabs[4]:
+            saved_model_tab()
     summary(state.current_dataset())
 
 

@@ -316,4 +316,6 @@ with st.expander("Why a solve and not a gradient step?"):
         "step size, no many small steps. Every user's system is independent, so all of them "
         "are solved at once (the library batches them), and the objective can never rise."
     )
-pack.pack_button(settings={"dataset": dataset.name, **fit.settings, **scenes.current_params()})
+pack.pack_button(
+    settings={"dataset": dataset.name, **fit.settings, **scenes.current_params("update")}
+)
