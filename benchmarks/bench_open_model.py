@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import als_core as ac  # noqa: E402
+from benchmarks.bench_pages import payload  # noqa: E402  (one way to weigh a page)
 
 APP = str(ROOT / "app.py")
 MB = 1e6
@@ -119,22 +120,6 @@ def make_model_dir(directory: Path, n_ratings: int) -> None:
     model.iterations = 10
     ac.save_model(model, train, directory, settings={"made_by": "bench_open_model.py"})
     print(f"made {directory} ({train.nnz:,} ratings) in {time.perf_counter() - start:.1f} s")
-
-
-def payload(at: AppTest) -> tuple[float, float]:
-    """(plotly JSON, every element) the page sent, in MB."""
-    figures = sum(len(e.proto.spec) for e in at.get("plotly_chart"))
-    everything = 0
-    stack = [at._tree]
-    while stack:
-        node = stack.pop()
-        children = getattr(node, "children", None)
-        if children:
-            stack.extend(children.values())
-        proto = getattr(node, "proto", None)
-        if proto is not None and hasattr(proto, "ByteSize"):
-            everything += proto.ByteSize()
-    return figures / MB, everything / MB
 
 
 def problems(at: AppTest) -> str:
