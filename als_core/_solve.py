@@ -7,8 +7,14 @@ columns I_u and targets t_u, it solves the w x w normal equations
 
 where F is the fixed factor matrix of the other side (w = k, or k + 1 with a bias column).
 
-How, and why this way (measured on 2 cores, MovieLens-1M shape, k = 50; see
-benchmarks/bench_speed.py):
+Two engines solve the same systems. The compiled kernel (``_kernel``: one pass per row in C,
+symmetric Gram tiles, Cholesky) runs whenever it can be built and every row has a positive
+ridge; it is about twice as fast. The numpy engine below handles everything else (zero ridge,
+no C compiler, ``ALS_CORE_ENGINE=numpy``) and any row the kernel finds not numerically
+positive definite.
+
+How the numpy engine works, and why this way (measured on 2 cores, MovieLens-1M shape,
+k = 50; see benchmarks/bench_speed.py):
 
 - Rows are sorted by their number of observations and grouped into chunks of equal padded
   length L. Each chunk is gathered into one (B, L, w + 1) block: the rows of F, plus the targets
@@ -47,8 +53,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+from . import _kernel
 
 # Numbers in one gathered block, or in one chunk's stack of systems. 2^18 float64 is 2 MB, about
 # one core's L2 cache here: the block is gathered, multiplied and reused for the residuals while
@@ -83,15 +92,32 @@ class Chunk:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """How the rows of one sparse matrix are grouped; reusable while its structure is fixed."""
+    """How the rows of one sparse matrix are solved; reusable while its structure is fixed.
+
+    The compiled kernel needs only the structure and ``order``; the numpy engine's padded
+    chunks are built the first time it needs them.
+    """
 
     n_rows: int
     n_cols: int
     nnz: int
     width: int
     counts: np.ndarray
-    chunks: tuple[Chunk, ...]
-    schedule: tuple[int, ...]  # chunk indices, most expensive first (for load balance)
+    indptr: np.ndarray  # int64
+    indices: np.ndarray  # int32 (the kernel's type), or the original type if n_cols is huge
+    order: np.ndarray  # non-empty rows, most observations first (int64)
+    flops: float  # estimated work of one solve of every row
+    block_elements: int = DEFAULT_BLOCK_ELEMENTS
+
+    @cached_property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return _build_chunks(self)
+
+    @cached_property
+    def schedule(self) -> tuple[int, ...]:
+        """Chunk indices, most expensive first (for load balance)."""
+        cost = [_chunk_flops(c, self.width) for c in self.chunks]
+        return tuple(int(i) for i in np.argsort(cost, kind="stable")[::-1])
 
 
 # --------------------------------------------------------------------------------- planning
@@ -103,40 +129,52 @@ def plan_rows(
     *,
     block_elements: int = DEFAULT_BLOCK_ELEMENTS,
 ) -> RowPlan:
-    """Group the non-empty rows of a CSR structure into padded chunks of similar length.
+    """Plan the solves of the rows of a CSR structure with ``width`` unknowns per row.
 
     ``width`` is the number of unknowns per row (k, or k + 1 with a bias column); it sets the
-    cost model and how many rows fit in a chunk of ``block_elements``.
+    cost model and, for the numpy engine, how many rows fit in a chunk of ``block_elements``.
     """
-    indptr = np.asarray(indptr, dtype=np.int64)
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.asarray(indices)
+    if n_cols < np.iinfo(np.int32).max:
+        indices = np.ascontiguousarray(indices, dtype=np.int32)
     counts = np.diff(indptr)
-    nnz = int(indptr[-1])
+    order = np.argsort(-counts, kind="stable")
+    order = np.ascontiguousarray(order[counts[order] > 0], dtype=np.int64)
+    flops = float(np.sum(counts.astype(np.float64)) * width * width)
+    flops += len(order) * width**3 / 3.0
+    return RowPlan(
+        n_rows=len(counts),
+        n_cols=n_cols,
+        nnz=int(indptr[-1]),
+        width=width,
+        counts=counts,
+        indptr=indptr,
+        indices=indices,
+        order=order,
+        flops=flops,
+        block_elements=block_elements,
+    )
+
+
+def _build_chunks(plan: RowPlan) -> tuple[Chunk, ...]:
+    """Group the non-empty rows into padded chunks of similar length (the numpy engine)."""
+    indptr, indices, counts, width = plan.indptr, plan.indices, plan.counts, plan.width
     order = np.argsort(counts, kind="stable")
     order = order[counts[order] > 0]
     segment = _segment_length(width)
     chunks: list[Chunk] = []
-    for start, stop, length in _length_groups(counts[order], width, block_elements):
+    for start, stop, length in _length_groups(counts[order], width, plan.block_elements):
         dual = length < width
-        rows_per_chunk = int(_rows_per_chunk(length, width, block_elements))
+        rows_per_chunk = int(_rows_per_chunk(length, width, plan.block_elements))
         n_chunks = -(-(stop - start) // rows_per_chunk)
         step = -(-(stop - start) // n_chunks)  # equal chunks rather than one small remainder
         seg = segment if length >= 2 * segment and width >= MIN_SEGMENT_WIDTH else 0
         for a in range(start, stop, step):
             rows = order[a : min(stop, a + step)]
-            cols, pos = _padded_positions(indptr, indices, rows, length, n_cols, nnz)
+            cols, pos = _padded_positions(indptr, indices, rows, length, plan.n_cols, plan.nnz)
             chunks.append(Chunk(rows=rows, cols=cols, pos=pos, dual=dual, segment=seg))
-    cost = [_chunk_flops(c, width) for c in chunks]
-    schedule = tuple(int(i) for i in np.argsort(cost, kind="stable")[::-1])
-    return RowPlan(
-        n_rows=len(counts),
-        n_cols=n_cols,
-        nnz=nnz,
-        width=width,
-        counts=counts,
-        chunks=tuple(chunks),
-        schedule=schedule,
-    )
+    return tuple(chunks)
 
 
 def _length_groups(
@@ -246,6 +284,7 @@ def solve_rows(
     lam_rows: np.ndarray,
     *,
     n_threads: int | None = None,
+    engine: str | None = None,
 ) -> tuple[np.ndarray, float]:
     """Solve every row of the plan exactly; return (solutions, data term after the solve).
 
@@ -256,8 +295,10 @@ def solve_rows(
     an error or garbage. The data term is Σ (t - x·f)² over all observations, computed from the
     residuals in float64.
 
-    ``n_threads``: worker threads over chunks (default: the usable cores, fewer for small
-    problems). The result does not depend on it, bit for bit.
+    ``n_threads``: worker threads (default: the usable cores, fewer for small problems). The
+    result does not depend on it, bit for bit. ``engine``: "auto" (the default, from
+    ``ALS_CORE_ENGINE``: the compiled kernel where it applies), "compiled" (an error if the
+    kernel cannot be built) or "numpy".
     """
     n_fixed, width = fixed.shape
     if width != plan.width:
@@ -265,6 +306,106 @@ def solve_rows(
             f"expected fixed factors with {plan.width} columns (the plan's width), "
             f"got shape {fixed.shape}"
         )
+    engine = _kernel.engine_setting() if engine is None else engine
+    if engine not in ("auto", "compiled", "numpy"):
+        raise ValueError(f"engine must be 'auto', 'compiled' or 'numpy', got {engine!r}")
+    lam = np.ascontiguousarray(lam_rows, dtype=fixed.dtype)
+    if engine != "numpy":
+        lib = _compiled_kernel(plan, fixed, lam, required=engine == "compiled")
+        if lib is not None:
+            return _solve_compiled(lib, plan, fixed, targets, lam, n_threads)
+    return _solve_numpy(plan, fixed, targets, lam, n_threads)
+
+
+def _compiled_kernel(plan: RowPlan, fixed: np.ndarray, lam: np.ndarray, *, required: bool):
+    """The kernel library if it applies to this solve, else None (or an error if required)."""
+    reasons = []
+    if fixed.dtype not in (np.float64, np.float32):
+        reasons.append(f"dtype {fixed.dtype} (it has float64 and float32)")
+    if plan.indices.dtype != np.int32:
+        reasons.append("more than 2^31 columns")
+    if len(plan.order) and not np.all(lam[plan.order] > 0):
+        reasons.append("a row with zero ridge (the numpy engine finds the least-norm solution)")
+    if not reasons:
+        try:
+            return _kernel.load()
+        except _kernel.KernelUnavailable as exc:
+            reasons.append(str(exc))
+    if required:
+        raise ValueError("the compiled kernel cannot solve this: " + "; ".join(reasons))
+    return None
+
+
+def _solve_compiled(
+    lib,
+    plan: RowPlan,
+    fixed: np.ndarray,
+    targets: np.ndarray,
+    lam: np.ndarray,
+    n_threads: int | None,
+) -> tuple[np.ndarray, float]:
+    """Stripes of the longest-first row order on worker threads (ctypes drops the GIL)."""
+    dtype = fixed.dtype
+    padded = _kernel.pad_factors(fixed)
+    targets = np.ascontiguousarray(targets, dtype=dtype)
+    out = np.zeros((plan.n_rows, plan.width), dtype=dtype)
+    data_terms = np.zeros(plan.n_rows)
+    workers = _worker_count(n_threads, plan, len(plan.order))
+    stripes = [np.ascontiguousarray(plan.order[i::workers]) for i in range(workers)]
+    failed: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * workers
+
+    def run(i: int) -> None:
+        failed[i] = _kernel.solve_stripe(
+            lib,
+            plan.indptr,
+            plan.indices,
+            targets,
+            padded,
+            plan.width,
+            lam,
+            stripes[i],
+            out,
+            data_terms,
+        )
+
+    if workers == 1:
+        run(0)
+    else:
+        _run_threaded(run, tuple(range(workers)), workers)
+    redo = np.sort(np.concatenate(failed))
+    if len(redo):
+        _solve_rows_with_numpy(plan, fixed, targets, lam, redo, out, data_terms)
+    return out, math.fsum(data_terms.tolist())
+
+
+def _solve_rows_with_numpy(plan, fixed, targets, lam, rows, out, data_terms) -> None:
+    """Solve ``rows`` one by one, in float64, by the least-norm eigen-solve.
+
+    Used for the rows the kernel's Cholesky found not positive definite in floating point:
+    a ridge lost to rounding beside a rank-deficient Gram matrix. The least-norm solution is
+    then the limit of the ridge solutions as the ridge goes to 0, the best answer there is.
+    """
+    for row in rows:
+        start, stop = plan.indptr[row], plan.indptr[row + 1]
+        F = fixed[plan.indices[start:stop]].astype(np.float64)
+        t = targets[start:stop].astype(np.float64)
+        system = F.T @ F + float(lam[row]) * np.eye(plan.width)
+        if not np.all(np.isfinite(system)):  # NaN or overflow: let the caller's check name it
+            out[row], data_terms[row] = np.nan, np.nan
+            continue
+        out[row] = least_norm_solve(system[None], (F.T @ t)[None])[0]
+        resid = F @ out[row].astype(np.float64) - t
+        data_terms[row] = float(resid @ resid)
+
+
+def _solve_numpy(
+    plan: RowPlan,
+    fixed: np.ndarray,
+    targets: np.ndarray,
+    lam: np.ndarray,
+    n_threads: int | None,
+) -> tuple[np.ndarray, float]:
+    n_fixed, width = fixed.shape
     dtype = fixed.dtype
     # One zero row for padded positions, one zero column that each block fills with targets.
     design = np.zeros((n_fixed + 1, width + 1), dtype=dtype)
@@ -272,7 +413,6 @@ def solve_rows(
     targets_ext = np.empty(plan.nnz + 1, dtype=dtype)
     targets_ext[: plan.nnz] = targets
     targets_ext[plan.nnz] = 0.0
-    lam = np.asarray(lam_rows, dtype=dtype)
     all_positive = bool(np.all(lam > 0))
     out = np.zeros((plan.n_rows, width), dtype=dtype)
     data_terms = [0.0] * len(plan.chunks)
@@ -286,7 +426,7 @@ def solve_rows(
         )
         out[chunk.rows] = solution
 
-    workers = _worker_count(n_threads, plan)
+    workers = _worker_count(n_threads, plan, len(plan.chunks))
     with _blas_single_thread():
         if workers == 1:
             for index in plan.schedule:
@@ -394,14 +534,14 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_count(n_threads: int | None, plan: RowPlan) -> int:
+def _worker_count(n_threads: int | None, plan: RowPlan, units: int) -> int:
+    """Threads for a solve split into ``units`` independent pieces."""
     if n_threads is not None:
         if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
             raise ValueError(f"n_threads must be a positive integer or None, got {n_threads!r}")
-        return min(n_threads, max(1, len(plan.chunks)))
-    work = sum(_chunk_flops(c, plan.width) for c in plan.chunks)
-    by_work = int(work // MIN_FLOPS_PER_THREAD)
-    return max(1, min(usable_cores(), MAX_THREADS, by_work, len(plan.chunks)))
+        return min(n_threads, max(1, units))
+    by_work = int(plan.flops // MIN_FLOPS_PER_THREAD)
+    return max(1, min(usable_cores(), MAX_THREADS, by_work, units))
 
 
 def _run_threaded(run, schedule: tuple[int, ...], workers: int) -> None:

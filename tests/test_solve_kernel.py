@@ -1,5 +1,6 @@
 """The batched solver's own paths (als_core._solve): chunking, long rows cut into segments,
-rows solved in observation space (fewer observations than unknowns), zero ridge, threads.
+rows solved in observation space (fewer observations than unknowns), zero ridge, threads,
+for the numpy engine and, where both apply, the compiled kernel too.
 
 Every solution is held to the article's plain loop (``reference_half_step``), every data term
 to Σ (t − x·f)² computed directly, and the threaded path to the serial one bit for bit.
@@ -28,13 +29,18 @@ def _ratings(rng, n_rows, n_cols, lengths):
     return sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
 
 
-def _run_solver(R, fixed, lam, *, regularization="plain", n_threads=1, block_elements=None):
+ENGINES = ["numpy", "compiled"]
+
+
+def _run_solver(
+    R, fixed, lam, *, regularization="plain", n_threads=1, block_elements=None, engine="numpy"
+):
     kwargs = {} if block_elements is None else {"block_elements": block_elements}
     plan = _solve.plan_rows(R.indptr, R.indices, R.shape[1], fixed.shape[1], **kwargs)
     counts = np.diff(R.indptr).astype(np.float64)
     ridge = lam * counts if regularization == "weighted" else np.full(R.shape[0], float(lam))
     data = R.data.astype(fixed.dtype)
-    return plan, _solve.solve_rows(plan, fixed, data, ridge, n_threads=n_threads)
+    return plan, _solve.solve_rows(plan, fixed, data, ridge, n_threads=n_threads, engine=engine)
 
 
 def _direct_data_term(R, X, Y):
@@ -88,17 +94,18 @@ def test_rows_longer_than_one_block_get_a_chunk_each(mixed):
 
 
 # ----------------------------------------------------------------------------- exactness
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("regularization", ["plain", "weighted"])
 @pytest.mark.parametrize("block_elements", [256, 4096, None])
 def test_solutions_equal_the_reference_loop_and_data_term_is_exact(
-    mixed, regularization, block_elements
+    mixed, regularization, block_elements, engine
 ):
     # Every path at once (dual rows, ordinary rows, single-row chunks): factors to 1e-12 of
     # their scale, the data term to 1e-12 relative against a direct sum of squared residuals.
     R, Y = mixed
     lam = 0.3
     _, (X, data_term) = _run_solver(
-        R, Y, lam, regularization=regularization, block_elements=block_elements
+        R, Y, lam, regularization=regularization, block_elements=block_elements, engine=engine
     )
     expected = reference_half_step(R, Y, lam, regularization)
     np.testing.assert_allclose(X, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
@@ -145,9 +152,12 @@ def test_zero_ridge_gives_the_least_norm_solution(mixed):
     assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-9, abs=1e-9)
 
 
-def test_float32_agrees_with_the_float64_reference(mixed):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_float32_agrees_with_the_float64_reference(mixed, engine):
     R, Y = mixed
-    _, (X, data_term) = _run_solver(R, Y.astype(np.float32), 0.5, block_elements=4096)
+    _, (X, data_term) = _run_solver(
+        R, Y.astype(np.float32), 0.5, block_elements=4096, engine=engine
+    )
     assert X.dtype == np.float32
     expected = reference_half_step(R, Y.astype(np.float32).astype(np.float64), 0.5)
     np.testing.assert_allclose(X, expected, rtol=0, atol=2e-4 * np.abs(expected).max())
@@ -155,14 +165,17 @@ def test_float32_agrees_with_the_float64_reference(mixed):
 
 
 # ----------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_threaded_result_is_bit_identical_to_serial(mixed, dtype):
+def test_threaded_result_is_bit_identical_to_serial(mixed, dtype, engine):
     R, Y = mixed
     Y = Y.astype(dtype)
-    _, (serial, serial_data) = _run_solver(R, Y, 0.2, block_elements=512, n_threads=1)
+    _, (serial, serial_data) = _run_solver(
+        R, Y, 0.2, block_elements=512, n_threads=1, engine=engine
+    )
     for n_threads in (2, 3, 8):
         _, (threaded, threaded_data) = _run_solver(
-            R, Y, 0.2, block_elements=512, n_threads=n_threads
+            R, Y, 0.2, block_elements=512, n_threads=n_threads, engine=engine
         )
         assert np.array_equal(threaded, serial)
         assert threaded_data == serial_data
@@ -181,11 +194,12 @@ def test_worker_threads_reraise_the_first_error_and_stop():
     assert 3 not in done and len(done) < 50
 
 
-def test_n_threads_must_be_a_positive_integer(mixed):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_n_threads_must_be_a_positive_integer(mixed, engine):
     R, Y = mixed
     for bad in (0, -1, True, 1.5):
         with pytest.raises(ValueError, match="n_threads"):
-            _run_solver(R, Y, 0.1, n_threads=bad)
+            _run_solver(R, Y, 0.1, n_threads=bad, engine=engine)
 
 
 def test_blas_thread_limit_is_restored_after_overlapping_solves(mixed):

@@ -1,0 +1,16 @@
+/* The compiled half-step kernel (see _kernel_body.h and _kernel.py): one copy per precision. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define REAL double
+#define NAME(x) x##_f64
+#include "_kernel_body.h"
+#undef REAL
+#undef NAME
+
+#define REAL float
+#define NAME(x) x##_f32
+#include "_kernel_body.h"
+#undef REAL
+#undef NAME

@@ -1,0 +1,206 @@
+/* The exact row solver for one precision: included by _kernel.c once per REAL (double, float).
+
+   For each listed row u with observed columns I and targets t it solves the w x w system
+   (F_Iᵀ F_I + λ_u I) x = F_Iᵀ t by Cholesky, where F is the other side's factors padded with
+   zero columns to wp (a whole number of 64-byte vectors), and returns Σ (t − x·f)² per row.
+   Written with GCC/Clang vector extensions so the compiler emits the machine's widest SIMD
+   (-march=native) without intrinsics; see _kernel.py for how and why it is compiled. */
+
+typedef REAL NAME(vec) __attribute__((vector_size(64), aligned(sizeof(REAL))));
+#define VEC NAME(vec)
+#define LANES ((int64_t)(64 / sizeof(REAL)))
+#define TILE_ROWS 8
+
+/* Rows a0..a0+7 of the Gram matrix, columns cb .. cb + NC*LANES: sum over the row's observations
+   of f[a0 + r] * f[cb ...], with the 8 x NC accumulators in registers. With RHS, also the
+   right-hand side sum of t * f[cb ...] over the same columns. */
+#define GRAM_TILE(NC, RHS)                                                                    \
+  static inline __attribute__((always_inline)) void NAME(gram_tile_##NC##_##RHS)(           \
+      REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int32_t *cols, const REAL *t,      \
+      int64_t n, int64_t a0, int64_t cb) {                                                    \
+    VEC acc[TILE_ROWS][NC];                                                                   \
+    VEC racc[NC];                                                                             \
+    for (int c = 0; c < NC; c++) {                                                            \
+      racc[c] = (VEC){0};                                                                     \
+      for (int r = 0; r < TILE_ROWS; r++) acc[r][c] = (VEC){0};                               \
+    }                                                                                         \
+    for (int64_t l = 0; l < n; l++) {                                                         \
+      const REAL *f = F + (int64_t)cols[l] * wp;                                              \
+      VEC v[NC];                                                                              \
+      for (int c = 0; c < NC; c++) v[c] = *(const VEC *)(f + cb + c * LANES);                 \
+      for (int r = 0; r < TILE_ROWS; r++) {                                                   \
+        REAL s = f[a0 + r];                                                                   \
+        for (int c = 0; c < NC; c++) acc[r][c] += s * v[c];                                   \
+      }                                                                                       \
+      if (RHS) {                                                                              \
+        REAL s = t[l];                                                                        \
+        for (int c = 0; c < NC; c++) racc[c] += s * v[c];                                     \
+      }                                                                                       \
+    }                                                                                         \
+    for (int c = 0; c < NC; c++) {                                                            \
+      for (int r = 0; r < TILE_ROWS; r++) *(VEC *)(G + (a0 + r) * wp + cb + c * LANES) = acc[r][c]; \
+      if (RHS) *(VEC *)(rhs + cb + c * LANES) = racc[c];                                      \
+    }                                                                                         \
+  }
+GRAM_TILE(1, 0)
+GRAM_TILE(2, 0)
+GRAM_TILE(3, 0)
+GRAM_TILE(1, 1)
+GRAM_TILE(2, 1)
+GRAM_TILE(3, 1)
+#undef GRAM_TILE
+
+/* The upper block triangle of F_Iᵀ F_I (rows 0..wp, each from the vector block holding its
+   diagonal) and the right-hand side F_Iᵀ t, in passes of at most 3 vectors of columns. */
+static void NAME(gram)(REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int32_t *cols,
+                       const REAL *t, int64_t n) {
+  for (int64_t a0 = 0; a0 < wp; a0 += TILE_ROWS) {
+    int64_t cb = a0 - a0 % LANES;
+    while (cb < wp) {
+      int64_t left = (wp - cb) / LANES;
+      int64_t nc = left >= 3 && left != 4 ? 3 : left >= 2 ? 2 : 1;
+      if (a0 == 0) {
+        if (nc == 3) NAME(gram_tile_3_1)(G, rhs, wp, F, cols, t, n, a0, cb);
+        else if (nc == 2) NAME(gram_tile_2_1)(G, rhs, wp, F, cols, t, n, a0, cb);
+        else NAME(gram_tile_1_1)(G, rhs, wp, F, cols, t, n, a0, cb);
+      } else {
+        if (nc == 3) NAME(gram_tile_3_0)(G, rhs, wp, F, cols, t, n, a0, cb);
+        else if (nc == 2) NAME(gram_tile_2_0)(G, rhs, wp, F, cols, t, n, a0, cb);
+        else NAME(gram_tile_1_0)(G, rhs, wp, F, cols, t, n, a0, cb);
+      }
+      cb += nc * LANES;
+    }
+  }
+}
+
+/* In-place Cholesky A = Uᵀ U on the upper triangle of the leading w x w block; 0 if A is not
+   numerically positive definite. Rows are updated in whole vectors from the block holding
+   the diagonal: entries left of the diagonal are scratch (never read), and the padding
+   columns stay 0 because they are 0 in A. */
+static int NAME(cholesky)(REAL *G, int64_t wp, int64_t w) {
+  for (int64_t k = 0; k < w; k++) {
+    REAL *gk = G + k * wp;
+    REAL d = gk[k];
+    if (!(d > 0)) return 0;
+    d = sqrt(d);
+    REAL inv = 1 / d;
+    int64_t kb = (k + 1) - (k + 1) % LANES;
+    for (int64_t j = kb; j < wp; j += LANES) *(VEC *)(gk + j) *= inv;
+    gk[k] = d;
+    for (int64_t i = k + 1; i < w; i++) {
+      REAL *gi = G + i * wp;
+      REAL u = gk[i];
+      for (int64_t j = i - i % LANES; j < wp; j += LANES)
+        *(VEC *)(gi + j) -= u * *(const VEC *)(gk + j);
+    }
+  }
+  return 1;
+}
+
+/* Sum of each of LANES vectors, by pairwise folding (v is overwritten). Lane order of the
+   result is the permutation `perm` (found once by folding unit vectors). */
+static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v) {
+  for (int64_t h = LANES / 2, m = LANES; h >= 1; h /= 2, m /= 2) {
+    /* Vectors v[0..m): pair (v[i], v[i + m/2]) -> lanes of a block of 2h alternate halves. */
+    for (int64_t i = 0; i < m / 2; i++) {
+      VEC a = v[i], b = v[i + m / 2];
+      VEC lo = a, hi = b;
+      for (int64_t q = 0; q < LANES; q++) {
+        int64_t blk = q / (2 * h), off = q % (2 * h);
+        /* first h lanes of the block from a, last h from b */
+        lo[q] = off < h ? a[blk * 2 * h + off] : b[blk * 2 * h + off - h];
+        hi[q] = off < h ? a[blk * 2 * h + h + off] : b[blk * 2 * h + off];
+      }
+      v[i] = lo + hi;
+    }
+  }
+  return v[0];
+}
+
+/* Σ (t − x·f)² over the row's observations, in double; LANES dot products at a time. */
+static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const int32_t *cols,
+                              const REAL *t, int64_t n, const int64_t *perm) {
+  double total = 0;
+  int64_t l = 0;
+  for (; l + LANES <= n; l += LANES) {
+    VEC p[LANES];
+    for (int64_t q = 0; q < LANES; q++) {
+      const REAL *f = F + (int64_t)cols[l + q] * wp;
+      VEC s = (VEC){0};
+      for (int64_t c = 0; c < wp; c += LANES) s += *(const VEC *)(x + c) * *(const VEC *)(f + c);
+      p[q] = s;
+    }
+    VEC sums = NAME(fold)(p);
+    for (int64_t q = 0; q < LANES; q++) {
+      double r = (double)t[l + perm[q]] - (double)sums[q];
+      total += r * r;
+    }
+  }
+  for (; l < n; l++) {
+    const REAL *f = F + (int64_t)cols[l] * wp;
+    REAL s = 0;
+    for (int64_t a = 0; a < wp; a++) s += x[a] * f[a];
+    double r = (double)t[l] - (double)s;
+    total += r * r;
+  }
+  return total;
+}
+
+/* Solve every listed row; returns how many were not positive definite (their indices are
+   written to `failed`, their outputs left untouched). */
+int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const REAL *targets,
+                         const REAL *F, int64_t wp, int64_t w, const REAL *lam,
+                         const int64_t *rows, int64_t n_rows, REAL *out, double *data_terms,
+                         int64_t *failed) {
+  REAL *G = aligned_alloc(64, (size_t)(wp * wp + 2 * wp) * sizeof(REAL));
+  if (!G) return -1;
+  REAL *rhs = G + wp * wp;
+  REAL *x = rhs + wp;
+  int64_t perm[LANES];
+  {
+    VEC unit[LANES];
+    for (int64_t i = 0; i < LANES; i++) {
+      unit[i] = (VEC){0};
+      unit[i][0] = (REAL)(i + 1);
+    }
+    VEC s = NAME(fold)(unit);
+    for (int64_t q = 0; q < LANES; q++) perm[q] = (int64_t)s[q] - 1;
+  }
+  int64_t n_failed = 0;
+  for (int64_t q = 0; q < n_rows; q++) {
+    int64_t row = rows[q];
+    int64_t start = indptr[row], n = indptr[row + 1] - start;
+    const int32_t *cols = indices + start;
+    const REAL *t = targets + start;
+    NAME(gram)(G, rhs, wp, F, cols, t, n);
+    REAL ridge = lam[row];
+    for (int64_t a = 0; a < w; a++) G[a * wp + a] += ridge;
+    if (!NAME(cholesky)(G, wp, w)) {
+      failed[n_failed++] = row;
+      continue;
+    }
+    /* Uᵀ y = b, then U x = y. */
+    for (int64_t i = 0; i < w; i++) {
+      const REAL *gi = G + i * wp;
+      REAL yi = rhs[i] / gi[i];
+      rhs[i] = yi;
+      for (int64_t j = i + 1; j < w; j++) rhs[j] -= yi * gi[j];
+    }
+    for (int64_t i = w; i < wp; i++) x[i] = 0;
+    for (int64_t i = w - 1; i >= 0; i--) {
+      const REAL *gi = G + i * wp;
+      REAL s = rhs[i];
+      for (int64_t j = i + 1; j < w; j++) s -= gi[j] * x[j];
+      x[i] = s / gi[i];
+    }
+    data_terms[row] = NAME(residuals)(x, wp, F, cols, t, n, perm);
+    REAL *o = out + row * w;
+    for (int64_t a = 0; a < w; a++) o[a] = x[a];
+  }
+  free(G);
+  return n_failed;
+}
+
+#undef LANES
+#undef VEC
+#undef TILE_ROWS
