@@ -7,9 +7,12 @@
    (-march=native) without intrinsics; see _kernel.py for how and why it is compiled. */
 
 typedef REAL NAME(vec) __attribute__((vector_size(64), aligned(sizeof(REAL))));
+typedef MASKINT NAME(mask) __attribute__((vector_size(64)));
 #define VEC NAME(vec)
+#define MASK NAME(mask)
 #define LANES ((int64_t)(64 / sizeof(REAL)))
 #define TILE_ROWS 8
+#define PREFETCH 8 /* observations; measured best of 4, 8, 16 at MovieLens-1M shape */
 
 /* Rows a0..a0+7 of the Gram matrix, columns cb .. cb + NC*LANES: sum over the row's observations
    of f[a0 + r] * f[cb ...], with the 8 x NC accumulators in registers. With RHS, also the
@@ -26,6 +29,11 @@ typedef REAL NAME(vec) __attribute__((vector_size(64), aligned(sizeof(REAL))));
     }                                                                                         \
     for (int64_t l = 0; l < n; l++) {                                                         \
       const REAL *f = F + (int64_t)cols[l] * wp;                                              \
+      if (l + PREFETCH < n) { /* rows are scattered in F: fetch a few observations ahead */   \
+        const REAL *ahead = F + (int64_t)cols[l + PREFETCH] * wp;                             \
+        __builtin_prefetch(ahead + a0);                                                       \
+        for (int c = 0; c < NC; c++) __builtin_prefetch(ahead + cb + c * LANES);              \
+      }                                                                                       \
       VEC v[NC];                                                                              \
       for (int c = 0; c < NC; c++) v[c] = *(const VEC *)(f + cb + c * LANES);                 \
       for (int r = 0; r < TILE_ROWS; r++) {                                                   \
@@ -73,53 +81,76 @@ static void NAME(gram)(REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int3
   }
 }
 
-/* In-place Cholesky A = Uᵀ U on the upper triangle of the leading w x w block; 0 if A is not
-   numerically positive definite. Rows are updated in whole vectors from the block holding
-   the diagonal: entries left of the diagonal are scratch (never read), and the padding
-   columns stay 0 because they are 0 in A. */
-static int NAME(cholesky)(REAL *G, int64_t wp, int64_t w) {
-  for (int64_t k = 0; k < w; k++) {
-    REAL *gk = G + k * wp;
-    REAL d = gk[k];
-    if (!(d > 0)) return 0;
-    d = sqrt(d);
-    REAL inv = 1 / d;
-    int64_t kb = (k + 1) - (k + 1) % LANES;
-    for (int64_t j = kb; j < wp; j += LANES) *(VEC *)(gk + j) *= inv;
-    gk[k] = d;
-    for (int64_t i = k + 1; i < w; i++) {
-      REAL *gi = G + i * wp;
-      REAL u = gk[i];
-      for (int64_t j = i - i % LANES; j < wp; j += LANES)
-        *(VEC *)(gi + j) -= u * *(const VEC *)(gk + j);
-    }
-  }
+/* Row k of U from the current row k of the trailing matrix: scale by 1/sqrt(diagonal). */
+static inline __attribute__((always_inline)) int NAME(pivot_row)(REAL *G, int64_t wp,
+                                                                 int64_t k) {
+  REAL *gk = G + k * wp;
+  REAL d = gk[k];
+  if (!(d > 0)) return 0;
+  d = sqrt(d);
+  REAL inv = 1 / d;
+  for (int64_t j = (k + 1) - (k + 1) % LANES; j < wp; j += LANES) *(VEC *)(gk + j) *= inv;
+  gk[k] = d;
   return 1;
 }
 
-/* Sum of each of LANES vectors, by pairwise folding (v is overwritten). Lane order of the
-   result is the permutation `perm` (found once by folding unit vectors). */
-static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v) {
-  for (int64_t h = LANES / 2, m = LANES; h >= 1; h /= 2, m /= 2) {
-    /* Vectors v[0..m): pair (v[i], v[i + m/2]) -> lanes of a block of 2h alternate halves. */
-    for (int64_t i = 0; i < m / 2; i++) {
-      VEC a = v[i], b = v[i + m / 2];
-      VEC lo = a, hi = b;
-      for (int64_t q = 0; q < LANES; q++) {
-        int64_t blk = q / (2 * h), off = q % (2 * h);
-        /* first h lanes of the block from a, last h from b */
-        lo[q] = off < h ? a[blk * 2 * h + off] : b[blk * 2 * h + off - h];
-        hi[q] = off < h ? a[blk * 2 * h + h + off] : b[blk * 2 * h + off];
-      }
-      v[i] = lo + hi;
+/* In-place Cholesky A = Uᵀ U on the upper triangle of the leading w x w block; 0 if A is not
+   numerically positive definite. Two pivots at a time, so each trailing row is loaded and
+   stored once per pair. Rows are updated in whole vectors from the block holding the
+   diagonal: entries left of the diagonal are scratch (never read where it matters: they meet
+   only zeros), and the padding columns stay 0 because they are 0 in A. */
+static int NAME(cholesky)(REAL *G, int64_t wp, int64_t w) {
+  int64_t k = 0;
+  for (; k + 1 < w; k += 2) {
+    REAL *g0 = G + k * wp, *g1 = g0 + wp;
+    if (!NAME(pivot_row)(G, wp, k)) return 0;
+    REAL u = g0[k + 1];
+    for (int64_t j = (k + 1) - (k + 1) % LANES; j < wp; j += LANES)
+      *(VEC *)(g1 + j) -= u * *(const VEC *)(g0 + j);
+    if (!NAME(pivot_row)(G, wp, k + 1)) return 0;
+    for (int64_t i = k + 2; i < w; i++) {
+      REAL *gi = G + i * wp;
+      REAL u0 = g0[i], u1 = g1[i];
+      for (int64_t j = i - i % LANES; j < wp; j += LANES)
+        *(VEC *)(gi + j) -= u0 * *(const VEC *)(g0 + j) + u1 * *(const VEC *)(g1 + j);
     }
   }
+  if (k < w) return NAME(pivot_row)(G, wp, k);
+  return 1;
+}
+
+/* Masks for NAME(fold): at level h (LANES/2, ..., 1), lanes of each block of 2h take h lanes
+   from the first vector then h from the second, `lo` the first half of each vector's block and
+   `hi` the second. */
+static void NAME(fold_masks)(MASK *lo, MASK *hi) {
+  int level = 0;
+  for (int64_t h = LANES / 2; h >= 1; h /= 2, level++) {
+    for (int64_t q = 0; q < LANES; q++) {
+      int64_t base = q / (2 * h) * 2 * h, off = q % (2 * h);
+      lo[level][q] = off < h ? base + off : LANES + base + off - h;
+      hi[level][q] = off < h ? base + h + off : LANES + base + off;
+    }
+  }
+}
+
+/* The sums of LANES vectors at once, by pairwise folding with two-source permutes (v is
+   overwritten). Lane q of the result is the sum of v[perm[q]], perm found once by folding
+   unit vectors. */
+static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v, const MASK *lo,
+                                                            const MASK *hi) {
+  int level = 0;
+  for (int64_t m = LANES; m > 1; m /= 2, level++)
+    for (int64_t i = 0; i < m / 2; i++) {
+      VEC a = v[i], b = v[i + m / 2];
+      v[i] = __builtin_shuffle(a, b, lo[level]) + __builtin_shuffle(a, b, hi[level]);
+    }
   return v[0];
 }
 
 /* Σ (t − x·f)² over the row's observations, in double; LANES dot products at a time. */
 static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const int32_t *cols,
-                              const REAL *t, int64_t n, const int64_t *perm) {
+                              const REAL *t, int64_t n, const int64_t *perm, const MASK *lo,
+                              const MASK *hi) {
   double total = 0;
   int64_t l = 0;
   for (; l + LANES <= n; l += LANES) {
@@ -130,7 +161,7 @@ static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const in
       for (int64_t c = 0; c < wp; c += LANES) s += *(const VEC *)(x + c) * *(const VEC *)(f + c);
       p[q] = s;
     }
-    VEC sums = NAME(fold)(p);
+    VEC sums = NAME(fold)(p, lo, hi);
     for (int64_t q = 0; q < LANES; q++) {
       double r = (double)t[l + perm[q]] - (double)sums[q];
       total += r * r;
@@ -152,18 +183,21 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
                          const REAL *F, int64_t wp, int64_t w, const REAL *lam,
                          const int64_t *rows, int64_t n_rows, REAL *out, double *data_terms,
                          int64_t *failed) {
-  REAL *G = aligned_alloc(64, (size_t)(wp * wp + 2 * wp) * sizeof(REAL));
+  REAL *G = aligned_alloc(64, (size_t)(wp * wp + 3 * wp) * sizeof(REAL));
   if (!G) return -1;
   REAL *rhs = G + wp * wp;
   REAL *x = rhs + wp;
+  REAL *y = x + wp;
   int64_t perm[LANES];
+  MASK lo[8], hi[8];
+  NAME(fold_masks)(lo, hi);
   {
     VEC unit[LANES];
     for (int64_t i = 0; i < LANES; i++) {
       unit[i] = (VEC){0};
       unit[i][0] = (REAL)(i + 1);
     }
-    VEC s = NAME(fold)(unit);
+    VEC s = NAME(fold)(unit, lo, hi);
     for (int64_t q = 0; q < LANES; q++) perm[q] = (int64_t)s[q] - 1;
   }
   int64_t n_failed = 0;
@@ -179,21 +213,27 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
       failed[n_failed++] = row;
       continue;
     }
-    /* Uᵀ y = b, then U x = y. */
+    /* Uᵀ y = b, then U x = y, in whole vectors from the block holding the diagonal: entries
+       of b left of i are already consumed (y is kept apart), and the scratch entries of U
+       left of the diagonal meet only zeros of x. */
     for (int64_t i = 0; i < w; i++) {
       const REAL *gi = G + i * wp;
       REAL yi = rhs[i] / gi[i];
-      rhs[i] = yi;
-      for (int64_t j = i + 1; j < w; j++) rhs[j] -= yi * gi[j];
+      y[i] = yi;
+      for (int64_t j = i - i % LANES; j < wp; j += LANES)
+        *(VEC *)(rhs + j) -= yi * *(const VEC *)(gi + j);
     }
-    for (int64_t i = w; i < wp; i++) x[i] = 0;
+    for (int64_t j = 0; j < wp; j += LANES) *(VEC *)(x + j) = (VEC){0};
     for (int64_t i = w - 1; i >= 0; i--) {
       const REAL *gi = G + i * wp;
-      REAL s = rhs[i];
-      for (int64_t j = i + 1; j < w; j++) s -= gi[j] * x[j];
-      x[i] = s / gi[i];
+      VEC acc = (VEC){0};
+      for (int64_t j = i - i % LANES; j < wp; j += LANES)
+        acc += *(const VEC *)(gi + j) * *(const VEC *)(x + j);
+      REAL s = 0;
+      for (int64_t q = 0; q < LANES; q++) s += acc[q];
+      x[i] = (y[i] - s) / gi[i];
     }
-    data_terms[row] = NAME(residuals)(x, wp, F, cols, t, n, perm);
+    data_terms[row] = NAME(residuals)(x, wp, F, cols, t, n, perm, lo, hi);
     REAL *o = out + row * w;
     for (int64_t a = 0; a < w; a++) o[a] = x[a];
   }
@@ -203,4 +243,6 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
 
 #undef LANES
 #undef VEC
+#undef MASK
 #undef TILE_ROWS
+#undef PREFETCH

@@ -5,7 +5,8 @@ Run by hand from the repository root:
     PYTHONPATH=. python benchmarks/bench_speed.py            # about two minutes
     PYTHONPATH=. python benchmarks/bench_speed.py --quick    # fewer repeats, about 30 s
 
-It prints one table: for each data shape, k and dtype, the seconds per full iteration (both
+It prints one table: for each data shape, k, dtype and engine (the compiled kernel, and the
+numpy solver it falls back to, for comparison), the seconds per full iteration (both
 half-steps, history included: objective terms and train RMSE; median over iterations and
 repeats), the GFLOP/s that means, counting 2·nnz·k² + (n_users + n_items)(k³/3 + 2k²) per
 iteration, the process CPU seconds per iteration (all threads; a shared, busy machine inflates
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import als_core as ac
+from als_core import _kernel
 from als_core.reference import reference_half_step
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,9 +135,24 @@ def _seconds(fn) -> float:
     return time.perf_counter() - start
 
 
+@contextmanager
+def engine(name: str):
+    """Run the half-steps on one engine ("auto": the compiled kernel, "numpy")."""
+    before = os.environ.get("ALS_CORE_ENGINE")
+    os.environ["ALS_CORE_ENGINE"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["ALS_CORE_ENGINE"]
+        else:
+            os.environ["ALS_CORE_ENGINE"] = before
+
+
 def time_fit(ratings: ac.Ratings, k: int, dtype, iterations: int, repeats: int) -> dict:
     """Median seconds per iteration from the history (both half-steps), and whole fits."""
     per_iteration, whole, cpu = [], [], []
+    ac.ALS(k=k, iterations=1, dtype=dtype).fit(ratings)  # warm up
     for repeat in range(repeats):
         model = ac.ALS(k=k, lam=0.1, iterations=iterations, dtype=dtype, seed=repeat)
         cpu_start = time.process_time()
@@ -203,13 +222,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (about 30 s)")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
+    big = 5 if args.quick else 10
     cases = [
-        (ML_100K, 20, np.float64, 20),
-        (ML_100K, 20, np.float32, 20),
-        (ML_1M, 50, np.float64, 5 if args.quick else 10),
-        (ML_1M, 50, np.float32, 5 if args.quick else 10),
+        (ML_100K, 20, np.float64, 20, "compiled"),
+        (ML_100K, 20, np.float32, 20, "compiled"),
+        (ML_100K, 20, np.float64, 20, "numpy"),
+        (ML_1M, 50, np.float64, big, "compiled"),
+        (ML_1M, 50, np.float32, big, "compiled"),
+        (ML_1M, 50, np.float64, big, "numpy"),
     ]
     print(f"numpy {np.__version__}, {ac._solve.usable_cores()} usable cores, {time.ctime()}")
+    print(f"engine: {_kernel.describe()}")
     data = {}
     for shape in (ML_100K, ML_1M):
         t = _seconds(lambda shape=shape: data.setdefault(shape.name, movielens_like(shape)))
@@ -223,15 +246,16 @@ def main() -> None:
             f"{per_item.max()}"
         )
     rows = []
-    for shape, k, dtype, iterations in cases:
+    for shape, k, dtype, iterations, name in cases:
         r = data[shape.name]
-        ac.ALS(k=k, iterations=1, dtype=dtype).fit(r)  # warm up
-        result = time_fit(r, k, dtype, iterations, repeats)
+        with engine("compiled" if name == "compiled" else "numpy"):
+            result = time_fit(r, k, dtype, iterations, repeats)
         rows.append(
             {
                 "shape": shape.name,
                 "k": k,
                 "dtype": np.dtype(dtype).name,
+                "engine": name,
                 "iterations": iterations,
                 "s/iteration": result["per_iteration"],
                 "GFLOP/s": iteration_flops(r, k) / result["per_iteration"] / 1e9,
@@ -243,12 +267,13 @@ def main() -> None:
     matmul = matmul_gflops()
     print()
     print(
-        f"{'shape':<16}{'k':>4}{'dtype':>9}{'iters':>7}{'s/iter':>10}{'GFLOP/s':>9}"
+        f"{'shape':<16}{'k':>4}{'dtype':>9}{'engine':>10}{'iters':>7}{'s/iter':>10}{'GFLOP/s':>9}"
         f"{'CPU s/iter':>12}{'fit s':>8}{'RMSE':>8}"
     )
     for row in rows:
         print(
-            f"{row['shape']:<16}{row['k']:>4}{row['dtype']:>9}{row['iterations']:>7}"
+            f"{row['shape']:<16}{row['k']:>4}{row['dtype']:>9}{row['engine']:>10}"
+            f"{row['iterations']:>7}"
             f"{row['s/iteration']:>10.4f}{row['GFLOP/s']:>9.1f}{row['cpu s/iter']:>12.4f}"
             f"{row['fit s']:>8.3f}{row['train RMSE']:>8.4f}"
         )
