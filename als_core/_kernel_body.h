@@ -2,15 +2,15 @@
 
    For each listed row u with observed columns I and targets t it solves the w x w system
    (F_Iᵀ F_I + λ_u I) x = F_Iᵀ t by Cholesky, where F is the other side's factors padded with
-   zero columns to wp (a whole number of 64-byte vectors), and returns Σ (t − x·f)² per row.
+   zero columns to wp (a whole number of VBYTES-byte vectors), and returns Σ (t − x·f)² per row.
    Written with GCC/Clang vector extensions so the compiler emits the machine's widest SIMD
    (-march=native) without intrinsics; see _kernel.py for how and why it is compiled. */
 
-typedef REAL NAME(vec) __attribute__((vector_size(64), aligned(sizeof(REAL))));
-typedef MASKINT NAME(mask) __attribute__((vector_size(64)));
+typedef REAL NAME(vec) __attribute__((vector_size(VBYTES), aligned(sizeof(REAL))));
+typedef MASKINT NAME(mask) __attribute__((vector_size(VBYTES)));
 #define VEC NAME(vec)
 #define MASK NAME(mask)
-#define LANES ((int64_t)(64 / sizeof(REAL)))
+#define LANES ((int64_t)(VBYTES / sizeof(REAL)))
 #define TILE_ROWS 8
 #define PREFETCH 8 /* observations; measured best of 4, 8, 16 at MovieLens-1M shape */
 
@@ -183,7 +183,8 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
                          const REAL *F, int64_t wp, int64_t w, const REAL *lam,
                          const int64_t *rows, int64_t n_rows, REAL *out, double *data_terms,
                          int64_t *failed) {
-  REAL *G = aligned_alloc(64, (size_t)(wp * wp + 3 * wp) * sizeof(REAL));
+  size_t bytes = (size_t)(wp * wp + 3 * wp) * sizeof(REAL);
+  REAL *G = aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (!G) return -1;
   REAL *rhs = G + wp * wp;
   REAL *x = rhs + wp;

@@ -346,7 +346,8 @@ def _solve_compiled(
 ) -> tuple[np.ndarray, float]:
     """Stripes of the longest-first row order on worker threads (ctypes drops the GIL)."""
     dtype = fixed.dtype
-    padded = _kernel.pad_factors(fixed)
+    variant = _kernel.choose_variant(dtype, plan.width)
+    padded = _kernel.pad_factors(fixed, variant)
     targets = np.ascontiguousarray(targets, dtype=dtype)
     out = np.zeros((plan.n_rows, plan.width), dtype=dtype)
     data_terms = np.zeros(plan.n_rows)
@@ -357,6 +358,7 @@ def _solve_compiled(
     def run(i: int) -> None:
         failed[i] = _kernel.solve_stripe(
             lib,
+            variant,
             plan.indptr,
             plan.indices,
             targets,

@@ -80,6 +80,33 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
 
 
 @needs_kernel
+@pytest.mark.parametrize("variant", ["f32", "f32_narrow"])
+@pytest.mark.parametrize("width", [3, 8, 20, 50])
+def test_both_float32_vector_widths_equal_the_reference_loop(monkeypatch, variant, width):
+    monkeypatch.setattr(_kernel, "choose_variant", lambda dtype, w: variant)
+    rng = np.random.default_rng(width + 1)
+    R = _ratings(rng, [0, 1, 5, 9, 17, width, 2 * width + 1, 120], 200)
+    Y = rng.standard_normal((200, width)).astype(np.float32)
+    X, data_term = _solve_with(R, Y, np.full(R.shape[0], 0.4), "compiled")
+    expected = reference_half_step(R, Y.astype(np.float64), 0.4)
+    np.testing.assert_allclose(X, expected, rtol=0, atol=2e-4 * np.abs(expected).max())
+    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-5)
+
+
+def test_the_float32_vector_width_follows_the_tile_work():
+    # Vector multiply-adds per observation: 8-row tiles over the upper block triangle.
+    # k = 50 in 8-lane vectors: 7 + 6 + ... + 1 vectors in the 7 row blocks, 8 rows each.
+    assert _kernel.tile_vectors(50, 8) == 8 * sum(range(1, 8))
+    # in 16-lane vectors (64 columns): blocks of 8 rows start at 0, 0, 16, 16, ... columns
+    assert _kernel.tile_vectors(50, 16) == 8 * (4 + 4 + 3 + 3 + 2 + 2 + 1 + 1)
+    assert _kernel.choose_variant(np.float32, 50) == "f32"
+    assert _kernel.choose_variant(np.float32, 20) == "f32_narrow"
+    assert _kernel.choose_variant(np.float64, 20) == "f64"
+    with pytest.raises(ValueError, match="float64 and float32"):
+        _kernel.choose_variant(np.float16, 20)
+
+
+@needs_kernel
 def test_compiled_and_numpy_engines_agree_on_a_skewed_problem():
     # Long-tailed row lengths like real ratings, k = 50: both engines, 1e-12 of the scale.
     rng = np.random.default_rng(5)
@@ -105,8 +132,8 @@ def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution():
     plan = _solve.plan_rows(R.indptr, R.indices, 3, 2)
     out, terms = np.zeros((2, 2)), np.zeros(2)
     failed = _kernel.solve_stripe(
-        _kernel.load(), plan.indptr, plan.indices, R.data, _kernel.pad_factors(F), 2,
-        ridge, plan.order, out, terms,
+        _kernel.load(), "f64", plan.indptr, plan.indices, R.data, _kernel.pad_factors(F, "f64"),
+        2, ridge, plan.order, out, terms,
     )  # fmt: skip
     assert sorted(failed.tolist()) == [0, 1]
     X, data_term = _solve_with(R, F, ridge, "compiled")
