@@ -129,20 +129,45 @@ def _find_compiler() -> str:
 
 
 def _cache_dir() -> Path:
-    """``$ALS_CORE_KERNEL_DIR``, else the user's cache folder, else a temporary folder."""
-    candidates = []
+    """``$ALS_CORE_KERNEL_DIR``, else the user's cache folder, else a private temporary folder.
+
+    The library loads native code from here, so a folder is used only if this user owns it
+    and no one else can write to it (a shared /tmp must not let another account plant a
+    library under the expected name).
+    """
     if os.environ.get("ALS_CORE_KERNEL_DIR"):
-        candidates.append(Path(os.environ["ALS_CORE_KERNEL_DIR"]))
+        folder = Path(os.environ["ALS_CORE_KERNEL_DIR"])
+        problem = _unsafe(folder)
+        if problem:
+            raise KernelUnavailable(f"ALS_CORE_KERNEL_DIR={folder} cannot be used: {problem}")
+        return folder
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    candidates += [Path(base) / "als-explorer", Path(tempfile.gettempdir()) / "als-explorer"]
+    user = getattr(os, "getuid", lambda: "user")()
+    candidates = [Path(base) / "als-explorer", Path(tempfile.gettempdir()) / f"als-explorer-{user}"]
+    problems = []
     for folder in candidates:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK):
+        problem = _unsafe(folder)
+        if not problem:
             return folder
-    raise KernelUnavailable("no writable cache folder for the compiled kernel")
+        problems.append(f"{folder}: {problem}")
+    raise KernelUnavailable("no private writable cache folder (" + "; ".join(problems) + ")")
+
+
+def _unsafe(folder: Path) -> str | None:
+    """Why ``folder`` (created if missing) may not hold the kernel, or None if it may."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as exc:
+        return f"cannot create it ({exc.strerror or exc})"
+    if not os.access(folder, os.W_OK):
+        return "not writable"
+    if hasattr(os, "getuid"):
+        if info.st_uid != os.getuid():
+            return "owned by another user"
+        if info.st_mode & 0o022:
+            return "writable by other users (chmod go-w it)"
+    return None
 
 
 def _cache_key(sources: bytes, compiler: str, flags: list[str]) -> str:

@@ -270,3 +270,20 @@ def test_the_cache_key_changes_with_source_flags_compiler_and_cpu(monkeypatch):
     assert _kernel._cache_key(b"source", "clang", ["-O3"]) != base
     monkeypatch.setattr(_kernel, "_cpu_signature", lambda: "another cpu")
     assert _kernel._cache_key(b"source", "cc", ["-O3"]) != base
+
+
+def test_a_cache_folder_others_can_write_to_is_refused(fresh_kernel_state):
+    # Native code is loaded from the cache: a folder another account could write to would let
+    # it plant a library under the expected name.
+    fresh_kernel_state.chmod(0o777)
+    with pytest.warns(RuntimeWarning), pytest.raises(_kernel.KernelUnavailable, match="chmod"):
+        _kernel.load()
+    fresh_kernel_state.chmod(0o700)
+
+
+def test_the_default_cache_folders_are_private(monkeypatch, tmp_path):
+    monkeypatch.delenv("ALS_CORE_KERNEL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = _kernel._cache_dir()
+    assert folder == tmp_path / "cache" / "als-explorer"
+    assert folder.stat().st_mode & 0o077 == 0
