@@ -4,6 +4,7 @@ numpy, scipy and pandas only; nothing here knows about the dashboard.
 """
 
 from . import experiments
+from ._kernel import describe as solver_engine
 from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
 from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
 from .embed import (
@@ -45,6 +46,7 @@ from .split import Split, split
 from .synthetic import SyntheticData, synthetic
 
 __all__ = [
+    "solver_engine",
     "RunFileError",
     "RunRecord",
     "factors_frame",

@@ -77,7 +77,7 @@ def describe() -> str:
         lib = load()
     except KernelUnavailable as exc:
         return f"numpy solver (compiled kernel unavailable: {exc})"
-    return f"compiled kernel ({_state['flags']}, {Path(lib._name).name})"
+    return f"compiled C kernel ({_state['flags']}, {Path(lib._name).name})"
 
 
 def load() -> ctypes.CDLL:

@@ -183,7 +183,7 @@ def show_fit(
             help=f"Arrow: difference to popularity ({baseline:.3f}), which recommends the "
             "most-rated items the user has not seen.",
         )
-    cols[3].metric("Iterations run", f"{fit.model.n_iter_} of {fit.params['iterations']}")
+    cols[3].metric("Iterations run", f"{fit.model.n_iter_}/{fit.params['iterations']}")
     cols[4].metric("Time", f"{seconds:.2f} s")
     st.caption(
         f"{fit.n_train:,} training and {fit.n_heldout:,} held-out interactions · "

@@ -394,6 +394,11 @@ def movielens_dataset(progress: Any = None) -> Dataset:
 _INTERRUPTIONS = (RerunException, StopException)
 
 
+def solver_engine() -> str:
+    """Which engine solves the half-steps here (the compiled kernel, or numpy and why)."""
+    return ac.solver_engine()
+
+
 @st.cache_resource
 def _fit_slots() -> threading.BoundedSemaphore:
     """Bounds concurrent fits across all sessions (created once per server, never mutated)."""

@@ -177,8 +177,12 @@ def metrics_row(fit: state.FitResult) -> None:
     cols[1].metric("Validation RMSE", f"{val:.3f}" if val == val else "–")
     best = m["best_iteration"]
     cols[2].metric("Best iteration", f"{best}" if best else "–")
-    cols[3].metric("Iterations run", f"{m['iterations_run']} of {fit.settings['iterations']}")
-    cols[4].metric("Time", f"{fit.seconds:.2f} s")
+    cols[3].metric("Iterations run", f"{m['iterations_run']}/{fit.settings['iterations']}")
+    cols[4].metric(
+        "Time",
+        f"{fit.seconds:.2f} s",
+        help=f"Wall time of the whole fit. Half-steps solved by the {state.solver_engine()}.",
+    )
     reasons = {
         "iterations": "ran all iterations",
         "tol": "stopped: the objective changed by less than the tolerance",

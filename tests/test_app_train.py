@@ -121,7 +121,7 @@ def test_a_tolerance_stops_early_as_the_library_does(at):
     at.select_slider(key="train_w_tol").set_value(1e-2).run()
     model = independent_fit(stopping="tolerance", tol=1e-2)
     assert model.n_iter_ < 15
-    assert metrics(at)["Iterations run"] == f"{model.n_iter_} of 15"
+    assert metrics(at)["Iterations run"] == f"{model.n_iter_}/15"
 
 
 def test_patience_keeps_the_best_iteration(at):
@@ -179,14 +179,14 @@ def test_after_stop_the_model_as_far_as_it_got_is_shown_until_asked_to_train(at)
     at.session_state["train_stopped_key"] = key
     at.slider(key="train_w_k").set_value(3).run()
     assert "after iteration 2" in at.warning[0].value
-    assert metrics(at)["Iterations run"] == "2 of 15"
+    assert metrics(at)["Iterations run"] == "2/15"
     ends = partial.model.history_.groupby("iteration")["validation_rmse"].last()
     assert metrics(at)["Best iteration"] == str(int(ends.idxmin()))
     assert "stopped by request" in " ".join(c.value for c in at.caption)
     at.button(key="train_resume").click().run()
     assert not at.warning
     assert shown_rmse(at) == expected_rmse(independent_fit(k=3))
-    assert metrics(at)["Iterations run"] == "15 of 15"
+    assert metrics(at)["Iterations run"] == "15/15"
 
 
 def test_a_stop_before_the_first_half_step_keeps_the_previous_model(at):

@@ -54,7 +54,7 @@ def fresh_kernel_state(monkeypatch, tmp_path):
 @needs_kernel
 def test_the_kernel_builds_and_loads_on_a_machine_with_a_compiler():
     assert _kernel.available(), _kernel.describe()
-    assert _kernel.describe().startswith("compiled kernel")
+    assert _kernel.describe().startswith("compiled C kernel")
 
 
 @needs_kernel
