@@ -9,9 +9,9 @@ where F is the fixed factor matrix of the other side (w = k, or k + 1 with a bia
 
 Two engines solve the same systems. The compiled kernel (``_kernel``: one pass per row in C,
 symmetric Gram tiles, Cholesky) runs whenever it can be built and every row has a positive
-ridge; it is about twice as fast. The numpy engine below handles everything else (zero ridge,
-no C compiler, ``ALS_CORE_ENGINE=numpy``) and any row the kernel finds not numerically
-positive definite.
+ridge; it is about 2.7 times as fast at MovieLens-1M size (benchmarks/README.md). The numpy
+engine below handles everything else (zero ridge, no C compiler, ``ALS_CORE_ENGINE=numpy``);
+rows the kernel finds not numerically positive definite get a least-norm solve.
 
 How the numpy engine works, and why this way (measured on 2 cores, MovieLens-1M shape,
 k = 50; see benchmarks/bench_speed.py):
@@ -160,8 +160,7 @@ def plan_rows(
 def _build_chunks(plan: RowPlan) -> tuple[Chunk, ...]:
     """Group the non-empty rows into padded chunks of similar length (the numpy engine)."""
     indptr, indices, counts, width = plan.indptr, plan.indices, plan.counts, plan.width
-    order = np.argsort(counts, kind="stable")
-    order = order[counts[order] > 0]
+    order = plan.order[::-1]  # shortest first: the length groups are found in rising order
     segment = _segment_length(width)
     chunks: list[Chunk] = []
     for start, stop, length in _length_groups(counts[order], width, plan.block_elements):
@@ -376,11 +375,11 @@ def _solve_compiled(
         _run_threaded(run, tuple(range(workers)), workers)
     redo = np.sort(np.concatenate(failed))
     if len(redo):
-        _solve_rows_with_numpy(plan, fixed, targets, lam, redo, out, data_terms)
+        _solve_rows_least_norm(plan, fixed, targets, lam, redo, out, data_terms)
     return out, math.fsum(data_terms.tolist())
 
 
-def _solve_rows_with_numpy(plan, fixed, targets, lam, rows, out, data_terms) -> None:
+def _solve_rows_least_norm(plan, fixed, targets, lam, rows, out, data_terms) -> None:
     """Solve ``rows`` one by one, in float64, by the least-norm eigen-solve.
 
     Used for the rows the kernel's Cholesky found not positive definite in floating point:

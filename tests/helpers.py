@@ -40,6 +40,24 @@ def random_ratings(
     return ac.Ratings.from_codes(rows, cols, values, shape=(n_users, n_items))
 
 
+def ratings_with_row_lengths(rng: np.random.Generator, lengths, n_cols: int) -> sp.csr_matrix:
+    """CSR with exactly ``lengths[r]`` observations in row r (distinct random columns), 1-5."""
+    rows, cols = [], []
+    for r, n in enumerate(lengths):
+        rows.append(np.full(n, r))
+        cols.append(np.sort(rng.choice(n_cols, size=n, replace=False)))
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    values = rng.integers(1, 6, size=len(rows)).astype(np.float64)
+    return sp.csr_matrix((values, (rows, cols)), shape=(len(lengths), n_cols))
+
+
+def direct_data_term(R: sp.csr_matrix, X: np.ndarray, Y: np.ndarray) -> float:
+    """Σ (r − x_u·y_i)² over the stored entries of R, pair by pair in float64."""
+    coo = R.tocoo()
+    pred = np.einsum("nk,nk->n", X[coo.row].astype(np.float64), Y[coo.col].astype(np.float64))
+    return float(np.sum((coo.data - pred) ** 2))
+
+
 @dataclass(frozen=True)
 class LowRankProblem:
     truth: np.ndarray  # (n_users, n_items) dense true matrix (small test sizes only)

@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import direct_data_term, ratings_with_row_lengths
 
 import als_core as ac
 from als_core import _kernel, _solve
@@ -20,26 +21,10 @@ HAVE_COMPILER = any(shutil.which(name) for name in ("cc", "gcc", "clang"))
 needs_kernel = pytest.mark.skipif(not HAVE_COMPILER, reason="no C compiler on this machine")
 
 
-def _ratings(rng, lengths, n_cols):
-    rows, cols = [], []
-    for r, n in enumerate(lengths):
-        rows.append(np.full(n, r))
-        cols.append(np.sort(rng.choice(n_cols, size=n, replace=False)))
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    values = rng.integers(1, 6, size=len(rows)).astype(np.float64)
-    return sp.csr_matrix((values, (rows, cols)), shape=(len(lengths), n_cols))
-
-
 def _solve_with(R, fixed, ridge, engine, n_threads=1):
     plan = _solve.plan_rows(R.indptr, R.indices, R.shape[1], fixed.shape[1])
     data = R.data.astype(fixed.dtype)
     return _solve.solve_rows(plan, fixed, data, ridge, n_threads=n_threads, engine=engine)
-
-
-def _direct_data_term(R, X, Y):
-    coo = R.tocoo()
-    pred = np.einsum("nk,nk->n", X[coo.row].astype(np.float64), Y[coo.col].astype(np.float64))
-    return float(np.sum((coo.data - pred) ** 2))
 
 
 @pytest.fixture()
@@ -66,7 +51,7 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
     # sum of squared residuals.
     rng = np.random.default_rng(width)
     lengths = [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, width, width + 1, 3 * width + 5, 130, 0]
-    R = _ratings(rng, lengths, 160)
+    R = ratings_with_row_lengths(rng, lengths, 160)
     Y = rng.standard_normal((160, width)).astype(dtype)
     ridge = 0.3 * np.maximum(np.diff(R.indptr), 1).astype(np.float64)
     X, data_term = _solve_with(R, Y, ridge, "compiled")
@@ -75,7 +60,7 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
     tol = 1e-12 if dtype == np.float64 else 2e-4
     np.testing.assert_allclose(X, expected, rtol=0, atol=tol * np.abs(expected).max())
     rel = 1e-12 if dtype == np.float64 else 1e-5
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=rel)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=rel)
     assert np.all(X[np.diff(R.indptr) == 0] == 0)
 
 
@@ -85,12 +70,12 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
 def test_both_float32_vector_widths_equal_the_reference_loop(monkeypatch, variant, width):
     monkeypatch.setattr(_kernel, "choose_variant", lambda dtype, w: variant)
     rng = np.random.default_rng(width + 1)
-    R = _ratings(rng, [0, 1, 5, 9, 17, width, 2 * width + 1, 120], 200)
+    R = ratings_with_row_lengths(rng, [0, 1, 5, 9, 17, width, 2 * width + 1, 120], 200)
     Y = rng.standard_normal((200, width)).astype(np.float32)
     X, data_term = _solve_with(R, Y, np.full(R.shape[0], 0.4), "compiled")
     expected = reference_half_step(R, Y.astype(np.float64), 0.4)
     np.testing.assert_allclose(X, expected, rtol=0, atol=2e-4 * np.abs(expected).max())
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-5)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-5)
 
 
 def test_the_float32_vector_width_follows_the_tile_work():
@@ -111,7 +96,7 @@ def test_compiled_and_numpy_engines_agree_on_a_skewed_problem():
     # Long-tailed row lengths like real ratings, k = 50: both engines, 1e-12 of the scale.
     rng = np.random.default_rng(5)
     lengths = np.minimum(20 + rng.lognormal(3.0, 1.0, 300).astype(int), 900)
-    R = _ratings(rng, lengths, 900)
+    R = ratings_with_row_lengths(rng, lengths, 900)
     Y = rng.standard_normal((900, 50)) * 0.3
     ridge = np.full(R.shape[0], 0.1)
     X_c, d_c = _solve_with(R, Y, ridge, "compiled", n_threads=2)
@@ -142,7 +127,7 @@ def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution():
         t = R.data[R.indptr[u] : R.indptr[u + 1]]
         expected = np.linalg.lstsq(F[cols], t, rcond=None)[0]
         np.testing.assert_allclose(X[u], expected, rtol=1e-12, atol=1e-12)
-    assert data_term == pytest.approx(_direct_data_term(R, X, F), rel=1e-12)
+    assert data_term == pytest.approx(direct_data_term(R, X, F), rel=1e-12)
 
 
 @needs_kernel
@@ -163,7 +148,7 @@ def test_a_nan_factor_spoils_only_the_rows_that_use_it():
 @pytest.mark.parametrize("biases", [False, True])
 def test_a_whole_fit_is_the_same_with_either_engine(monkeypatch, regularization, biases):
     rng = np.random.default_rng(7)
-    R = _ratings(rng, rng.integers(1, 40, size=60), 45)
+    R = ratings_with_row_lengths(rng, rng.integers(1, 40, size=60), 45)
     fits = {}
     for engine in ("numpy", "auto"):
         monkeypatch.setenv("ALS_CORE_ENGINE", engine)
@@ -184,12 +169,12 @@ def test_fit_uses_the_kernel_by_default(monkeypatch):
     monkeypatch.delenv("ALS_CORE_ENGINE", raising=False)
     monkeypatch.setattr(_solve, "_solve_numpy", numpy_engine_called)
     rng = np.random.default_rng(1)
-    ac.ALS(k=3, lam=0.1, iterations=2).fit(_ratings(rng, [5, 7, 9, 4], 12))
+    ac.ALS(k=3, lam=0.1, iterations=2).fit(ratings_with_row_lengths(rng, [5, 7, 9, 4], 12))
 
 
 def test_zero_ridge_goes_to_the_numpy_engine_and_compiled_refuses_it():
     rng = np.random.default_rng(4)
-    R = _ratings(rng, [1, 2, 6, 9], 12)
+    R = ratings_with_row_lengths(rng, [1, 2, 6, 9], 12)
     Y = rng.standard_normal((12, 4))
     X, _ = _solve_with(R, Y, np.zeros(4), "auto")
     expected = reference_half_step(R, Y, 0.0)
@@ -205,7 +190,7 @@ def test_engine_setting_numpy_never_touches_the_kernel(monkeypatch):
     monkeypatch.setenv("ALS_CORE_ENGINE", "numpy")
     monkeypatch.setattr(_kernel, "load", load)
     rng = np.random.default_rng(4)
-    R = _ratings(rng, [3, 5, 8], 10)
+    R = ratings_with_row_lengths(rng, [3, 5, 8], 10)
     Y = rng.standard_normal((10, 3))
     X, _ = _solve_with(R, Y, np.full(3, 0.5), None)
     np.testing.assert_allclose(X, reference_half_step(R, Y, 0.5), rtol=0, atol=1e-12)
@@ -214,7 +199,7 @@ def test_engine_setting_numpy_never_touches_the_kernel(monkeypatch):
 
 def test_a_bad_engine_name_is_a_clear_error(monkeypatch):
     rng = np.random.default_rng(4)
-    R = _ratings(rng, [3], 10)
+    R = ratings_with_row_lengths(rng, [3], 10)
     Y = rng.standard_normal((10, 3))
     with pytest.raises(ValueError, match="engine must be"):
         _solve_with(R, Y, np.ones(1), "fast")
@@ -230,7 +215,7 @@ def test_without_a_compiler_the_numpy_engine_answers_and_says_why(monkeypatch, t
     monkeypatch.delenv("CC", raising=False)
     monkeypatch.setattr(_kernel.shutil, "which", lambda name: None)
     rng = np.random.default_rng(8)
-    R = _ratings(rng, [3, 9, 14], 20)
+    R = ratings_with_row_lengths(rng, [3, 9, 14], 20)
     Y = rng.standard_normal((20, 5))
     with pytest.warns(RuntimeWarning, match="numpy solver.*no C compiler"):
         X, _ = _solve_with(R, Y, np.full(3, 0.2), "auto")

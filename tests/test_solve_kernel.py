@@ -12,22 +12,10 @@ import threading
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
+from helpers import direct_data_term, ratings_with_row_lengths
 
 from als_core import _solve
 from als_core.reference import reference_half_step
-
-
-def _ratings(rng, n_rows, n_cols, lengths):
-    """CSR with the given number of observations per row (distinct random columns)."""
-    rows, cols = [], []
-    for r, n in enumerate(lengths):
-        rows.append(np.full(n, r))
-        cols.append(np.sort(rng.choice(n_cols, size=n, replace=False)))
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    values = rng.integers(1, 6, size=len(rows)).astype(np.float64)
-    return sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
-
 
 ENGINES = ["numpy", "compiled"]
 
@@ -43,12 +31,6 @@ def _run_solver(
     return plan, _solve.solve_rows(plan, fixed, data, ridge, n_threads=n_threads, engine=engine)
 
 
-def _direct_data_term(R, X, Y):
-    coo = R.tocoo()
-    pred = np.einsum("nk,nk->n", X[coo.row].astype(np.float64), Y[coo.col].astype(np.float64))
-    return float(np.sum((coo.data - pred) ** 2))
-
-
 @pytest.fixture()
 def mixed():
     """Rows of every kind: empty, one rating, fewer ratings than k, many, longer than a block."""
@@ -56,7 +38,7 @@ def mixed():
     k = 8
     lengths = [0, 1, 2, 3, 5, 7, 8, 9, 12, 20, 40, 90, 150, 300, 299, 0, 4, 64]
     lengths += list(rng.integers(1, 60, size=40))
-    R = _ratings(rng, len(lengths), 320, lengths)
+    R = ratings_with_row_lengths(rng, lengths, 320)
     Y = rng.standard_normal((320, k))
     return R, Y
 
@@ -109,7 +91,7 @@ def test_solutions_equal_the_reference_loop_and_data_term_is_exact(
     )
     expected = reference_half_step(R, Y, lam, regularization)
     np.testing.assert_allclose(X, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-12)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-12)
     assert np.all(X[np.diff(R.indptr) == 0] == 0)
 
 
@@ -124,14 +106,14 @@ def test_segmented_gram_of_long_rows_equals_the_reference(mixed, monkeypatch):
     assert segmented and any(c.cols.shape[1] % c.segment for c in segmented)  # with a tail
     expected = reference_half_step(R, Y, 0.1)
     np.testing.assert_allclose(X, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-12)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-12)
 
 
 def test_observation_space_solve_matches_the_normal_equations():
     # Rows with fewer ratings than unknowns (k = 12): x must satisfy (FᵀF + λI) x = Fᵀt.
     rng = np.random.default_rng(3)
     k = 12
-    R = _ratings(rng, 30, 50, rng.integers(1, k, size=30))
+    R = ratings_with_row_lengths(rng, rng.integers(1, k, size=30), 50)
     Y = rng.standard_normal((50, k))
     plan, (X, _) = _run_solver(R, Y, 1e-3)
     assert all(c.dual for c in plan.chunks)
@@ -149,7 +131,7 @@ def test_zero_ridge_gives_the_least_norm_solution(mixed):
     _, (X, data_term) = _run_solver(R, Y, 0.0, block_elements=4096)
     expected = reference_half_step(R, Y, 0.0)
     np.testing.assert_allclose(X, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y), rel=1e-9, abs=1e-9)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-9, abs=1e-9)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -161,7 +143,7 @@ def test_float32_agrees_with_the_float64_reference(mixed, engine):
     assert X.dtype == np.float32
     expected = reference_half_step(R, Y.astype(np.float32).astype(np.float64), 0.5)
     np.testing.assert_allclose(X, expected, rtol=0, atol=2e-4 * np.abs(expected).max())
-    assert data_term == pytest.approx(_direct_data_term(R, X, Y.astype(np.float32)), rel=1e-5)
+    assert data_term == pytest.approx(direct_data_term(R, X, Y.astype(np.float32)), rel=1e-5)
 
 
 # ----------------------------------------------------------------------------- threads
