@@ -5,7 +5,7 @@ rows into blocks, numpy's batched LU at ~17 µs per 50 x 50 system, per-chunk Py
 the whole Gram matrix although it is symmetric. ``_kernel_body.h`` does each row in one pass
 with no gathering: the upper triangle of the Gram matrix and the right-hand side in register
 tiles straight from the fixed factors, a vectorised Cholesky, the two triangular solves, and the
-exact data term. On 2 cores at MovieLens-1M shape and k = 50 that is ~2.4x the numpy solver
+exact data term. On 2 cores at MovieLens-1M shape and k = 50 that is ~2.7x the numpy solver
 (benchmarks/README.md, "Speed of the exact fit").
 
 How: the first use on a machine compiles ``_kernel.c`` with the system C compiler
@@ -13,8 +13,8 @@ How: the first use on a machine compiles ``_kernel.c`` with the system C compile
 second, into a per-user cache keyed by the source, the compiler, the flags and the CPU, so a
 changed kernel, a different machine or a copied home directory never loads a stale or foreign
 build. Without a compiler, or if compiling fails, the library says so once (a RuntimeWarning)
-and uses the numpy solver: same results, about half the speed. ``ALS_CORE_ENGINE=numpy`` skips
-the kernel altogether.
+and uses the numpy solver: same results, about a third of the speed.
+``ALS_CORE_ENGINE=numpy`` skips the kernel altogether.
 
 The library depends on no build step this way (the repository runs as checked out) and on no
 extra package; numba was measured too (benchmarks/README.md) and did not reach the targets.
@@ -92,7 +92,7 @@ def load() -> ctypes.CDLL:
         except KernelUnavailable as exc:
             _state["error"] = str(exc)
             warnings.warn(
-                f"als_core: using the numpy solver, about half as fast: {exc}",
+                f"als_core: using the numpy solver (about 3x slower than the C kernel): {exc}",
                 RuntimeWarning,
                 stacklevel=3,
             )
