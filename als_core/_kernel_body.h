@@ -59,13 +59,17 @@ GRAM_TILE(3, 1)
 #undef GRAM_TILE
 
 /* The upper block triangle of F_Iᵀ F_I (rows 0..wp, each from the vector block holding its
-   diagonal) and the right-hand side F_Iᵀ t, in passes of at most 3 vectors of columns. */
+   diagonal) and the right-hand side F_Iᵀ t, in passes of at most 3 vectors of columns. Rows
+   from w to wp come from the zero padding and stay 0; the right-hand side rides along in the
+   first row block's passes, which together cover every column. */
 static void NAME(gram)(REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int32_t *cols,
                        const REAL *t, int64_t n) {
   for (int64_t a0 = 0; a0 < wp; a0 += TILE_ROWS) {
     int64_t cb = a0 - a0 % LANES;
     while (cb < wp) {
       int64_t left = (wp - cb) / LANES;
+      /* 3 vectors per pass where possible (24 accumulators), but 4 left go as 2 + 2, not 3 + 1:
+         a 1-vector pass has too few independent accumulators to keep the FMA units busy. */
       int64_t nc = left >= 3 && left != 4 ? 3 : left >= 2 ? 2 : 1;
       if (a0 == 0) {
         if (nc == 3) NAME(gram_tile_3_1)(G, rhs, wp, F, cols, t, n, a0, cb);
