@@ -68,9 +68,7 @@ static void NAME(gram)(REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int3
     int64_t cb = a0 - a0 % LANES;
     while (cb < wp) {
       int64_t left = (wp - cb) / LANES;
-      /* 3 vectors per pass where possible (24 accumulators), but 4 left go as 2 + 2, not 3 + 1:
-         a 1-vector pass has too few independent accumulators to keep the FMA units busy. */
-      int64_t nc = left >= 3 && left != 4 ? 3 : left >= 2 ? 2 : 1;
+      int64_t nc = left >= 3 ? 3 : left; /* 24 accumulators: as many as the registers allow */
       if (a0 == 0) {
         if (nc == 3) NAME(gram_tile_3_1)(G, rhs, wp, F, cols, t, n, a0, cb);
         else if (nc == 2) NAME(gram_tile_2_1)(G, rhs, wp, F, cols, t, n, a0, cb);
