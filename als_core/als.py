@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._params import ParamsMixin
 from ._solve import RowPlan, plan_rows, solve_rows
 from .errors import NonFiniteFactorsError, NotFittedError
 from .ratings import Ratings
@@ -257,7 +258,7 @@ class Snapshot:
     item_bias: np.ndarray | None
 
 
-class ALS:
+class ALS(ParamsMixin):
     """Exact alternating least squares for explicit ratings (objectives in the module docs).
 
     Parameters (keyword only)
@@ -312,25 +313,9 @@ class ALS:
         self.init_scale = init_scale
         self.damping = damping
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings, as passed to ``__init__`` (JSON-friendly apart from dtype)."""
-        return {
-            "k": self.k,
-            "lam": self.lam,
-            "iterations": self.iterations,
-            "regularization": self.regularization,
-            "biases": self.biases,
-            "tol": self.tol,
-            "patience": self.patience,
-            "snapshots": self.snapshots,
-            "snapshot_max_bytes": self.snapshot_max_bytes,
-            "dtype": np.dtype(self.dtype).name,
-            "seed": self.seed,
-            "init_scale": self.init_scale,
-            "damping": self.damping,
-        }
-
     def __repr__(self) -> str:
+        # Short on purpose: the main settings, not all of get_params(); SparkALS's repr builds
+        # on it.
         p = self.get_params()
         return (
             f"ALS(k={p['k']}, lam={p['lam']}, iterations={p['iterations']}, "

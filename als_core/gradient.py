@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._params import ParamsMixin
 from .als import (
     ALS,
     HISTORY_COLUMNS,
@@ -190,22 +191,8 @@ class _GradientModel(ALS):
         )
         self.max_seconds = max_seconds
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "lam": self.lam,
-            "iterations": self.iterations,
-            "regularization": self.regularization,
-            "biases": self.biases,
-            "tol": self.tol,
-            "max_seconds": self.max_seconds,
-            "seed": self.seed,
-            "init_scale": self.init_scale,
-        }
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
-        return f"{type(self).__name__}({inner})"
+    # Every setting, not ALS's short form.
+    __repr__ = ParamsMixin.__repr__
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "user_factors_"):
@@ -354,13 +341,6 @@ class GradientDescent(_GradientModel):
         self.initial_step = initial_step
         self.max_backtracks = max_backtracks
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **super().get_params(),
-            "initial_step": self.initial_step,
-            "max_backtracks": self.max_backtracks,
-        }
-
     def fit(
         self,
         train: Ratings | sp.spmatrix | sp.sparray,
@@ -433,14 +413,14 @@ class SGD(_GradientModel):
         iterations: int = 50,
         regularization: str = "plain",
         biases: bool = False,
-        learning_rate: float | str = "auto",
-        decay: float = 0.05,
-        batch_size: int = 256,
-        tune_epochs: int = 2,
         tol: float | None = None,
         max_seconds: float | None = None,
         seed: int | None = 0,
         init_scale: float = 0.1,
+        learning_rate: float | str = "auto",
+        decay: float = 0.05,
+        batch_size: int = 256,
+        tune_epochs: int = 2,
     ) -> None:
         super().__init__(
             k=k,
@@ -457,15 +437,6 @@ class SGD(_GradientModel):
         self.decay = decay
         self.batch_size = batch_size
         self.tune_epochs = tune_epochs
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **super().get_params(),
-            "learning_rate": self.learning_rate,
-            "decay": self.decay,
-            "batch_size": self.batch_size,
-            "tune_epochs": self.tune_epochs,
-        }
 
     def _check_settings(self) -> None:
         lr = self.learning_rate

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._params import ParamsMixin
 from .als import FitEvent, _as_csr, _check_index, _check_lam, _cosine_neighbours
 from .baselines import recommend_from_scores
 from .errors import NonFiniteFactorsError, NotFittedError
@@ -334,7 +335,7 @@ def ranking_metrics_from_factors(
 
 
 # --------------------------------------------------------------------------------- estimator
-class ImplicitALS:
+class ImplicitALS(ParamsMixin):
     """Confidence-weighted ALS for implicit feedback (objective and solvers in the module docs).
 
     Parameters (keyword only)
@@ -374,24 +375,6 @@ class ImplicitALS:
         self.seed = seed
         self.init_scale = init_scale
         self.dtype = dtype
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "lam": self.lam,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "solver": self.solver,
-            "cg_steps": self.cg_steps,
-            "eval_n": self.eval_n,
-            "seed": self.seed,
-            "init_scale": self.init_scale,
-            "dtype": np.dtype(self.dtype).name,
-        }
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
-        return f"ImplicitALS({inner})"
 
     def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
         k = self.k

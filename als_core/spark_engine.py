@@ -249,6 +249,12 @@ class SparkALS(ALS):
         self.bias_lam = bias_lam
         self.num_blocks = num_blocks
 
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        # A Spark-fitted model is saved, and loaded back, as an ALS (model_io): its settings are
+        # an ALS's, without the Spark-only ones (master, spark_conf, spark, bias_lam, num_blocks).
+        return ALS._param_names()
+
     def __repr__(self) -> str:
         inner = super().__repr__()[len("ALS(") : -1]
         return f"SparkALS({inner}, master={self.master!r})"
