@@ -165,13 +165,7 @@ def als_half_step(
     """
     matrix = _as_csr(R)
     _check_regularization(regularization)
-    fixed = np.asarray(fixed)
-    if fixed.ndim != 2 or fixed.shape[0] != matrix.shape[1]:
-        raise ValueError(
-            f"expected fixed factors of shape (n_cols={matrix.shape[1]}, k), got {fixed.shape}"
-        )
-    if not np.issubdtype(fixed.dtype, np.floating):
-        fixed = fixed.astype(np.float64)
+    fixed = _as_fixed(fixed, matrix.shape[1])
     _check_lam(lam)
     _check_damping(damping, regularization)
     if fixed_bias is not None:
@@ -463,8 +457,7 @@ class ALS(ParamsMixin):
 
     def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
         k = self.k
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        _check_positive_int("k", k)
         n_users, n_items = R.shape
         if k > min(n_users, n_items):
             raise ValueError(
@@ -474,11 +467,8 @@ class ALS(ParamsMixin):
         _check_lam(self.lam)
         _check_regularization(self.regularization)
         _check_damping(self.damping, self.regularization)
-        it = self.iterations
-        if isinstance(it, bool) or not isinstance(it, (int, np.integer)) or it < 0:
-            raise ValueError(f"iterations must be an integer ≥ 0, got {it!r}")
-        if np.dtype(self.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}")
+        _check_int_at_least("iterations", self.iterations, 0)
+        _check_dtype(self.dtype)
         if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a finite number ≥ 0 or None, got {self.tol!r}")
         if self.patience is not None:
@@ -488,11 +478,7 @@ class ALS(ParamsMixin):
                 )
             if V is None:
                 raise ValueError("patience needs a validation set: pass validation= to fit()")
-        if V is not None and V.shape != R.shape:
-            raise ValueError(
-                f"validation must have the training shape {R.shape}, got {V.shape}; "
-                "build both with ac.split() so they share the index space"
-            )
+        _check_validation_shape(R, V)
 
     def _set_state(self, R, X, Y, bu, bi, mu, user_counts, item_counts, train) -> None:
         self.user_factors_ = X
@@ -733,11 +719,55 @@ def _as_csr(R: Any) -> sp.csr_matrix:
     )
 
 
+# The checks shared by the estimators and the half-steps (explicit, implicit, gradient, Spark).
+def _check_non_negative(name: str, value: Any) -> None:
+    """A finite real number ≥ 0 (a bool is refused): λ, α, the damping n₀."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
+
+
 def _check_lam(lam: Any) -> None:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
-        raise ValueError(f"lam must be a number ≥ 0, got {lam!r}")
-    if not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number ≥ 0, got {lam!r}")
+    _check_non_negative("lam", lam)
+
+
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer; a bool is not one here."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_int_at_least(name: str, value: Any, low: int) -> None:
+    if not _is_int(value) or value < low:
+        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+
+
+def _check_dtype(dtype: Any) -> None:
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+
+
+def _check_validation_shape(R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
+    if V is not None and V.shape != R.shape:
+        raise ValueError(
+            f"validation must have the training shape {R.shape}, got {V.shape}; "
+            "build both with ac.split() so they share the index space"
+        )
+
+
+def _as_fixed(fixed: Any, n_cols: int) -> np.ndarray:
+    """A half-step's fixed factors, (n_cols, k), as a floating array (float64 unless float)."""
+    fixed = np.asarray(fixed)
+    if fixed.ndim != 2 or fixed.shape[0] != n_cols:
+        raise ValueError(f"expected fixed factors of shape (n_cols={n_cols}, k), got {fixed.shape}")
+    if not np.issubdtype(fixed.dtype, np.floating):
+        fixed = fixed.astype(np.float64)
+    return fixed
 
 
 def _check_regularization(regularization: str) -> None:
@@ -746,10 +776,7 @@ def _check_regularization(regularization: str) -> None:
 
 
 def _check_damping(damping: Any, regularization: str) -> None:
-    if isinstance(damping, bool) or not isinstance(damping, (int, float, np.floating, np.integer)):
-        raise ValueError(f"damping must be a number ≥ 0, got {damping!r}")
-    if not np.isfinite(damping) or damping < 0:
-        raise ValueError(f"damping must be a finite number ≥ 0, got {damping!r}")
+    _check_non_negative("damping", damping)
     if damping and regularization != "weighted":
         raise ValueError(
             f"damping={damping!r} only applies to regularization='weighted' (ridge "

@@ -47,6 +47,7 @@ from .als import (
     HISTORY_COLUMNS,
     FitEvent,
     _as_csr,
+    _check_positive_int,
     _rmse,
 )
 from .errors import NonFiniteFactorsError, NotFittedError
@@ -444,10 +445,8 @@ class SGD(_GradientModel):
             raise ValueError(f"learning_rate must be a positive number or 'auto', got {lr!r}")
         if not (np.isfinite(self.decay) and self.decay >= 0):
             raise ValueError(f"decay must be a number ≥ 0, got {self.decay!r}")
-        for name in ("batch_size", "tune_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive_int("batch_size", self.batch_size)
+        _check_positive_int("tune_epochs", self.tune_epochs)
 
     def fit(
         self,

@@ -43,7 +43,19 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._params import ParamsMixin
-from .als import FitEvent, _as_csr, _check_index, _check_lam, _cosine_neighbours
+from .als import (
+    FitEvent,
+    _as_csr,
+    _as_fixed,
+    _check_dtype,
+    _check_index,
+    _check_int_at_least,
+    _check_lam,
+    _check_non_negative,
+    _check_positive_int,
+    _check_validation_shape,
+    _cosine_neighbours,
+)
 from .baselines import recommend_from_scores
 from .errors import NonFiniteFactorsError, NotFittedError
 from .gradient import initial_factors
@@ -147,15 +159,9 @@ def implicit_half_step(
     """
     matrix = _as_csr(R)
     _check_values(matrix)
-    fixed = np.asarray(fixed)
-    if fixed.ndim != 2 or fixed.shape[0] != matrix.shape[1]:
-        raise ValueError(
-            f"expected fixed factors of shape (n_cols={matrix.shape[1]}, k), got {fixed.shape}"
-        )
-    if not np.issubdtype(fixed.dtype, np.floating):
-        fixed = fixed.astype(np.float64)
+    fixed = _as_fixed(fixed, matrix.shape[1])
     _check_lam(lam)
-    _check_alpha(alpha)
+    _check_non_negative("alpha", alpha)
     _check_solver(solver, cg_steps)
     data = _Rows.build(matrix, alpha)
     if solver == "cg":
@@ -378,26 +384,17 @@ class ImplicitALS(ParamsMixin):
 
     def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
         k = self.k
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        _check_positive_int("k", k)
         if k > min(R.shape):
             raise ValueError(f"k={k} is larger than min(n_users, n_items) = {min(R.shape)}")
         _check_lam(self.lam)
-        _check_alpha(self.alpha)
+        _check_non_negative("alpha", self.alpha)
         _check_solver(self.solver, self.cg_steps)
-        for name in ("iterations", "eval_n"):
-            value = getattr(self, name)
-            low = 0 if name == "iterations" else 1
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-        if np.dtype(self.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}")
+        _check_int_at_least("iterations", self.iterations, 0)
+        _check_int_at_least("eval_n", self.eval_n, 1)
+        _check_dtype(self.dtype)
         _check_values(R)
-        if V is not None and V.shape != R.shape:
-            raise ValueError(
-                f"validation must have the training shape {R.shape}, got {V.shape}; "
-                "build both with ac.split() so they share the index space"
-            )
+        _check_validation_shape(R, V)
 
     def fit(
         self,
@@ -603,15 +600,7 @@ def _check_values(R: sp.csr_matrix) -> None:
         )
 
 
-def _check_alpha(alpha: Any) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
-        raise ValueError(f"alpha must be a number ≥ 0, got {alpha!r}")
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be a finite number ≥ 0, got {alpha!r}")
-
-
 def _check_solver(solver: str, cg_steps: Any) -> None:
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    if isinstance(cg_steps, bool) or not isinstance(cg_steps, (int, np.integer)) or cg_steps < 1:
-        raise ValueError(f"cg_steps must be a positive integer, got {cg_steps!r}")
+    _check_positive_int("cg_steps", cg_steps)
