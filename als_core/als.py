@@ -43,10 +43,24 @@ import scipy.sparse as sp
 
 from ._params import ParamsMixin
 from ._solve import RowPlan, plan_rows, solve_rows
+from ._validation import (
+    as_csr,
+    as_fixed,
+    check_damping,
+    check_dtype,
+    check_index,
+    check_int_at_least,
+    check_lam,
+    check_positive_int,
+    check_regularization,
+    check_validation_shape,
+    observed,
+)
+from .embed import cosine_neighbours
 from .errors import NonFiniteFactorsError, NotFittedError
+from .metrics import rmse
 from .ratings import Ratings
 
-REGULARIZATIONS = ("plain", "weighted")
 #: (user, item) pairs ``predict`` scores at a time (bounded memory, cache-friendly gathers).
 _PREDICT_CHUNK = 65_536
 HISTORY_COLUMNS = [
@@ -95,9 +109,9 @@ def objective(
     Computed directly from the residuals, in float64, in chunks of bounded memory: it is the
     independent check of the values the solver reports.
     """
-    matrix = _as_csr(R)
-    _check_regularization(regularization)
-    _check_damping(damping, regularization)
+    matrix = as_csr(R)
+    check_regularization(regularization)
+    check_damping(damping, regularization)
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if X.shape[0] != matrix.shape[0] or Y.shape[0] != matrix.shape[1] or X.shape[1] != Y.shape[1]:
@@ -163,11 +177,11 @@ def als_half_step(
     b_i, both default 0), a column of ones is appended to ``fixed`` and the result is the pair
     (factors (n_rows, k), biases (n_rows,)).
     """
-    matrix = _as_csr(R)
-    _check_regularization(regularization)
-    fixed = _as_fixed(fixed, matrix.shape[1])
-    _check_lam(lam)
-    _check_damping(damping, regularization)
+    matrix = as_csr(R)
+    check_regularization(regularization)
+    fixed = as_fixed(fixed, matrix.shape[1])
+    check_lam(lam)
+    check_damping(damping, regularization)
     if fixed_bias is not None:
         fixed_bias = np.asarray(fixed_bias, dtype=fixed.dtype)
         if fixed_bias.shape != (matrix.shape[1],):
@@ -324,8 +338,8 @@ class ALS(ParamsMixin):
         callback: Callable[[FitEvent], Any] | None = None,
     ) -> ALS:
         """Fit on the observed entries of ``train``; report each half-step to ``callback``."""
-        R = _as_csr(train)
-        V = None if validation is None else _as_csr(validation)
+        R = as_csr(train)
+        V = None if validation is None else as_csr(validation)
         self._validate(R, V)
         dtype = np.dtype(self.dtype)
         k = int(self.k)
@@ -353,10 +367,7 @@ class ALS(ParamsMixin):
         item_ridge = _row_ridge(self.lam, self.regularization, item_counts, self.damping)
         reg_weights_u = _penalty_weights(user_counts, self.regularization, self.damping)
         reg_weights_i = _penalty_weights(item_counts, self.regularization, self.damping)
-        val_rows = val_cols = None
-        if V is not None:
-            val_rows = np.repeat(np.arange(n_users), np.diff(V.indptr))
-            val_cols = V.indices
+        validation_ratings = observed(V)
 
         self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
         # Without biases the targets are the ratings themselves: convert them once, not per step.
@@ -394,9 +405,7 @@ class ALS(ParamsMixin):
                 # scale, counts) was set before the loop and costs passes over the data.
                 self.user_factors_, self.item_factors_ = X, Y
                 self.user_bias_, self.item_bias_ = bu, bi
-                val_rmse = np.nan
-                if V is not None:
-                    val_rmse = _rmse(V.data, self._raw_predict(val_rows, val_cols, clip=True))
+                val_rmse = self._rmse_on(validation_ratings)
                 seconds = time.perf_counter() - t0
                 row = {
                     "iteration": it,
@@ -457,18 +466,18 @@ class ALS(ParamsMixin):
 
     def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
         k = self.k
-        _check_positive_int("k", k)
+        check_positive_int("k", k)
         n_users, n_items = R.shape
         if k > min(n_users, n_items):
             raise ValueError(
                 f"k={k} is larger than min(n_users, n_items) = min({n_users}, {n_items}); "
                 f"choose k ≤ {min(n_users, n_items)}"
             )
-        _check_lam(self.lam)
-        _check_regularization(self.regularization)
-        _check_damping(self.damping, self.regularization)
-        _check_int_at_least("iterations", self.iterations, 0)
-        _check_dtype(self.dtype)
+        check_lam(self.lam)
+        check_regularization(self.regularization)
+        check_damping(self.damping, self.regularization)
+        check_int_at_least("iterations", self.iterations, 0)
+        check_dtype(self.dtype)
         if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a finite number ≥ 0 or None, got {self.tol!r}")
         if self.patience is not None:
@@ -478,7 +487,7 @@ class ALS(ParamsMixin):
                 )
             if V is None:
                 raise ValueError("patience needs a validation set: pass validation= to fit()")
-        _check_validation_shape(R, V)
+        check_validation_shape(R, V)
 
     def _set_state(self, R, X, Y, bu, bi, mu, user_counts, item_counts, train) -> None:
         self.user_factors_ = X
@@ -551,6 +560,13 @@ class ALS(ParamsMixin):
             np.clip(pred, *self.rating_scale_, out=pred)
         return pred
 
+    def _rmse_on(self, ratings: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> float:
+        """RMSE of the clipped predictions on (rows, columns, ratings); NaN without any."""
+        if ratings is None or len(ratings[2]) == 0:
+            return float("nan")
+        rows, cols, actual = ratings
+        return rmse(actual, self._raw_predict(rows, cols, clip=True))
+
     def predict(self, user_idx: Any, item_idx: Any, *, clip: bool = True) -> np.ndarray:
         """Predicted ratings for index pairs (broadcast), clipped to the training scale.
 
@@ -559,8 +575,8 @@ class ALS(ParamsMixin):
         """
         self._require_fitted()
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
-        _check_index(users, len(self.user_factors_), "user")
-        _check_index(items, len(self.item_factors_), "item")
+        check_index(users, len(self.user_factors_), "user")
+        check_index(items, len(self.item_factors_), "item")
         shape = users.shape
         out = self._raw_predict(users.ravel(), items.ravel(), clip=clip)
         return out.reshape(shape)
@@ -568,7 +584,7 @@ class ALS(ParamsMixin):
     def scores(self, user_idx: int) -> np.ndarray:
         """Unclipped predicted scores of one user for every item (used for ranking)."""
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
         items = np.arange(len(self.item_factors_))
         return self._raw_predict(np.full(len(items), int(user_idx)), items, clip=False)
 
@@ -598,22 +614,22 @@ class ALS(ParamsMixin):
     def similar_items(self, item_idx: int, n: int = 10) -> pd.DataFrame:
         """The n items whose factors have the highest cosine similarity to this item's."""
         self._require_fitted()
-        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
-        idx, sim = _cosine_neighbours(self.item_factors_, int(item_idx), n)
+        check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        idx, sim = cosine_neighbours(self.item_factors_, int(item_idx), n=n)
         return pd.DataFrame({"item": idx, "item_id": self.item_ids_[idx], "similarity": sim})
 
     def similar_users(self, user_idx: int, n: int = 10) -> pd.DataFrame:
         """The n users whose factors have the highest cosine similarity to this user's."""
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
-        idx, sim = _cosine_neighbours(self.user_factors_, int(user_idx), n)
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        idx, sim = cosine_neighbours(self.user_factors_, int(user_idx), n=n)
         return pd.DataFrame({"user": idx, "user_id": self.user_ids_[idx], "similarity": sim})
 
     def score_parts(self, user_idx: int, item_idx: int) -> dict[str, Any]:
         """How one score is made: μ, b_u, b_i and the per-factor products x_uf·y_if."""
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
-        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        check_index(np.asarray(item_idx), len(self.item_factors_), "item")
         factors = self.user_factors_[user_idx].astype(np.float64) * self.item_factors_[item_idx]
         return {
             "global_mean": self.global_mean_,
@@ -637,7 +653,7 @@ class ALS(ParamsMixin):
             )
         if not np.all(np.isfinite(values)):
             raise ValueError("fold_in ratings must be finite numbers")
-        _check_index(items, len(self.item_factors_), "item")
+        check_index(items, len(self.item_factors_), "item")
         if len(np.unique(items)) != len(items):
             raise ValueError("each item may be rated only once in fold_in")
         order = np.argsort(items)
@@ -677,115 +693,3 @@ def _snapshot_bytes(snapshots: list[Snapshot]) -> int:
 
 def _copy(a: np.ndarray | None) -> np.ndarray | None:
     return None if a is None else a.copy()
-
-
-def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
-    if len(actual) == 0:
-        return float("nan")
-    d = actual - predicted
-    return float(np.sqrt(d @ d / len(d)))
-
-
-def _cosine_neighbours(F: np.ndarray, idx: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    F = F.astype(np.float64)
-    norms = np.linalg.norm(F, axis=1)
-    safe = np.where(norms > 0, norms, 1.0)
-    sim = (F @ F[idx]) / (safe * safe[idx])
-    sim[norms == 0] = 0.0
-    if norms[idx] == 0:
-        sim[:] = 0.0
-    sim[idx] = -np.inf
-    n = max(0, min(n, len(F) - 1))
-    order = np.argsort(-sim, kind="stable")[:n]
-    return order, sim[order]
-
-
-def _as_csr(R: Any) -> sp.csr_matrix:
-    if isinstance(R, Ratings):
-        return R.matrix
-    if sp.issparse(R):
-        m = sp.csr_matrix(R)
-        if m.dtype != np.float64 or not m.has_canonical_format:
-            m = m.astype(np.float64)
-            m.sum_duplicates()
-            m.sort_indices()
-        if not np.all(np.isfinite(m.data)):
-            bad = int(np.count_nonzero(~np.isfinite(m.data)))
-            raise ValueError(f"{bad} stored rating(s) are NaN or infinite; remove or fix them")
-        return m
-    raise TypeError(
-        f"expected ac.Ratings or a scipy.sparse matrix, got {type(R).__name__}; a dense array "
-        "cannot tell missing from zero, so build Ratings with Ratings.from_frame"
-    )
-
-
-# The checks shared by the estimators and the half-steps (explicit, implicit, gradient, Spark).
-def _check_non_negative(name: str, value: Any) -> None:
-    """A finite real number ≥ 0 (a bool is refused): λ, α, the damping n₀."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
-
-
-def _check_lam(lam: Any) -> None:
-    _check_non_negative("lam", lam)
-
-
-def _is_int(value: Any) -> bool:
-    """A Python or numpy integer; a bool is not one here."""
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_int_at_least(name: str, value: Any, low: int) -> None:
-    if not _is_int(value) or value < low:
-        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-
-
-def _check_dtype(dtype: Any) -> None:
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
-
-
-def _check_validation_shape(R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
-    if V is not None and V.shape != R.shape:
-        raise ValueError(
-            f"validation must have the training shape {R.shape}, got {V.shape}; "
-            "build both with ac.split() so they share the index space"
-        )
-
-
-def _as_fixed(fixed: Any, n_cols: int) -> np.ndarray:
-    """A half-step's fixed factors, (n_cols, k), as a floating array (float64 unless float)."""
-    fixed = np.asarray(fixed)
-    if fixed.ndim != 2 or fixed.shape[0] != n_cols:
-        raise ValueError(f"expected fixed factors of shape (n_cols={n_cols}, k), got {fixed.shape}")
-    if not np.issubdtype(fixed.dtype, np.floating):
-        fixed = fixed.astype(np.float64)
-    return fixed
-
-
-def _check_regularization(regularization: str) -> None:
-    if regularization not in REGULARIZATIONS:
-        raise ValueError(f"regularization must be one of {REGULARIZATIONS}, got {regularization!r}")
-
-
-def _check_damping(damping: Any, regularization: str) -> None:
-    _check_non_negative("damping", damping)
-    if damping and regularization != "weighted":
-        raise ValueError(
-            f"damping={damping!r} only applies to regularization='weighted' (ridge "
-            "λ·(n + damping)); with 'plain' every row's ridge is λ already: set damping=0"
-        )
-
-
-def _check_index(idx: np.ndarray, n: int, what: str) -> None:
-    if not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"{what} indices must be integers, got dtype {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"{what} index out of range: valid indices are 0..{n - 1}")

@@ -11,8 +11,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from .als import _as_csr, _check_index, _check_lam
+from ._validation import as_csr, check_index, check_lam
 from .errors import NotFittedError
+from .metrics import rmse
 from .ratings import Ratings
 
 
@@ -20,7 +21,7 @@ class GlobalMean:
     """Predicts the training mean for everything."""
 
     def fit(self, train: Ratings | sp.spmatrix, validation: Any = None) -> GlobalMean:
-        R = _as_csr(train)
+        R = as_csr(train)
         if R.nnz == 0:
             raise ValueError("cannot fit on an empty set of ratings")
         self.global_mean_ = float(R.data.mean())
@@ -31,8 +32,8 @@ class GlobalMean:
         if not hasattr(self, "global_mean_"):
             raise NotFittedError("call fit(train) first")
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
-        _check_index(users, self.shape_[0], "user")
-        _check_index(items, self.shape_[1], "item")
+        check_index(users, self.shape_[0], "user")
+        check_index(items, self.shape_[1], "item")
         return np.full(users.shape, self.global_mean_)
 
 
@@ -45,8 +46,8 @@ class BiasOnly:
         self.iterations = iterations
 
     def fit(self, train: Ratings | sp.spmatrix, validation: Any = None) -> BiasOnly:
-        _check_lam(self.lam)
-        R = _as_csr(train)
+        check_lam(self.lam)
+        R = as_csr(train)
         if R.nnz == 0:
             raise ValueError("cannot fit on an empty set of ratings")
         rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
@@ -70,8 +71,8 @@ class BiasOnly:
         if not hasattr(self, "global_mean_"):
             raise NotFittedError("call fit(train) first")
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
-        _check_index(users, len(self.user_bias_), "user")
-        _check_index(items, len(self.item_bias_), "item")
+        check_index(users, len(self.user_bias_), "user")
+        check_index(items, len(self.item_bias_), "item")
         pred = self.global_mean_ + self.user_bias_[users] + self.item_bias_[items]
         return np.clip(pred, *self.rating_scale_) if clip else pred
 
@@ -112,7 +113,7 @@ class ZeroFilledSVD:
         """Factorise the filled matrix; ``callback`` is accepted for a uniform signature and
         never called (there are no iterations to report)."""
         start = time.perf_counter()
-        R = _as_csr(train)
+        R = as_csr(train)
         if self.fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {self.fill!r}")
         k = self.k
@@ -144,11 +145,10 @@ class ZeroFilledSVD:
         self.item_ids_ = train.item_ids if isinstance(train, Ratings) else np.arange(R.shape[1])
         self.validation_rmse_ = None
         if validation is not None:
-            V = _as_csr(validation)
+            V = as_csr(validation)
             rows = np.repeat(np.arange(V.shape[0]), np.diff(V.indptr))
             if V.nnz:
-                d = V.data - self.predict(rows, V.indices)
-                self.validation_rmse_ = float(np.sqrt(d @ d / len(d)))
+                self.validation_rmse_ = rmse(V.data, self.predict(rows, V.indices))
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -160,8 +160,8 @@ class ZeroFilledSVD:
         """Predictions for index pairs (broadcast), clipped to the training scale by default."""
         self._require_fitted()
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
-        _check_index(users, len(self.user_factors_), "user")
-        _check_index(items, len(self.item_factors_), "item")
+        check_index(users, len(self.user_factors_), "user")
+        check_index(items, len(self.item_factors_), "item")
         X, Y = self.user_factors_, self.item_factors_
         pred = np.einsum("nk,nk->n", X[users.ravel()], Y[items.ravel()]) + self.offset_
         if clip:
@@ -171,7 +171,7 @@ class ZeroFilledSVD:
     def scores(self, user_idx: int) -> np.ndarray:
         """Unclipped scores of one user for every item (for ranking)."""
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
         return self.item_factors_ @ self.user_factors_[int(user_idx)] + self.offset_
 
     def recommend(self, user_idx: int, n: int = 10, *, exclude_seen: bool = True) -> pd.DataFrame:
@@ -193,7 +193,7 @@ class Popularity:
     def fit(
         self, train: Ratings | sp.spmatrix, validation: Any = None, callback: Any = None
     ) -> Popularity:
-        R = _as_csr(train)
+        R = as_csr(train)
         self.item_counts_ = np.bincount(R.indices, minlength=R.shape[1])
         self.train_matrix_ = R
         self.item_ids_ = train.item_ids if isinstance(train, Ratings) else np.arange(R.shape[1])
@@ -202,7 +202,7 @@ class Popularity:
     def scores(self, user_idx: int) -> np.ndarray:
         if not hasattr(self, "item_counts_"):
             raise NotFittedError("this Popularity model is not fitted yet: call fit(train) first")
-        _check_index(np.asarray(user_idx), self.train_matrix_.shape[0], "user")
+        check_index(np.asarray(user_idx), self.train_matrix_.shape[0], "user")
         return self.item_counts_.astype(np.float64)
 
     def recommend(self, user_idx: int, n: int = 10, *, exclude_seen: bool = True) -> pd.DataFrame:

@@ -25,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .als import ALS, REGULARIZATIONS, FitEvent
+from ._validation import REGULARIZATIONS
+from .als import ALS, FitEvent
 from .errors import RatingsError
 from .io import MAX_BYTES, read_ratings
 from .metrics import mae, rmse

@@ -29,7 +29,7 @@ from .als import ALS, FitEvent, objective
 from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
 from .gradient import SGD, GradientDescent
 from .implicit import ImplicitALS
-from .metrics import ranking_metrics
+from .metrics import ranking_metrics, rmse
 from .ratings import Ratings
 
 Progress = Callable[[int, int, str], Any]
@@ -86,8 +86,7 @@ def _validation_rmse(model: Any, validation: Ratings | None) -> float:
     if validation is None or validation.nnz == 0:
         return float("nan")
     users, items, actual = validation.coo()
-    d = actual - model.predict(users, items)
-    return float(np.sqrt(d @ d / len(d)))
+    return rmse(actual, model.predict(users, items))
 
 
 def _train_rmse(model: Any, train: Ratings) -> float:

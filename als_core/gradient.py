@@ -42,14 +42,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._params import ParamsMixin
-from .als import (
-    ALS,
-    HISTORY_COLUMNS,
-    FitEvent,
-    _as_csr,
-    _check_positive_int,
-    _rmse,
-)
+from ._validation import as_csr, check_positive_int, observed
+from .als import ALS, HISTORY_COLUMNS, FitEvent
 from .errors import NonFiniteFactorsError, NotFittedError
 from .ratings import Ratings
 
@@ -202,8 +196,8 @@ class _GradientModel(ALS):
             )
 
     def _prepare(self, train, validation) -> tuple:
-        R = _as_csr(train)
-        V = None if validation is None else _as_csr(validation)
+        R = as_csr(train)
+        V = None if validation is None else as_csr(validation)
         self._validate(R, V)
         if self.max_seconds is not None and not (self.max_seconds > 0):
             raise ValueError(
@@ -215,20 +209,11 @@ class _GradientModel(ALS):
         )
         bu = np.zeros(R.shape[0]) if self.biases else None
         bi = np.zeros(R.shape[1]) if self.biases else None
-        val = None
-        if V is not None:
-            val = (np.repeat(np.arange(R.shape[0]), np.diff(V.indptr)), V.indices, V.data)
-        return R, problem, (X, Y, bu, bi), rng, val
+        return R, problem, (X, Y, bu, bi), rng, observed(V)
 
     def _store(self, R, problem, params, train) -> None:
         X, Y, bu, bi = params
         self._set_state(R, X, Y, bu, bi, problem.mu, problem.n_u, problem.n_i, train)
-
-    def _validation_rmse(self, val) -> float:
-        if val is None or len(val[2]) == 0:
-            return float("nan")
-        rows, cols, actual = val
-        return _rmse(actual, self._raw_predict(rows, cols, clip=True))
 
     def _row(self, it, problem, data_term, reg_term, val_rmse, seconds, elapsed, step, evals):
         return {
@@ -260,7 +245,7 @@ class _GradientModel(ALS):
         """Store the step's factors, time it from ``t0`` (its validation RMSE included, as
         ALS's history counts them), add its seconds to ``log.elapsed`` and append its row."""
         self._store(log.R, log.problem, params, log.train)
-        val_rmse = self._validation_rmse(log.val)
+        val_rmse = self._rmse_on(log.val)
         seconds = time.perf_counter() - t0
         log.elapsed += seconds
         row = self._row(
@@ -445,8 +430,8 @@ class SGD(_GradientModel):
             raise ValueError(f"learning_rate must be a positive number or 'auto', got {lr!r}")
         if not (np.isfinite(self.decay) and self.decay >= 0):
             raise ValueError(f"decay must be a number ≥ 0, got {self.decay!r}")
-        _check_positive_int("batch_size", self.batch_size)
-        _check_positive_int("tune_epochs", self.tune_epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("tune_epochs", self.tune_epochs)
 
     def fit(
         self,

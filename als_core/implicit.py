@@ -43,20 +43,20 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._params import ParamsMixin
-from .als import (
-    FitEvent,
-    _as_csr,
-    _as_fixed,
-    _check_dtype,
-    _check_index,
-    _check_int_at_least,
-    _check_lam,
-    _check_non_negative,
-    _check_positive_int,
-    _check_validation_shape,
-    _cosine_neighbours,
+from ._validation import (
+    as_csr,
+    as_fixed,
+    check_dtype,
+    check_index,
+    check_int_at_least,
+    check_lam,
+    check_non_negative,
+    check_positive_int,
+    check_validation_shape,
 )
+from .als import FitEvent
 from .baselines import recommend_from_scores
+from .embed import cosine_neighbours
 from .errors import NonFiniteFactorsError, NotFittedError
 from .gradient import initial_factors
 from .ratings import Ratings
@@ -157,11 +157,11 @@ def implicit_half_step(
     x_u = (FᵀF + Fᵀ(C_u − I)F + λI)⁻¹ Fᵀ C_u p_u (as a solve). ``solver="cg"`` instead takes
     ``cg_steps`` conjugate-gradient steps from ``current`` (zeros when None).
     """
-    matrix = _as_csr(R)
+    matrix = as_csr(R)
     _check_values(matrix)
-    fixed = _as_fixed(fixed, matrix.shape[1])
-    _check_lam(lam)
-    _check_non_negative("alpha", alpha)
+    fixed = as_fixed(fixed, matrix.shape[1])
+    check_lam(lam)
+    check_non_negative("alpha", alpha)
     _check_solver(solver, cg_steps)
     data = _Rows.build(matrix, alpha)
     if solver == "cg":
@@ -252,7 +252,7 @@ def implicit_objective(
 ) -> tuple[float, float]:
     """(data term, regularisation term) of the implicit objective over all cells, computed
     without densifying (formula in the module docs)."""
-    matrix = _as_csr(R)
+    matrix = as_csr(R)
     data = _Rows.build(matrix, alpha)
     return _objective_terms(data, np.asarray(X, np.float64), np.asarray(Y, np.float64), lam)
 
@@ -290,8 +290,8 @@ def ranking_metrics_from_factors(
     """
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
-    T = _as_csr(train)
-    H = _as_csr(heldout)
+    T = as_csr(train)
+    H = as_csr(heldout)
     if H.shape != T.shape:
         raise ValueError(f"heldout must have the training shape {T.shape}, got {H.shape}")
     if min_rating is not None:
@@ -384,17 +384,17 @@ class ImplicitALS(ParamsMixin):
 
     def _validate(self, R: sp.csr_matrix, V: sp.csr_matrix | None) -> None:
         k = self.k
-        _check_positive_int("k", k)
+        check_positive_int("k", k)
         if k > min(R.shape):
             raise ValueError(f"k={k} is larger than min(n_users, n_items) = {min(R.shape)}")
-        _check_lam(self.lam)
-        _check_non_negative("alpha", self.alpha)
+        check_lam(self.lam)
+        check_non_negative("alpha", self.alpha)
         _check_solver(self.solver, self.cg_steps)
-        _check_int_at_least("iterations", self.iterations, 0)
-        _check_int_at_least("eval_n", self.eval_n, 1)
-        _check_dtype(self.dtype)
+        check_int_at_least("iterations", self.iterations, 0)
+        check_int_at_least("eval_n", self.eval_n, 1)
+        check_dtype(self.dtype)
         _check_values(R)
-        _check_validation_shape(R, V)
+        check_validation_shape(R, V)
 
     def fit(
         self,
@@ -403,8 +403,8 @@ class ImplicitALS(ParamsMixin):
         callback: Callable[[FitEvent], Any] | None = None,
     ) -> ImplicitALS:
         """Alternate exact (or CG) solves for users and items; report each half-step."""
-        R = _as_csr(train)
-        V = None if validation is None else _as_csr(validation)
+        R = as_csr(train)
+        V = None if validation is None else as_csr(validation)
         self._validate(R, V)
         dtype = np.dtype(self.dtype)
         X, Y, _ = initial_factors(
@@ -510,8 +510,8 @@ class ImplicitALS(ParamsMixin):
         "likely to interact", not a rating."""
         self._require_fitted()
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
-        _check_index(users, len(self.user_factors_), "user")
-        _check_index(items, len(self.item_factors_), "item")
+        check_index(users, len(self.user_factors_), "user")
+        check_index(items, len(self.item_factors_), "item")
         X, Y = self.user_factors_, self.item_factors_
         out = np.einsum("nk,nk->n", X[users.ravel()], Y[items.ravel()], dtype=np.float64)
         return out.reshape(users.shape)
@@ -519,7 +519,7 @@ class ImplicitALS(ParamsMixin):
     def scores(self, user_idx: int) -> np.ndarray:
         """Predicted preferences of one user for every item."""
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
         return (self.item_factors_ @ self.user_factors_[int(user_idx)]).astype(np.float64)
 
     def recommend(self, user_idx: int, n: int = 10, *, exclude_seen: bool = True) -> pd.DataFrame:
@@ -539,8 +539,8 @@ class ImplicitALS(ParamsMixin):
         """The n items whose factors have the highest cosine similarity to this item's (as
         ``ALS.similar_items``: columns item, item_id, similarity)."""
         self._require_fitted()
-        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
-        idx, sim = _cosine_neighbours(self.item_factors_, int(item_idx), n)
+        check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        idx, sim = cosine_neighbours(self.item_factors_, int(item_idx), n=n)
         return pd.DataFrame({"item": idx, "item_id": self.item_ids_[idx], "similarity": sim})
 
     def explain(self, user_idx: int, item_idx: int, n: int = 5) -> pd.DataFrame:
@@ -557,8 +557,8 @@ class ImplicitALS(ParamsMixin):
         share (contribution / score); the n largest contributions first.
         """
         self._require_fitted()
-        _check_index(np.asarray(user_idx), len(self.user_factors_), "user")
-        _check_index(np.asarray(item_idx), len(self.item_factors_), "item")
+        check_index(np.asarray(user_idx), len(self.user_factors_), "user")
+        check_index(np.asarray(item_idx), len(self.item_factors_), "item")
         u, i = int(user_idx), int(item_idx)
         R = self.train_matrix_
         lo, hi = R.indptr[u], R.indptr[u + 1]
@@ -603,4 +603,4 @@ def _check_values(R: sp.csr_matrix) -> None:
 def _check_solver(solver: str, cg_steps: Any) -> None:
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    _check_positive_int("cg_steps", cg_steps)
+    check_positive_int("cg_steps", cg_steps)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .als import _as_csr, _check_regularization
+from ._validation import as_csr, check_regularization
 
 
 def reference_solve_row(A: np.ndarray, B: np.ndarray, ridge: float) -> np.ndarray:
@@ -43,8 +43,8 @@ def reference_half_step(
     ``biases=True``, where the targets are r − μ − b_other and each fixed row gets a trailing 1.
     The ridge is λ (plain) or λ·(n_u + damping) (weighted).
     """
-    _check_regularization(regularization)
-    R = _as_csr(R)
+    check_regularization(regularization)
+    R = as_csr(R)
     fixed = np.asarray(fixed, dtype=np.float64)
     k = fixed.shape[1] + (1 if biases else 0)
     solved = np.zeros((R.shape[0], k))
@@ -79,7 +79,7 @@ def reference_objective(
 ) -> float:
     """Σ over observed (r_ui − x_u·y_i)² + λ(Σ c_u‖x_u‖² + Σ c_i‖y_i‖²), by plain loops, with
     c = 1 (plain) or c = n + damping (weighted)."""
-    R = _as_csr(R).tocoo()
+    R = as_csr(R).tocoo()
     total = 0.0
     for u, i, r in zip(R.row, R.col, R.data, strict=True):
         total += (r - X[u] @ Y[i]) ** 2
@@ -108,7 +108,7 @@ def reference_fit(
     Starts from the same random factors as ``ALS(k=k, seed=seed, init_scale=init_scale)``, so
     the two can be compared step for step.
     """
-    R = _as_csr(R)
+    R = as_csr(R)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((R.shape[0], k)) * init_scale
     Y = rng.standard_normal((R.shape[1], k)) * init_scale
@@ -136,7 +136,7 @@ class UpdateStep:
 
 def reference_update_steps(R: sp.spmatrix, fixed: np.ndarray, row: int) -> Iterator[UpdateStep]:
     """Walk one row's update rating by rating (for teaching): yields the running A and B."""
-    R = _as_csr(R)
+    R = as_csr(R)
     fixed = np.asarray(fixed, dtype=np.float64)
     k = fixed.shape[1]
     A = np.zeros((k, k))

@@ -46,7 +46,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from .als import ALS, HISTORY_COLUMNS, FitEvent, _as_csr, _rmse, objective
+from ._validation import as_csr, observed
+from .als import ALS, HISTORY_COLUMNS, FitEvent, objective
 from .baselines import BiasOnly
 from .ratings import Ratings
 
@@ -266,8 +267,8 @@ class SparkALS(ALS):
         callback: Callable[[FitEvent], Any] | None = None,
     ) -> SparkALS:
         """Fit with Spark; ``callback`` receives one event, after the whole Spark fit."""
-        R = _as_csr(train)
-        V = None if validation is None else _as_csr(validation)
+        R = as_csr(train)
+        V = None if validation is None else as_csr(validation)
         self._validate(R, V)
         self.check_spark_settings()
         start = time.perf_counter()
@@ -399,10 +400,7 @@ class SparkALS(ALS):
             item_bias=self.item_bias_,
             global_mean=self.global_mean_,
         )
-        val_rmse = float("nan")
-        if V is not None and V.nnz:
-            val_rows = np.repeat(np.arange(V.shape[0]), np.diff(V.indptr))
-            val_rmse = _rmse(V.data, self._raw_predict(val_rows, V.indices, clip=True))
+        val_rmse = self._rmse_on(observed(V))
         return {
             "iteration": int(self.iterations),
             "side": "users",
