@@ -44,6 +44,7 @@ from .ratings import Ratings
 from .samples import SAMPLES, load_sample
 from .split import Split, split
 from .synthetic import SyntheticData, synthetic
+from .tune import TuneEvent, TuneResult, tune
 
 __all__ = [
     "solver_engine",
@@ -105,4 +106,7 @@ __all__ = [
     "shared_projection",
     "split",
     "synthetic",
+    "tune",
+    "TuneEvent",
+    "TuneResult",
 ]
