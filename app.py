@@ -1,7 +1,8 @@
 """ALS Explorer: the entry script. Routes, frames every page and catches what goes wrong.
 
-Run with ``streamlit run app.py``. Pages are short scripts in ``pages/``; shared state and cached
-calls are in ``dashboard/state.py``; figure code is in ``dashboard/figures/``.
+Run with ``streamlit run app.py``. Pages are short scripts in ``pages/``; the helpers they call
+are in ``dashboard/`` (the session in ``session.py``, the model in ``fitting.py``), figure code in
+``dashboard/figures/``; README.md's "Architecture" draws the whole house.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import logging
 import streamlit as st
 
 import als_core as ac
-from dashboard import presenter, scenes, state
+from dashboard import fitting, presenter, scene_url, session, shell
+from dashboard.data_sources import Dataset
+from dashboard.settings import fit_metrics
 
 log = logging.getLogger("als_explorer")
 
@@ -57,8 +60,9 @@ def run_page(page: st.navigation) -> None:
     subclasses, which pass through untouched.
     """
     try:
-        page.run()
-    except state.PageNotice as notice:  # not a failure: the page says why it shows nothing
+        with shell.framing():
+            page.run()
+    except shell.PageNotice as notice:  # not a failure: the page says why it shows nothing
         st.info(str(notice), icon=":material/info:")
     except Exception as error:
         log.exception("page %r failed", getattr(page, "title", page))
@@ -69,7 +73,7 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
-def render_sidebar_dataset(dataset: state.Dataset) -> None:
+def render_sidebar_dataset(dataset: Dataset) -> None:
     r = dataset.ratings
     st.markdown("**Dataset**")
     st.markdown(
@@ -82,13 +86,13 @@ def render_sidebar_dataset(dataset: state.Dataset) -> None:
 def render_sidebar_model() -> None:
     st.markdown("**Model**")
     try:
-        fit = state.current_fit()
+        fit = fitting.current_fit()
     except Exception as error:
         log.exception("training for the sidebar failed")
         st.warning(f"No model: {error}" if isinstance(error, ValueError) else "No model yet.")
         return
     s = fit.settings
-    metrics = state.fit_metrics(fit)
+    metrics = fit_metrics(fit)
     val = metrics["validation_rmse"]
     val_text = f"validation RMSE **{val:.3f}**" if val == val else "no validation split"
     st.markdown(
@@ -96,18 +100,13 @@ def render_sidebar_model() -> None:
         f"biases {'on' if s['biases'] else 'off'} · {metrics['iterations_run']} iterations  \n"
         f"{val_text}"
     )
-    if state.training_stopped():
+    if fitting.training_stopped():
         st.caption("Training was stopped before the end (see the Train page).")
     if fit.external:
         st.caption("Opened from a model directory: trained outside the app, not refitted here.")
 
 
 def main() -> None:
-    with state.app_run():
-        frame()
-
-
-def frame() -> None:
     st.set_page_config(
         page_title="ALS Explorer",
         page_icon=":material/grid_view:",
@@ -117,7 +116,7 @@ def frame() -> None:
     all_pages = pages()
     page = st.navigation(all_pages, position=presenter.navigation_position())
     try:
-        state.ensure_session()
+        session.ensure_session()
     except Exception as error:
         log.exception("could not start the session")
         show_page_error(error)
@@ -125,16 +124,16 @@ def frame() -> None:
     with st.sidebar:
         st.markdown("### ALS Explorer")
         summary = st.container()
-    scenes.begin(all_pages, page)  # a link's scene (once per session) and its notices
+    scene_url.begin(all_pages, page)  # a link's scene (once per session) and its notices
     presenter.apply()
     st.title(page.title)
     run_page(page)
     # The sidebar is filled after the page ran, so it shows the dataset and model the page
     # has just chosen; it stays at the top of the sidebar because its container came first.
     with summary:
-        render_sidebar_dataset(state.current_dataset())
+        render_sidebar_dataset(session.current_dataset())
         render_sidebar_model()
-    scenes.end(page)  # the current scene into the address bar
+    scene_url.end(page)  # the current scene into the address bar
 
 
 # Streamlit runs the entry script as __main__; tests import this module for its functions.

@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import als_core as ac  # noqa: E402
-from dashboard import state  # noqa: E402
+from dashboard import data_sources  # noqa: E402
 
 APP = str(ROOT / "app.py")
 MB = 1e6
 
 
-def datasets(quick: bool) -> list[state.Dataset]:
-    out = [state.Dataset("Movie night", ac.load_sample("movie_night"), "sample:movie_night")]
+def datasets(quick: bool) -> list[data_sources.Dataset]:
+    out = [data_sources.Dataset("Movie night", ac.load_sample("movie_night"), "sample:movie_night")]
     if not quick:
         start = time.perf_counter()
         truth = ac.synthetic(
@@ -47,7 +47,7 @@ def datasets(quick: bool) -> list[state.Dataset]:
             seed=0,
         )
         print(f"generated 1M ratings in {time.perf_counter() - start:.1f} s", flush=True)
-        out.append(state.Dataset("Synthetic 1M", truth.ratings, "synthetic", truth))
+        out.append(data_sources.Dataset("Synthetic 1M", truth.ratings, "synthetic", truth))
     return out
 
 
@@ -71,7 +71,7 @@ def payload(at: AppTest) -> tuple[float, float]:
     return figures / MB, everything / MB
 
 
-def session(dataset: state.Dataset, page: str) -> AppTest:
+def session(dataset: data_sources.Dataset, page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=900)
     at.session_state["data_dataset"] = dataset
     at.session_state["data_fingerprint"] = dataset.ratings.fingerprint()

@@ -1,4 +1,5 @@
-"""UI helpers shared by the pages: session state and cached calls (state.py), figures (figures/).
+"""UI helpers the pages call, one job per module (README.md, "Architecture", maps them), and
+figures (figures/: data in, plotly Figure out).
 
 The library (als_core) never imports anything from here.
 """

@@ -1,5 +1,6 @@
 """What each experiment computes: small builders that turn (data, split, settings) into the
-``work(progress, should_stop) -> (value, stopped)`` a ``experiment_runs.Job`` runs.
+``work(progress, should_stop) -> (value, stopped)`` a ``jobs.Job`` runs, and how the experiments
+hold out ratings.
 
 No Streamlit here (the work runs in a background thread); the numbers come from
 ``als_core.experiments`` and the estimators, never from code of our own.
@@ -17,7 +18,69 @@ import pandas as pd
 import als_core as ac
 from als_core import experiments as ex
 
-from .experiment_runs import Progress, ShouldStop, SplitChoice, Work, split_data
+from .jobs import Progress, ShouldStop, Work
+from .settings import effective_settings, half_step_callback, split_ratings
+
+#: A held-out share used when the Train page's settings hold nothing out.
+FALLBACK_FRACTION = 0.2
+
+
+# --------------------------------------------------------------------------------- data split
+@dataclass(frozen=True)
+class SplitChoice:
+    """How the experiments hold out ratings: the Train page's split, or a random 20% when the
+    Train page holds nothing out."""
+
+    settings: dict
+    text: str
+
+    @property
+    def key(self) -> tuple:
+        s = self.settings
+        return (s["split"], s["fraction"], s["n_per_user"], s["seed"])
+
+
+def split_choice(ratings: ac.Ratings, train_settings: dict) -> SplitChoice:
+    s = effective_settings(train_settings, ratings)
+    if s["split"] == "none":
+        s = {**s, "split": "random", "fraction": FALLBACK_FRACTION}
+        text = (
+            f"The Train page holds nothing out, so the experiments hold out a random "
+            f"{FALLBACK_FRACTION:.0%} of the ratings (seed {s['seed']})."
+        )
+    elif s["split"] == "random":
+        text = f"Held out as on the Train page: a random {s['fraction']:.0%} (seed {s['seed']})."
+    else:
+        what = "latest" if s["split"] == "by_time" else "random"
+        text = (
+            f"Held out as on the Train page: each user's {s['n_per_user']} {what} rating(s) "
+            f"(seed {s['seed']})."
+        )
+    return SplitChoice(settings=s, text=text)
+
+
+def split_data(ratings: ac.Ratings, choice: SplitChoice) -> tuple[ac.Ratings, ac.Ratings]:
+    """Train and held-out ratings in one index space; errors say what to change."""
+    train, valid = split_ratings(ratings, choice.settings)
+    if valid is None or valid.nnz == 0:
+        raise ValueError(
+            "this split holds out no ratings; on the Train page choose a larger share or "
+            "another way to hold out"
+        )
+    return train, valid
+
+
+def error_text(error: BaseException) -> str:
+    """A message for the page: the library's own words when it explains the problem."""
+    if isinstance(error, (ValueError, ac.RatingsError)):
+        return f"The experiment could not run: {error}"
+    return (
+        "The experiment failed unexpectedly (details are in the server log). Try other "
+        "settings or a smaller grid."
+    )
+
+
+# --------------------------------------------------------------------------------- experiments
 
 
 def _stopped(result: Any) -> bool:
@@ -173,15 +236,10 @@ def implicit_fit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str,
             eval_n=params["n"],
             seed=params["seed"],
         )
-        total = 2 * int(params["iterations"])
-        progress(0, total, "Training implicit ALS")
-
-        def callback(event: ac.FitEvent) -> None:
-            done = 2 * (event.iteration - 1) + (1 if event.side == "users" else 2)
-            progress(done, total, f"iteration {event.iteration}, {event.side} solved")
-            if should_stop():
-                event.stop()
-
+        progress(0, 2 * int(params["iterations"]), "Training implicit ALS")
+        callback = half_step_callback(
+            progress, should_stop, lambda e: f"iteration {e.iteration}, {e.side} solved"
+        )
         model.fit(train, validation=valid, callback=callback)
         n = int(params["n"])
         metrics = ac.ranking_metrics_from_factors(

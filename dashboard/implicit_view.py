@@ -3,7 +3,7 @@ Experiments page.
 
 The Train page calls ``implicit_mode_chosen()`` first; when the user picks implicit feedback it
 calls ``main()`` instead of drawing the explicit panel. The implicit model lives only here (its
-own job, results and session keys, prefix ``train_imp_``): ``state.current_fit()`` keeps serving
+own job, results and session keys, prefix ``train_imp_``): ``fitting.current_fit()`` keeps serving
 the explicit ``ac.ALS`` that the sidebar and the other pages show.
 """
 
@@ -17,18 +17,18 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed as ac_embed
-from dashboard import experiment_runs as runs
-from dashboard import experiment_work as work
-from dashboard import slides, state
-from dashboard.figures import experiments as figs
+
+from . import experiment_work as work
+from . import jobs, session, slides
+from .controls import ALPHAS, EXPERIMENT_LAMBDAS, remember, remembered
+from .figures import experiments as figs
+from .settings import max_k
 
 JOB = "train_implicit"
 MODES = {
     "explicit": "Explicit (ratings): predict the stars",
     "implicit": "Implicit (confidence-weighted): predict who interacts",
 }
-ALPHAS = [0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]
-LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 DEFAULTS = {
     "train_imp_w_k": 3,
     "train_imp_w_lam": 1.0,
@@ -39,22 +39,10 @@ DEFAULTS = {
 }
 
 
-def _keep(key: str, default: object) -> str:
-    """Give a widget its last value back (Streamlit drops widget state on other pages)."""
-    saved = st.session_state.setdefault("train_imp_saved", {})
-    if key not in st.session_state:
-        st.session_state[key] = saved.get(key, default)
-    return key
-
-
-def _remember(key: str) -> None:
-    st.session_state.setdefault("train_imp_saved", {})[key] = st.session_state[key]
-
-
 def implicit_mode_chosen() -> bool:
     """Draw the explicit / implicit choice; True when implicit feedback is chosen."""
-    state.ensure_session()  # first: a page opened without app.py is re-run through it from here
-    key = _keep("train_imp_w_mode", "explicit")
+    session.ensure_session()  # first: a page opened without app.py is re-run through it from here
+    key = remembered("train_imp_w_mode", "explicit")
     mode = st.radio(
         "Feedback",
         list(MODES),
@@ -67,46 +55,45 @@ def implicit_mode_chosen() -> bool:
             "c = 1 + α·r, and missing cells are p = 0 with c = 1."
         ),
     )
-    _remember(key)
+    remember("train_imp_w_mode")
     return mode == "implicit"
 
 
 def settings_panel(ratings: ac.Ratings) -> dict:
-    k_max = state.max_k(ratings)
+    k_max = max_k(ratings)
     if st.session_state.get("train_imp_w_k", 1) > k_max:
         st.session_state["train_imp_w_k"] = k_max
     with st.container(border=True):
         st.markdown("**Implicit ALS**")
-        k = st.slider("Rank k", 1, k_max, key=_keep("train_imp_w_k", min(3, k_max)))
+        k = st.slider("Rank k", 1, k_max, key=remembered("train_imp_w_k", min(3, k_max)))
         lam = st.select_slider(
             "Regularisation λ (plain, on every factor)",
-            options=LAMBDAS,
-            key=_keep("train_imp_w_lam", 1.0),
+            options=EXPERIMENT_LAMBDAS,
+            key=remembered("train_imp_w_lam", 1.0),
             format_func=lambda v: f"{v:g}",
         )
         alpha = st.select_slider(
             "Confidence α in c = 1 + α·r",
             options=ALPHAS,
-            key=_keep("train_imp_w_alpha", 5.0),
+            key=remembered("train_imp_w_alpha", 5.0),
             format_func=lambda v: f"{v:g}",
             help="How much more a stored value counts than a missing cell. Hu et al. used 40 "
             "on viewing counts; star ratings are smaller numbers, so smaller α suits them.",
         )
-        iterations = st.slider("Iterations", 1, 30, key=_keep("train_imp_w_iterations", 15))
+        iterations = st.slider("Iterations", 1, 30, key=remembered("train_imp_w_iterations", 15))
         solver = st.radio(
             "Solver",
             ["cholesky", "cg"],
-            key=_keep("train_imp_w_solver", "cholesky"),
+            key=remembered("train_imp_w_solver", "cholesky"),
             horizontal=True,
             format_func=lambda v: {"cholesky": "Exact", "cg": "Conjugate gradient (3 steps)"}[v],
             help="Both use the YᵀY trick: YᵀY is shared by every user, so a user costs only "
             "their own items. Exact solves each k × k system; CG takes 3 warm-started steps.",
         )
         n = st.select_slider(
-            "Evaluate the top N", options=[5, 10, 20], key=_keep("train_imp_w_n", 10)
+            "Evaluate the top N", options=[5, 10, 20], key=remembered("train_imp_w_n", 10)
         )
-    for key in DEFAULTS:
-        _remember(key)
+    remember("train_imp_w_")
     return {
         "k": int(k),
         "lam": float(lam),
@@ -114,7 +101,7 @@ def settings_panel(ratings: ac.Ratings) -> dict:
         "iterations": int(iterations),
         "solver": solver,
         "n": int(n),
-        "seed": int(state.current_settings()["seed"]),
+        "seed": int(session.current_settings()["seed"]),
     }
 
 
@@ -124,9 +111,9 @@ def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
     settings go into ``controls`` when given (presenter mode's folded expander), else into a
     column beside the charts."""
     pack = pack or slides.SlidePack("train-implicit")
-    dataset = state.current_dataset()
+    dataset = session.current_dataset()
     ratings = dataset.ratings
-    split = runs.split_choice(ratings, state.current_settings())
+    split = work.split_choice(ratings, session.current_settings())
     if controls is not None:
         settings_col, charts_col = controls, st.container()
     else:
@@ -137,7 +124,7 @@ def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
             split.text + " Relevant = every held-out interaction; items seen in training are "
             "never recommended."
         )
-    key = (JOB, state.current_fingerprint(), split.key, tuple(sorted(params.items())))
+    key = (JOB, session.current_fingerprint(), split.key, tuple(sorted(params.items())))
     with charts_col:
         st.info(
             "**Implicit mode.** This model is trained and shown here only. The sidebar and the "
@@ -145,14 +132,14 @@ def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
             "model (its settings are on this page in explicit mode).",
             icon=":material/info:",
         )
-        outcome, current = runs.shown(JOB, key)
-        if not current and runs.running(JOB) is None:
-            runs.start(JOB, key, work.implicit_fit_work(ratings, split, params))
-        error = runs.watch(JOB, stop_label="Stop training")
-        if error:
-            st.error(error)
+        outcome, current = jobs.shown(JOB, key)
+        if not current and jobs.running(JOB) is None:
+            jobs.start(JOB, key, work.implicit_fit_work(ratings, split, params))
+        ended = jobs.watch(JOB, stop_label="Stop training")
+        if ended is not None and ended.error is not None:
+            st.error(work.error_text(ended.error))
             return
-        outcome, current = runs.shown(JOB, key)
+        outcome, current = jobs.shown(JOB, key)
         if outcome is None or outcome.key[1] != key[1]:
             return
         if not current:
@@ -160,7 +147,7 @@ def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
         if outcome.stopped:
             st.warning("Training was stopped: these are the factors after the last half-step.")
             if st.button("Train again", key="train_imp_again"):
-                runs.forget(JOB)
+                jobs.forget(JOB)
                 st.rerun()
         show_fit(outcome.value, outcome.seconds, ratings, pack=pack)
 
@@ -189,7 +176,7 @@ def show_fit(
         f"{fit.n_train:,} training and {fit.n_heldout:,} held-out interactions · "
         f"{int(fit.metrics['users'])} users with held-out items · the arrows compare with "
         "popularity (the most-rated items the user has not seen). "
-        + data_note(state.current_dataset().source)
+        + data_note(session.current_dataset().source)
     )
     pack.chart(
         figs.implicit_history_figure(fit.model.history_, n=n, popularity=fit.popularity),

@@ -1,9 +1,9 @@
-"""What the pages show about a model opened from disk (``state.open_model_directory``).
+"""What the pages show about a model opened from disk (``model_open.open_model_directory``).
 
 A model trained outside the app (``python -m als_core fit --out DIR``, ``ac.save_model``, the
 Spark engine) is explored as it is: it is never refitted behind the user's back. The Train page
 shows its card and history instead of the settings panel, and pages that would fit new models
-say so (``state.EXTERNAL_MODEL_NOTE``).
+say so (``model_open.EXTERNAL_MODEL_NOTE``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import slides, state
-from dashboard.figures import training as training_figs
+from . import model_open, session, slides
+from .figures import training as training_figs
+from .settings import FitResult
 
 #: The pages that explore an opened model as it is (path, label, icon).
 EXPLORING_PAGES = (
@@ -30,21 +31,15 @@ STOP_REASONS = {
     "patience": "stopped: validation RMSE stopped improving (best iteration kept)",
     "callback": "stopped by request",
 }
-REPLAY_NOTE = (
-    f"{state.EXTERNAL_MODEL_NOTE} The iteration replay fits the model again keeping every "
-    "half-step, and a saved model keeps only its final factors, so there is nothing to replay. "
-    "Latent space, Reconstruction, Add yourself and One update by hand explore the opened model "
-    "as it is."
-)
 
 
-def where_from(fit: state.FitResult) -> str:
+def where_from(fit: FitResult) -> str:
     """Where the model came from: its directory, or "uploaded file m.zip"."""
     kind, _, name = fit.origin.partition(":")
-    return f"uploaded file {name}" if kind + ":" == state.MODEL_UPLOAD_SOURCE else f"{name}"
+    return f"uploaded file {name}" if kind + ":" == model_open.MODEL_UPLOAD_SOURCE else f"{name}"
 
 
-def model_facts(fit: state.FitResult) -> dict[str, Any]:
+def model_facts(fit: FitResult) -> dict[str, Any]:
     """The numbers a card shows, from the model and what its directory recorded."""
     model = fit.model
     recorded: dict[str, Any] = getattr(model, "settings_", {}) or {}
@@ -73,7 +68,7 @@ def fmt(value: float, digits: int = 3) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def model_card(fit: state.FitResult) -> None:
+def model_card(fit: FitResult) -> None:
     """The opened model in a few lines: where from, settings, size, recorded quality."""
     s, facts, train = fit.settings, model_facts(fit), fit.train
     st.markdown(f"**Opened model** · {where_from(fit)}")
@@ -103,28 +98,28 @@ def page_links() -> None:
         col.page_link(page, label=label, icon=icon)
 
 
-def train_here_button(fit: state.FitResult, *, key: str) -> None:
+def train_here_button(fit: FitResult, *, key: str) -> None:
     """Offer training in the app on the model's ratings, when they are small enough."""
     n = fit.train.nnz
-    if state.refit_allowed(fit.train):
+    if model_open.refit_allowed(fit.train):
         st.button(
             "Put the opened model aside and train here on its training ratings",
             key=key,
-            on_click=state.train_here_instead,
+            on_click=session.train_here_instead,
             help="The Train page's settings are used; open the directory again to come back.",
         )
     else:
         st.caption(
-            f"Training here is offered up to {state.MAX_REFIT_RATINGS:,} ratings; this model "
+            f"Training here is offered up to {model_open.MAX_REFIT_RATINGS:,} ratings; this model "
             f"has {n:,}. Train models this large with `python -m als_core fit` (optionally "
             "`--engine spark`) and open the result here."
         )
 
 
-def train_page(fit: state.FitResult) -> None:
+def train_page(fit: FitResult) -> None:
     """The Train page for an opened model: its card and history instead of a refit."""
     st.info(
-        f"{state.EXTERNAL_MODEL_NOTE} The settings panel is hidden so it cannot start a fit; "
+        f"{model_open.EXTERNAL_MODEL_NOTE} The settings panel is hidden so it cannot start a fit; "
         "every exploration page uses this model as it is.",
         icon=":material/inventory_2:",
     )
@@ -149,7 +144,7 @@ def train_page(fit: state.FitResult) -> None:
             name="saved-model-rmse",
             container=right,
         )
-        pack.pack_button(settings={"dataset": state.current_dataset().name, **fit.settings})
+        pack.pack_button(settings={"dataset": session.current_dataset().name, **fit.settings})
     else:
         st.caption("The saved run recorded no per-iteration history to draw.")
     settings = {k: v for k, v in getattr(fit.model, "settings_", {}).get("params", {}).items()}
@@ -167,13 +162,13 @@ def train_page(fit: state.FitResult) -> None:
 def experiments_gate(ratings_nnz: int) -> bool:
     """On the Experiments page with an opened model: say what the experiments fit on, and
     return False (show nothing else) when its ratings are too many to refit here."""
-    if state.loaded_fit() is None:
+    if session.loaded_fit() is None:
         return True
-    if ratings_nnz > state.MAX_REFIT_RATINGS:
+    if ratings_nnz > model_open.MAX_REFIT_RATINGS:
         st.info(
-            f"{state.EXTERNAL_MODEL_NOTE} The experiments fit many new models on the data, and "
-            f"this model's {ratings_nnz:,} training ratings are more than the "
-            f"{state.MAX_REFIT_RATINGS:,} this shared server refits. Run experiments on a "
+            f"{model_open.EXTERNAL_MODEL_NOTE} The experiments fit many new models on the data, "
+            f"and this model's {ratings_nnz:,} training ratings are more than the "
+            f"{model_open.MAX_REFIT_RATINGS:,} this shared server refits. Run experiments on a "
             "sample, generated data or an upload (Data page); explore the opened model on the "
             "other pages.",
             icon=":material/inventory_2:",

@@ -8,10 +8,9 @@ user, the Experiments section…) and presenter mode. It lives in ``st.query_par
 
     ?page=update&data=sample:tiny&k=2&lam=1&it=15&reg=plain&bias=1&seed=0&side=users&who=Ana
 
-The pure half (``Scene``, ``encode_scene``, ``decode_scene``) is plain Python and tested on its
-own. The Streamlit half is two calls in app.py: ``begin(pages, page)`` right after navigation
-restores the link's scene on a session's first run (once) and shows any notice about it;
-``end(page)`` after the page ran writes the current scene back into the address bar.
+This module is the plain-Python half (``Scene``, ``encode_scene``, ``decode_scene``), tested on
+its own. ``scene_url`` is the Streamlit half: the session's scene read from and written to the
+address bar.
 
 Uploaded data cannot travel in a link: the scene says ``data=upload:<file name>``, the rest of
 it is restored, and a notice asks for the file until it is uploaded or other data are chosen.
@@ -23,6 +22,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import als_core as ac
 
 HOME = "home"
 #: Model settings in the URL: parameter -> (settings key, parser). Always written.
@@ -310,8 +311,6 @@ def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
 
 def generator_defaults() -> dict[str, Any]:
     """``ac.synthetic``'s defaults (a generator setting equal to its default is not written)."""
-    import als_core as ac
-
     defaults = {
         name: p.default
         for name, p in inspect.signature(ac.synthetic).parameters.items()
@@ -331,169 +330,3 @@ def generator_settings(truth: Any) -> dict[str, Any] | None:
     if isinstance(out.get("scale"), list):
         out["scale"] = tuple(float(v) for v in out["scale"])
     return out
-
-
-# --------------------------------------------------------------------------------- Streamlit part
-RESTORED_KEY = "scene_restored"
-NOTICES_KEY = "scene_notices"
-PENDING_UPLOAD_KEY = "scene_pending_upload"  # (file name, fingerprint when the link was opened)
-
-
-def page_slug(page: Any) -> str:
-    """The scene's name of a page: its URL path ("home" for the default page)."""
-    return getattr(page, "url_path", "") or HOME
-
-
-def begin(pages: list[Any], page: Any) -> None:
-    """Call right after ``st.navigation``: restore the link's scene once, show its notices."""
-    import streamlit as st
-
-    if RESTORED_KEY not in st.session_state:
-        st.session_state[RESTORED_KEY] = True
-        params = st.query_params.to_dict()
-        if params:
-            _restore(params, pages, page)
-    _show_notices()
-
-
-def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
-    import streamlit as st
-
-    from dashboard import presenter, state
-
-    # A link's path names its page too (…/replay?frame=4): the page parameter, if any, wins.
-    scene, problems = decode_scene({"page": page_slug(page), **params})
-    notices = [f"This link's {problem}." for problem in problems]
-    notices += _restore_data(scene)
-    if scene.settings:
-        state.set_settings({**state.current_settings(), **scene.settings})
-    for key, value in scene.choices.items():
-        st.session_state[key] = value
-    presenter.set_active(scene.presenter)
-    st.session_state[NOTICES_KEY] = notices
-    target = next((p for p in pages if page_slug(p) == scene.page), None)
-    if scene.page and target is None:
-        notices.append(f"This link's page {scene.page!r} does not exist; showing this one.")
-    moving = target is not None and page_slug(target) != page_slug(page)
-    if moving or scene.presenter:
-        # Rerun on the scene's page (and with the presenter layout) with the same link.
-        st.switch_page(target or page, query_params=params)
-
-
-def _restore_data(scene: Scene) -> list[str]:
-    from dashboard import state
-
-    if scene.data is None:
-        return []
-    kind, _, name = scene.data.partition(":")
-    try:
-        if kind == "sample":
-            if name not in state.sample_names():
-                return [f"This link's sample {name!r} does not exist; the default data are used."]
-            state.set_dataset(state.load_sample_dataset(name))
-        elif kind == "synthetic":
-            state.set_dataset(state.synthetic_dataset(**(scene.generator or {})))
-        elif kind == "movielens-100k":
-            state.set_dataset(state.movielens_dataset())
-        elif kind == "model":  # a saved model's directory on the server: opened again
-            state.set_model(*state.open_model_directory(name))
-        elif kind == "model-upload":
-            return [
-                f"This link was made with an uploaded model, {name}, which a link cannot "
-                "carry: upload it again on the Data page (Saved model). Until then the sample "
-                "data are shown."
-            ]
-        elif kind == "upload":
-            import streamlit as st
-
-            st.session_state[PENDING_UPLOAD_KEY] = (name, state.current_fingerprint())
-    except Exception as error:  # a generator or download failure must not break the page
-        return [f"This link's data could not be loaded ({error}); the default data are used."]
-    return []
-
-
-def _pending_upload() -> str | None:
-    """The file name the link asked for, while the user has not uploaded or chosen other data."""
-    import streamlit as st
-
-    from dashboard import state
-
-    pending = st.session_state.get(PENDING_UPLOAD_KEY)
-    if not pending:
-        return None
-    name, fingerprint = pending
-    dataset = state.current_dataset()
-    if dataset.source.startswith("upload:") or state.current_fingerprint() != fingerprint:
-        del st.session_state[PENDING_UPLOAD_KEY]
-        return None
-    return name
-
-
-def _show_notices() -> None:
-    import streamlit as st
-
-    for notice in st.session_state.get(NOTICES_KEY, []):
-        st.warning(notice, icon=":material/link:")
-    st.session_state[NOTICES_KEY] = []
-    name = _pending_upload()
-    if name:
-        st.info(
-            f"This link was made with an uploaded file, **{name}**, which a link cannot carry. "
-            "Upload it on the **Data** page (Upload a file) to see exactly this view; the "
-            "link's model settings are already applied. Until then the sample data are shown.",
-            icon=":material/upload_file:",
-        )
-
-
-def current_scene(page_name: str | None) -> Scene:
-    """This session's scene now (for the address bar and for the slides' settings.json)."""
-    import streamlit as st
-
-    from dashboard import presenter, state
-
-    dataset = state.current_dataset()
-    generator = generator_settings(dataset.truth) if dataset.source == "synthetic" else None
-    data = dataset.source
-    pending = _pending_upload()
-    if pending:
-        data = f"upload:{pending}"
-    choices = {}
-    for param, (key, _) in PAGE_CHOICES.get(page_name or "", {}).items():
-        if param == "who":
-            key = who_key(st.session_state.get("update_side"))
-        if key in st.session_state:
-            choices[key] = st.session_state[key]
-    return Scene(
-        page=page_name,
-        data=data,
-        generator=generator,
-        settings=state.effective_settings(state.current_settings(), dataset.ratings),
-        choices=choices,
-        presenter=presenter.active(),
-    )
-
-
-def current_params(page_name: str | None = None) -> dict[str, str]:
-    """The current scene as query parameters."""
-    from dashboard import state
-
-    return encode_scene(
-        current_scene(page_name),
-        defaults=state.DEFAULT_SETTINGS,
-        generator_defaults=generator_defaults(),
-    )
-
-
-def end(page: Any) -> None:
-    """Call after the page ran: write the current scene into the address bar (if it changed)."""
-    import logging
-
-    import streamlit as st
-
-    try:
-        params = current_params(page_slug(page))
-    except Exception:  # the address bar is a convenience: never break the page for it
-        logging.getLogger("als_explorer").exception("could not write the scene")
-        return
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)

@@ -1,8 +1,8 @@
 """The numbers behind the teaching pages: one update by hand, the replay frames, fold-in.
 
-Pure computations on a fitted model and its snapshots (numpy and als_core only), so the pages
-stay short and the tests can hold every number to the library's own half-step. The one
-Streamlit piece, the cached fit with snapshots, is at the bottom.
+Pure computations on a fitted model and its snapshots (numpy and als_core only, no Streamlit),
+so the pages stay short and the tests can hold every number to the library's own half-step.
+``replay_fit`` gives the pages the session's fit with snapshots (``fit_with_snapshots``).
 
 The update by hand follows ``als_core.reference_update_steps`` (the article's loop, one rating at
 a time). With biases the loop runs on what the library solves: each fixed row gets a trailing 1
@@ -20,6 +20,8 @@ import scipy.sparse as sp
 
 import als_core as ac
 from als_core.reference import UpdateStep, reference_solve_row, reference_update_steps
+
+from .settings import FitResult, build_model, effective_settings, split_ratings
 
 SIDES = ("users", "items")
 
@@ -429,7 +431,7 @@ def _subscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
-# --------------------------------------------------------------------------------- Streamlit part
+# --------------------------------------------------------------------------------- the replay fit
 #: Memory the kept half-steps of one replay fit may use (past it the library keeps every other).
 SNAPSHOT_BUDGET_BYTES = 64 * 2**20
 
@@ -438,7 +440,7 @@ SNAPSHOT_BUDGET_BYTES = 64 * 2**20
 class ReplayFit:
     """The session's model fitted again with every half-step kept, and the random start."""
 
-    fit: Any  # dashboard.state.FitResult (same settings, data and seed as the current model)
+    fit: FitResult  # same settings, data and seed as the current model
     states: list[FactorState]
 
 
@@ -448,11 +450,9 @@ def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayF
     The same seed gives the same random start, so the replay ends on the very factors the
     other pages show. The start itself comes from a fit with zero iterations.
     """
-    from dashboard import state  # Streamlit-side module; imported here to keep the rest pure
-
-    s = state.effective_settings(settings, ratings)
-    train, valid = state.split_ratings(ratings, s)
-    model = state.build_model(s, has_validation=valid is not None)
+    s = effective_settings(settings, ratings)
+    train, valid = split_ratings(ratings, s)
+    model = build_model(s, has_validation=valid is not None)
     model.snapshots = True
     model.snapshot_max_bytes = SNAPSHOT_BUDGET_BYTES
     model.fit(train, validation=valid)
@@ -467,37 +467,5 @@ def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayF
         user_bias=start.user_bias_,
         item_bias=start.item_bias_,
     )
-    fit = state.FitResult(settings=s, model=model, train=train, validation=valid, seconds=0.0)
+    fit = FitResult(settings=s, model=model, train=train, validation=valid, seconds=0.0)
     return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))
-
-
-def current_replay_fit(*, final_only_ok: bool = False) -> ReplayFit:
-    """This session's replay fit, for its current dataset and the current model's settings.
-
-    A model opened from disk is never refitted: its final state alone when ``final_only_ok``,
-    else ``state.PageNotice`` says why there is no replay."""
-    from dashboard import saved_model, state
-
-    fit = state.current_fit()
-    if fit.external:
-        if final_only_ok:
-            return ReplayFit(fit=fit, states=[final_state(fit.model)])
-        raise state.PageNotice(saved_model.REPLAY_NOTE)
-    fingerprint = state.current_fingerprint()
-    return _replay_fit_cached(
-        fingerprint, state.settings_key(fit.settings), state.current_dataset().ratings
-    )
-
-
-def _cached(func: Any) -> Any:
-    import streamlit as st
-
-    return st.cache_data(max_entries=6, show_spinner="Fitting again, keeping every half-step…")(
-        func
-    )
-
-
-@_cached
-def _replay_fit_cached(fingerprint: str, key: tuple, _ratings: ac.Ratings) -> ReplayFit:
-    """Keyed on the data fingerprint and the settings (the Ratings is not hashed)."""
-    return fit_with_snapshots(_ratings, dict(key))

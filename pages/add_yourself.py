@@ -13,8 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from als_core import embed
-from dashboard import presenter, scenes, slides, state, teaching
+from dashboard import fitting, presenter, scene_url, session, shell, slides, teaching
 from dashboard.figures import teaching as figs
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 MIN_SHOWN, MAX_SHOWN, DEFAULT_SHOWN = 6, 30, 12
 TOP_N = 10
@@ -55,12 +57,12 @@ def clear_ratings(fingerprint: str, items: np.ndarray) -> None:
         st.session_state[rating_key(fingerprint, int(item))] = None
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-fit = state.current_fit()
+fit = fitting.current_fit()
 model = fit.model
-fingerprint = state.current_fingerprint()
-fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+fingerprint = session.current_fingerprint()
+fit_key = fit.key
 data = page_data(fingerprint, fit_key, ratings, fit)
 item_names, user_names, groups = data["item_labels"], data["user_labels"], data["groups"]
 scale = ratings.rating_scale
@@ -203,7 +205,7 @@ def show_placement() -> None:
             "your_ratings": {
                 str(item_names[i]): float(v) for i, v in zip(items, values, strict=True)
             },
-            **scenes.current_params("add_yourself"),
+            **scene_url.current_params("add_yourself"),
         }
     )
 

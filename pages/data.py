@@ -6,24 +6,39 @@ import numpy as np
 import streamlit as st
 
 import als_core as ac
-from dashboard import presenter, saved_model, scenes, slides, state
+from dashboard import (
+    data_sources,
+    jobs,
+    model_open,
+    presenter,
+    saved_model,
+    scene_url,
+    session,
+    shell,
+    slides,
+)
 from dashboard.figures import data as figs
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 #: Generated data sets are kept below this many ratings so one session cannot hog the server.
 MAX_GENERATED_RATINGS = 2_000_000
+#: The download's job (``dashboard.jobs``) and its key: the same archive for everyone.
+MOVIELENS_JOB = "data_movielens"
+MOVIELENS_KEY = ("movielens-100k",)
 
 
 def sample_tab() -> None:
-    names = state.sample_names()
-    current = state.current_dataset().source
+    names = data_sources.sample_names()
+    current = session.current_dataset().source
     default = names.index(current.split(":", 1)[1]) if current.startswith("sample:") else 0
     name = st.selectbox(
-        "Sample", names, index=default, key="data_w_sample", format_func=state.sample_label
+        "Sample", names, index=default, key="data_w_sample", format_func=data_sources.sample_label
     )
     st.caption(ac.SAMPLES.get(name, ""))
     if st.button("Use this sample", key="data_use_sample", type="primary"):
-        state.set_dataset(state.load_sample_dataset(name))
-        st.success(f"Now using {state.sample_label(name)}.")
+        session.set_dataset(data_sources.load_sample_dataset(name))
+        st.success(f"Now using {data_sources.sample_label(name)}.")
 
 
 def generate_tab() -> None:
@@ -62,7 +77,7 @@ def generate_tab() -> None:
         )
         return
     try:
-        dataset = state.synthetic_dataset(
+        dataset = data_sources.synthetic_dataset(
             n_users=int(n_users),
             n_items=int(n_items),
             rank=int(rank),
@@ -75,7 +90,7 @@ def generate_tab() -> None:
     except (ac.RatingsError, ValueError) as error:
         st.error(f"Could not generate these data: {error}")
         return
-    state.set_dataset(dataset)
+    session.set_dataset(dataset)
     st.success(f"Now using {dataset.name}.")
 
 
@@ -102,7 +117,7 @@ def upload_tab() -> None:
     st.caption(
         "Long form (one row per user, item, rating, optional timestamp; any common separator, "
         "with or without a header) or wide form (users in rows, items in columns, blanks "
-        f"missing). Up to {state.max_upload_mb()} MB."
+        f"missing). Up to {data_sources.max_upload_mb()} MB."
     )
     uploaded = st.file_uploader("Ratings file", key="data_w_upload")
     if uploaded is None:
@@ -112,12 +127,12 @@ def upload_tab() -> None:
     signature = (uploaded.file_id, repr(sorted(options.items())))
     if ss.get("data_upload_signature") != signature:
         # Parse once per (file, options): reruns do not re-read the bytes.
-        outcome = state.read_upload(uploaded.getvalue(), uploaded.name, options)
+        outcome = data_sources.read_upload(uploaded.getvalue(), uploaded.name, options)
         ss["data_upload_signature"] = signature
         ss["data_upload_outcome"] = outcome
         if outcome.ratings is not None:
-            state.set_dataset(
-                state.Dataset(
+            session.set_dataset(
+                data_sources.Dataset(
                     name=f"Upload: {uploaded.name}",
                     ratings=outcome.ratings,
                     source=f"upload:{uploaded.name}",
@@ -127,7 +142,7 @@ def upload_tab() -> None:
     options_form(ss["data_upload_outcome"], options, uploaded.file_id)
 
 
-def show_upload_outcome(outcome: state.UploadOutcome) -> None:
+def show_upload_outcome(outcome: data_sources.UploadOutcome) -> None:
     if outcome.error:
         st.error(f"**{outcome.filename}** could not be read: {outcome.error}")
         st.info(
@@ -154,7 +169,7 @@ def show_upload_outcome(outcome: state.UploadOutcome) -> None:
             st.dataframe(outcome.preview, hide_index=True, height=240)
 
 
-def options_form(outcome: state.UploadOutcome, options: dict, file_id: str) -> None:
+def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: str) -> None:
     """How to read the file: column mapping and dialect overrides, then re-read."""
     names = list(outcome.columns)
     positions: list[int | None] = [None, *range(len(names))]
@@ -236,25 +251,24 @@ def movielens_tab() -> None:
         "MovieLens 100K: 100,000 ratings by 943 users of 1,682 films, with titles and genres "
         "(GroupLens, research use). Downloaded once over HTTPS, checked, and cached on the server."
     )
-    if not st.button("Fetch MovieLens 100K", key="data_fetch_movielens"):
-        return
-    bar = st.progress(0.0, text="Connecting to files.grouplens.org…")
-    try:
-        dataset = state.movielens_dataset(
-            progress=lambda done, total: bar.progress(
-                min(1.0, done / total) if total else 0.0,
-                text=f"Downloading: {done / 1e6:.1f} of {total / 1e6:.1f} MB"
-                if total
-                else f"Downloading: {done / 1e6:.1f} MB",
-            )
+    if st.button("Fetch MovieLens 100K", key="data_fetch_movielens"):
+        jobs.start(
+            MOVIELENS_JOB, MOVIELENS_KEY, data_sources.movielens_work(), describe=jobs.as_reported
         )
-    except state.FetchError as error:
-        bar.empty()
-        st.error(str(error))
+    ended = jobs.watch(MOVIELENS_JOB, stop_label="Stop the download")
+    if ended is None:
         return
-    bar.empty()
-    state.set_dataset(dataset)
-    st.success(f"Now using {dataset.name}.")
+    if ended.error is not None:
+        if isinstance(ended.error, data_sources.FetchError):
+            st.error(str(ended.error))
+        else:
+            st.error("The download failed unexpectedly (details are in the server log).")
+        return
+    if ended.outcome is None or ended.outcome.value is None:
+        st.info("The download was stopped; your data are unchanged.")
+        return
+    session.set_dataset(ended.outcome.value)
+    st.success(f"Now using {ended.outcome.value.name}.")
 
 
 # ----------------------------------------------------------------------------- saved model
@@ -274,18 +288,18 @@ def saved_model_tab() -> None:
         help="A path on the machine that runs this app (Streamlit cannot upload a folder).",
     )
     if cols[1].button("Open", key="data_open_model", type="primary"):
-        open_saved_model(lambda: state.open_model_directory(path or ""))
+        open_saved_model(lambda: model_open.open_model_directory(path or ""))
     zipped = st.file_uploader(
         "…or upload a zip of a model directory",
         type=["zip"],
         key="data_w_model_zip",
-        help=f"Up to {state.max_upload_mb()} MB; larger models open from a directory.",
+        help=f"Up to {data_sources.max_upload_mb()} MB; larger models open from a directory.",
     )
     ss = st.session_state
     if zipped is not None and ss.get("data_model_zip_id") != zipped.file_id:
         ss["data_model_zip_id"] = zipped.file_id  # read once per uploaded file
-        open_saved_model(lambda: state.open_model_zip(zipped.getvalue(), zipped.name))
-    fit = state.loaded_fit()
+        open_saved_model(lambda: model_open.open_model_zip(zipped.getvalue(), zipped.name))
+    fit = session.loaded_fit()
     if fit is not None:
         saved_model.model_card(fit)
         saved_model.page_links()
@@ -297,19 +311,19 @@ def open_saved_model(opener) -> None:
     try:
         with st.spinner("Opening the model (large models take a few seconds)…"):
             dataset, fit = opener()
-    except state.ModelOpenError as error:
+    except model_open.ModelOpenError as error:
         st.error(f"Could not open the model. {error}")
-        st.info(f"Your previous dataset, **{state.current_dataset().name}**, is still in use.")
+        st.info(f"Your previous dataset, **{session.current_dataset().name}**, is still in use.")
         return
-    state.set_model(dataset, fit)
+    session.set_model(dataset, fit)
     st.success(
         f"Now exploring **{dataset.name}**: {fit.train.n_users:,} users × "
         f"{fit.train.n_items:,} items, k = {fit.settings['k']}. "
-        f"{state.EXTERNAL_MODEL_NOTE}"
+        f"{model_open.EXTERNAL_MODEL_NOTE}"
     )
 
 
-def summary(dataset: state.Dataset) -> None:
+def summary(dataset: data_sources.Dataset) -> None:
     r = dataset.ratings
     st.subheader(dataset.name)
     cols = st.columns(6)
@@ -333,7 +347,7 @@ def summary(dataset: state.Dataset) -> None:
             with st.expander("How these data were read"):
                 st.markdown("\n".join(f"- {note}" for note in notes))
     left, right = st.columns(2)
-    hist, activity = figure_pair(state.current_fingerprint(), r)
+    hist, activity = figure_pair(session.current_fingerprint(), r)
     pack.chart(hist, key="data_hist_chart", name="data-rating-histogram", container=left)
     pack.chart(activity, key="data_activity_chart", name="data-activity", container=right)
     order = st.radio(
@@ -344,7 +358,7 @@ def summary(dataset: state.Dataset) -> None:
         format_func={"given": "As loaded", "activity": "Most ratings first"}.__getitem__,
     )
     pack.chart(
-        pattern(state.current_fingerprint(), order, r),
+        pattern(session.current_fingerprint(), order, r),
         key="data_pattern_chart",
         name="data-observed-ratings",
     )
@@ -375,7 +389,7 @@ def pattern(fingerprint: str, order: str, _ratings: ac.Ratings):
 
 
 def main() -> None:
-    opened = state.is_model_source(state.current_dataset().source)
+    opened = model_open.is_model_source(session.current_dataset().source)
     with presenter.controls("Choose data"):  # folded away in presenter mode
         tabs = st.tabs(
             ["Sample", "Generate", "Upload a file", "MovieLens 100K", "Saved model"],
@@ -391,12 +405,11 @@ def main() -> None:
             movielens_tab()
         with tabs[4]:
             saved_model_tab()
-    summary(state.current_dataset())
+    summary(session.current_dataset())
 
 
-state.ensure_session()  # first, before drawing anything (see state._reframe_if_run_directly)
 pack = slides.SlidePack("data")  # summary() draws its figures through it
 main()
 pack.pack_button(
-    settings={"dataset": state.current_dataset().name, **scenes.current_params("data")}
+    settings={"dataset": session.current_dataset().name, **scene_url.current_params("data")}
 )

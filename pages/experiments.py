@@ -2,8 +2,8 @@
 
 Every experiment runs only when its Run button is pressed (or comes from the cache when some
 session already ran it with the same data and settings), shows progress, stops within one step,
-and keeps its results on screen. The machinery is in ``dashboard/experiment_runs.py``, the
-computations in ``dashboard/experiment_work.py``, the figures in ``dashboard/figures/experiments``.
+and keeps its results on screen. The machinery is ``dashboard/jobs.py``, the computations are in
+``dashboard/experiment_work.py``, the figures in ``dashboard/figures/experiments``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,31 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import experiment_runs as runs
+from dashboard import (
+    data_sources,
+    fitting,
+    implicit_view,
+    jobs,
+    presenter,
+    saved_model,
+    scene_url,
+    session,
+    settings,
+    shell,
+    slides,
+)
 from dashboard import experiment_work as work
-from dashboard import implicit_view, presenter, scenes, slides, state
+from dashboard.controls import (
+    ALPHAS,
+    EXPERIMENT_LAMBDAS,
+    SWEEP_LAMBDAS,
+    remember,
+    remembered,
+    snap,
+)
 from dashboard.figures import experiments as figs
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 SECTIONS = {
     "compare": "ALS vs gradient descent",
@@ -28,8 +49,6 @@ SECTIONS = {
     "implicit": "Implicit feedback",
     "baselines": "Baselines",
 }
-LAMBDAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
-SWEEP_LAMBDAS = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 SWEEP_KS = [1, 2, 3, 4, 6, 8, 12]
 #: Largest k offered here: the experiments must stay quick on a shared two-core server.
 MAX_EXPERIMENT_K = 32
@@ -45,27 +64,7 @@ SYNTHETIC_FOR_RECOVERY = {
 }
 
 
-# ----------------------------------------------------------------------------- widget memory
-def keep(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> str:
-    """Give a widget its last value back: Streamlit forgets the state of widgets it did not draw,
-    and only one experiment's widgets are drawn at a time."""
-    ss = st.session_state
-    saved = ss.setdefault("exp_saved", {})
-    if key not in ss:
-        ss[key] = saved.get(key, default)
-    if valid is not None and not valid(ss[key]):
-        ss[key] = default
-    return key
-
-
-def remember_widgets() -> None:
-    ss = st.session_state
-    saved = ss.setdefault("exp_saved", {})
-    for key in list(ss):
-        if str(key).startswith("exp_w_"):
-            saved[key] = ss[key]
-
-
+# ----------------------------------------------------------------------------- widgets
 def setting_columns(spec: int | list[float]) -> list:
     """An experiment's settings side by side; in presenter mode folded into a closed expander
     (the Run button and the results stay in view)."""
@@ -73,24 +72,25 @@ def setting_columns(spec: int | list[float]) -> list:
     return (box or st).columns(spec)
 
 
-def nearest(options: list[float], value: float) -> float:
-    value = max(float(value), min(options))
-    return min(options, key=lambda o: abs(np.log10(o) - np.log10(value)))
-
-
 def k_slider(name: str, k_max: int, default: int, label: str = "Rank k") -> int:
     default = int(min(max(1, default), k_max))
-    key = keep(f"exp_w_{name}_k", default, valid=lambda v: 1 <= int(v) <= k_max)
+    key = remembered(f"exp_w_{name}_k", default, valid=lambda v: 1 <= int(v) <= k_max)
     return int(st.slider(label, 1, k_max, key=key))
 
 
 def lam_slider(name: str, default: float, label: str = "λ") -> float:
-    key = keep(f"exp_w_{name}_lam", nearest(LAMBDAS, default), valid=lambda v: v in LAMBDAS)
-    return float(st.select_slider(label, options=LAMBDAS, key=key, format_func=lambda v: f"{v:g}"))
+    key = remembered(
+        f"exp_w_{name}_lam",
+        snap(default, EXPERIMENT_LAMBDAS),
+        valid=lambda v: v in EXPERIMENT_LAMBDAS,
+    )
+    return float(
+        st.select_slider(label, options=EXPERIMENT_LAMBDAS, key=key, format_func=lambda v: f"{v:g}")
+    )
 
 
 def regularization_radio(name: str, default: str) -> str:
-    key = keep(f"exp_w_{name}_reg", default)
+    key = remembered(f"exp_w_{name}_reg", default)
     return st.radio(
         "Regularisation",
         ["plain", "weighted"],
@@ -100,23 +100,23 @@ def regularization_radio(name: str, default: str) -> str:
     )
 
 
-def make_key(name: str, split: runs.SplitChoice, params: dict[str, Any]) -> tuple:
+def make_key(name: str, split: work.SplitChoice, params: dict[str, Any]) -> tuple:
     frozen = tuple(
         (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(params.items())
     )
-    return (name, state.current_fingerprint(), split.key, frozen)
+    return (name, session.current_fingerprint(), split.key, frozen)
 
 
 # ----------------------------------------------------------------------------- run area
-def run_area(name: str, key: tuple, make_work: Callable[[], runs.Work]) -> runs.Outcome | None:
+def run_area(name: str, key: tuple, make_work: Callable[[], jobs.Work]) -> jobs.Outcome | None:
     """Run button, progress with Stop while running, then the outcome to show (or None)."""
     if st.button("Run", key=f"exp_{name}_run", type="primary", icon=":material/play_arrow:"):
-        runs.start(name, key, make_work())
-    error = runs.watch(name)
-    if error:
-        st.error(error)
-    outcome, current = runs.shown(name, key)
-    if outcome is None or outcome.key[1] != state.current_fingerprint():
+        jobs.start(name, key, make_work())
+    ended = jobs.watch(name)
+    if ended is not None and ended.error is not None:
+        st.error(work.error_text(ended.error))
+    outcome, current = jobs.shown(name, key)
+    if outcome is None or outcome.key[1] != session.current_fingerprint():
         st.info("Press **Run** to compute this experiment on the current data.")
         return None
     notes = [f"computed in {outcome.seconds:.2f} s at {outcome.finished}"]
@@ -160,12 +160,12 @@ def compare_section(ctx: dict) -> None:
         lam = lam_slider("compare", s["lam"])
     with cols[2]:
         reg = regularization_radio("compare", s["regularization"])
-        biases = st.toggle("Biases", key=keep("exp_w_compare_biases", bool(s["biases"])))
+        biases = st.toggle("Biases", key=remembered("exp_w_compare_biases", bool(s["biases"])))
     with cols[3]:
         budget = st.select_slider(
             "Seconds for GD and SGD (each)",
             options=[0.5, 1.0, 2.0, 3.0],
-            key=keep("exp_w_compare_budget", 2.0),
+            key=remembered("exp_w_compare_budget", 2.0),
         )
     params = {
         "k": k,
@@ -187,11 +187,11 @@ def compare_section(ctx: dict) -> None:
     x = cols[0].radio(
         "x axis",
         ["seconds", "step"],
-        key=keep("exp_w_compare_x", "seconds"),
+        key=remembered("exp_w_compare_x", "seconds"),
         horizontal=True,
         format_func={"seconds": "wall-clock seconds", "step": "steps"}.__getitem__,
     )
-    log_x = cols[1].toggle("log x", key=keep("exp_w_compare_logx", True))
+    log_x = cols[1].toggle("log x", key=remembered("exp_w_compare_logx", True))
     ctx["pack"].chart(
         figs.compare_figure(frame, x=x, log_x=log_x),
         key="exp_compare_chart",
@@ -254,7 +254,9 @@ def missing_section(ctx: dict) -> None:
     with cols[1]:
         lam = lam_slider("missing", s["lam"], label="λ (ALS)")
     with cols[2]:
-        biases = st.toggle("Biases (ALS)", key=keep("exp_w_missing_biases", bool(s["biases"])))
+        biases = st.toggle(
+            "Biases (ALS)", key=remembered("exp_w_missing_biases", bool(s["biases"]))
+        )
     params = {
         "k": k,
         "lam": lam,
@@ -280,7 +282,7 @@ def missing_section(ctx: dict) -> None:
     with right:
         clipped = st.toggle(
             "Clip predictions to the rating scale (as the RMSE does)",
-            key=keep("exp_w_missing_clipped", False),
+            key=remembered("exp_w_missing_clipped", False),
         )
         predictions = result.predictions if clipped else result.raw_predictions
         ctx["pack"].chart(
@@ -318,7 +320,7 @@ def sweep_section(ctx: dict) -> None:
     ks = cols[0].multiselect(
         "Ranks k",
         k_options,
-        key=keep(
+        key=remembered(
             "exp_w_sweep_ks",
             [k for k in SWEEP_KS if k <= ctx["k_max"]],
             valid=lambda v: all(k in k_options for k in v),
@@ -326,14 +328,14 @@ def sweep_section(ctx: dict) -> None:
     )
     lams = cols[1].multiselect(
         "λ values",
-        LAMBDAS,
-        key=keep("exp_w_sweep_lams", SWEEP_LAMBDAS),
+        EXPERIMENT_LAMBDAS,
+        key=remembered("exp_w_sweep_lams", SWEEP_LAMBDAS),
         format_func=lambda v: f"{v:g}",
     )
-    iterations = cols[2].slider("Iterations per fit", 5, 30, key=keep("exp_w_sweep_iter", 15))
+    iterations = cols[2].slider("Iterations per fit", 5, 30, key=remembered("exp_w_sweep_iter", 15))
     with cols[3]:
         reg = regularization_radio("sweep", s["regularization"])
-        biases = st.toggle("Biases", key=keep("exp_w_sweep_biases", bool(s["biases"])))
+        biases = st.toggle("Biases", key=remembered("exp_w_sweep_biases", bool(s["biases"])))
     cells = len(ks) * len(lams)
     if not cells:
         st.info("Pick at least one k and one λ.")
@@ -345,7 +347,8 @@ def sweep_section(ctx: dict) -> None:
         )
         return
     st.caption(
-        f"{len(ks)} × {len(lams)} = {cells} fits{_fit_time_hint()}. " + state.describe_lambda(reg)
+        f"{len(ks)} × {len(lams)} = {cells} fits{_fit_time_hint()}. "
+        + settings.describe_lambda(reg)
     )
     params = {
         "ks": tuple(sorted(int(k) for k in ks)),
@@ -408,8 +411,8 @@ def sweep_section(ctx: dict) -> None:
 
 def _fit_time_hint() -> str:
     """For scale: how long this session's last fit on these data took (no training here)."""
-    fingerprint = state.current_fingerprint()
-    same = [r for r in state.session_runs() if r["key"][0] == fingerprint]
+    fingerprint = session.current_fingerprint()
+    same = [r for r in fitting.session_runs() if r["key"][0] == fingerprint]
     if not same:
         return ""
     last = same[-1]
@@ -423,7 +426,7 @@ def _fit_time_hint() -> str:
 # ----------------------------------------------------------------------------- 4 recovery
 def use_synthetic_for_recovery() -> None:
     """Button callback: generate data with known factors, as the Data page's generator does."""
-    state.set_dataset(state.synthetic_dataset(**SYNTHETIC_FOR_RECOVERY))
+    session.set_dataset(data_sources.synthetic_dataset(**SYNTHETIC_FOR_RECOVERY))
 
 
 def recovery_section(ctx: dict) -> None:
@@ -460,7 +463,7 @@ def recovery_section(ctx: dict) -> None:
         "k from … to",
         1,
         k_max,
-        key=keep(
+        key=remembered(
             "exp_w_recovery_ks",
             default_range,
             valid=lambda v: 1 <= v[0] <= v[1] <= k_max,
@@ -469,10 +472,10 @@ def recovery_section(ctx: dict) -> None:
     with cols[1]:
         lam = lam_slider("recovery", 1.0, label="λ (plain, no biases)")
     starts = cols[2].slider(
-        "Random starts per k (best kept)", 1, 3, key=keep("exp_w_recovery_starts", 3)
+        "Random starts per k (best kept)", 1, 3, key=remembered("exp_w_recovery_starts", 3)
     )
     fraction = cols[3].select_slider(
-        "Held out", options=[0.1, 0.2, 0.3], key=keep("exp_w_recovery_fraction", 0.2)
+        "Held out", options=[0.1, 0.2, 0.3], key=remembered("exp_w_recovery_fraction", 0.2)
     )
     params = {
         "ks": tuple(range(int(k_range[0]), int(k_range[1]) + 1)),
@@ -553,20 +556,18 @@ def implicit_section(ctx: dict) -> None:
     )
     ratings, s = ctx["ratings"], ctx["settings"]
     cols = setting_columns(5)
-    n = cols[0].select_slider("Top N", options=[5, 10, 20], key=keep("exp_w_implicit_n", 10))
+    n = cols[0].select_slider("Top N", options=[5, 10, 20], key=remembered("exp_w_implicit_n", 10))
     with cols[1]:
         k = k_slider("implicit", ctx["k_max"], 3)
     with cols[2]:
         implicit_lam = lam_slider("implicit", 1.0, label="λ (implicit)")
-    alpha = cols[3].select_slider(
-        "α", options=implicit_view.ALPHAS, key=keep("exp_w_implicit_alpha", 5.0)
-    )
+    alpha = cols[3].select_slider("α", options=ALPHAS, key=remembered("exp_w_implicit_alpha", 5.0))
     low, high = ratings.rating_scale
     threshold = float(np.round(low + 0.75 * (high - low), 1))
     relevant = cols[4].radio(
         "Relevant",
         ["any", "liked"],
-        key=keep("exp_w_implicit_relevant", "any"),
+        key=remembered("exp_w_implicit_relevant", "any"),
         format_func={"any": "every held-out item", "liked": f"held out, ≥ {threshold:g}"}.get,
     )
     params = {
@@ -625,7 +626,7 @@ def baselines_section(ctx: dict) -> None:
     bias_lam = cols[3].select_slider(
         "λ of the bias-only model",
         options=[0.0, 1.0, 2.0, 5.0, 10.0, 25.0],
-        key=keep("exp_w_baselines_bias_lam", 5.0),
+        key=remembered("exp_w_baselines_bias_lam", 5.0),
         format_func=lambda v: f"{v:g}",
     )
     params = {
@@ -676,34 +677,32 @@ SECTION_VIEWS: dict[str, Callable[[dict], None]] = {
 
 
 def main() -> None:
-    dataset = state.current_dataset()
-    from dashboard import saved_model  # an opened model: say what the experiments fit on
-
+    dataset = session.current_dataset()
     if not saved_model.experiments_gate(dataset.ratings.nnz):
         return
-    settings = state.current_settings()
-    split = runs.split_choice(dataset.ratings, settings)
+    chosen = session.current_settings()
+    split = work.split_choice(dataset.ratings, chosen)
     st.caption(
         f"On **{dataset.name}**. Defaults come from the Train page's settings (k = "
-        f"{settings['k']}, λ = {settings['lam']:g} {settings['regularization']}, biases "
-        f"{'on' if settings['biases'] else 'off'}). {split.text} Nothing runs until you press "
+        f"{chosen['k']}, λ = {chosen['lam']:g} {chosen['regularization']}, biases "
+        f"{'on' if chosen['biases'] else 'off'}). {split.text} Nothing runs until you press "
         "Run; results stay here while you change settings or visit other pages."
     )
     section = st.radio(
         "Experiment",
         list(SECTIONS),
-        key=keep("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
+        key=remembered("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
         horizontal=True,
         format_func=SECTIONS.__getitem__,
         label_visibility="collapsed",
     )
-    remember_widgets()
+    remember("exp_w_")
     ctx = {
         "dataset": dataset,
         "ratings": dataset.ratings,
-        "settings": settings,
+        "settings": chosen,
         "split": split,
-        "k_max": min(state.max_k(dataset.ratings), MAX_EXPERIMENT_K),
+        "k_max": min(settings.max_k(dataset.ratings), MAX_EXPERIMENT_K),
         "pack": slides.SlidePack(f"experiments-{section}"),
         "params": {},  # a section puts its experiment's settings here, for the slides' pack
     }
@@ -711,14 +710,14 @@ def main() -> None:
     try:
         SECTION_VIEWS[section](ctx)
     finally:
-        remember_widgets()
+        remember("exp_w_")
     ctx["pack"].pack_button(  # only when the section shows figures (after a Run)
         settings={
             "dataset": dataset.name,
             "experiment": SECTIONS[section],
             "experiment_settings": ctx["params"],
             "split": split.text,
-            **scenes.current_params("experiments"),
+            **scene_url.current_params("experiments"),
         },
         key="exp_slides_pack",
     )

@@ -8,8 +8,10 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import presenter, scenes, slides, state
+from dashboard import controls, fitting, presenter, scene_url, session, settings, shell, slides
 from dashboard.figures.latent import contributions_figure, latent_figure
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 COLOUR_CHOICES = ("genre", "mean rating", "popularity")
 FIT_ON_CHOICES = ("users and items", "items only")
@@ -32,7 +34,7 @@ def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> dict:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def projection_for(fit_key: tuple, fit_on: str, _fit: state.FitResult) -> ac.Projection:
+def projection_for(fit_key: tuple, fit_on: str, _fit: settings.FitResult) -> ac.Projection:
     """The shared 2-D map of one fit (the fit is identified by ``fit_key``)."""
     return ac.shared_projection(_fit.model.user_factors_, _fit.model.item_factors_, fit_on=fit_on)
 
@@ -59,21 +61,21 @@ def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> 
     return st.selectbox(label, options, key=key, **kwargs)
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-fit = state.current_fit()
+fit = fitting.current_fit()
 model = fit.model
-facts = dataset_facts(state.current_fingerprint(), ratings)
-fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+facts = dataset_facts(session.current_fingerprint(), ratings)
+fit_key = fit.key
 item_names, user_names = facts["items"], facts["users"]
 
 colour_options = [c for c in COLOUR_CHOICES if c != "genre" or facts["genres"] is not None]
-# Big data: the pick lists offer the most rated / most active (state.MAX_CHOICES) and the choice.
-popular_first = state.choice_options(
+# Big data: the pick lists offer the most rated / most active (controls.MAX_CHOICES) and the choice.
+popular_first = controls.choice_options(
     item_names[np.argsort(-facts["item_counts"], kind="stable")],
     keep=[st.session_state.get("latent_item")],
 )
-active_first = state.choice_options(
+active_first = controls.choice_options(
     user_names[np.argsort(-facts["user_counts"], kind="stable")],
     keep=[st.session_state.get("latent_user")],
 )
@@ -240,6 +242,6 @@ pack.pack_button(
         **fit.settings,
         "chosen_item": str(item_name),
         "chosen_user": str(user_name),
-        **scenes.current_params("latent"),
+        **scene_url.current_params("latent"),
     }
 )

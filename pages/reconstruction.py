@@ -7,8 +7,11 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import presenter, scenes, slides, state
+from dashboard import fitting, presenter, scene_url, session, settings, shell, slides
+from dashboard.controls import choice_options
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 #: Up to this many users × items every cell is drawn with its own hover; above, blocks.
 CELL_LIMIT = 200
@@ -24,12 +27,6 @@ ORDER_NOTES = {
 }
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def labels_for(fingerprint: str, _ratings: ac.Ratings) -> tuple[np.ndarray, np.ndarray]:
-    """User and item names of one dataset (keyed on its fingerprint)."""
-    return embed.user_labels(_ratings), embed.item_labels(_ratings)
-
-
 @st.cache_data(max_entries=16, show_spinner="Computing the reconstruction…")
 def grid_for(
     fit_key: tuple,
@@ -38,7 +35,7 @@ def grid_for(
     n_items: int,
     extra_users: tuple[int, ...],
     extra_items: tuple[int, ...],
-    _fit: state.FitResult,
+    _fit: settings.FitResult,
     _ratings: ac.Ratings,
 ) -> ac.ReconstructionGrid:
     """The grid for one fit and one view (the fit is identified by ``fit_key``)."""
@@ -74,10 +71,10 @@ def keep_valid_choices(key: str, options: list[str]) -> None:
         st.session_state[key] = [c for c in chosen if c in allowed]
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-fit = state.current_fit()
-user_names, item_names = labels_for(state.current_fingerprint(), ratings)
+fit = fitting.current_fit()
+user_names, item_names = session.labels()
 
 st.caption(
     "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), and "
@@ -117,10 +114,10 @@ with presenter.controls():
     )
     with st.expander("Also show particular users or items"):
         # Big data: the most active MAX_CHOICES are offered (plus what is already picked).
-        users_offered = state.choice_options(
+        users_offered = choice_options(
             user_names, counts=ratings.user_counts(), keep=st.session_state.get("recon_users", [])
         )
-        items_offered = state.choice_options(
+        items_offered = choice_options(
             item_names, counts=ratings.item_counts(), keep=st.session_state.get("recon_items", [])
         )
         picked_users = st.multiselect("Users", users_offered, key="recon_users")
@@ -130,7 +127,7 @@ item_index = {name: i for i, name in enumerate(item_names)}
 extra_users = tuple(sorted(user_index[name] for name in picked_users))
 extra_items = tuple(sorted(item_index[name] for name in picked_items))
 
-fit_key = (fit.fingerprint, state.settings_key(fit.settings))
+fit_key = fit.key
 grid = grid_for(fit_key, order, n_users, n_items, extra_users, extra_items, fit, ratings)
 figure = reconstruction_figure(
     grid,
@@ -196,6 +193,6 @@ pack.pack_button(
         **fit.settings,
         "users_shown": [str(user_names[u]) for u in grid.users],
         "items_shown": [str(item_names[i]) for i in grid.items],
-        **scenes.current_params("reconstruction"),
+        **scene_url.current_params("reconstruction"),
     }
 )

@@ -14,10 +14,12 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import presenter, scenes, slides, state, teaching
+from dashboard import presenter, replay_fit, scene_url, session, shell, slides, teaching
 from dashboard.figures import teaching as figs
 from dashboard.figures import training as training_figs
 from dashboard.figures.reconstruction import reconstruction_figure
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 #: Seconds between frames while playing.
 FRAME_SECONDS = 0.9
@@ -68,12 +70,12 @@ def frame_label(state_: teaching.FactorState) -> str:
     return state_.label
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-replay = teaching.current_replay_fit()
+replay = replay_fit.current_replay_fit()
 fit, model, states = replay.fit, replay.fit.model, replay.states
 history = model.history_
-fit_key = (state.current_fingerprint(), state.settings_key(fit.settings))
+fit_key = fit.key
 projections, axis_range = frames_for(fit_key, replay)
 data = page_data(fit_key, replay, ratings)
 n_frames = len(states)
@@ -172,7 +174,7 @@ def stage() -> None:
         "grey cells have no rating."
     )
     pack.pack_button(
-        settings={"dataset": dataset.name, **fit.settings, **scenes.current_params("replay")},
+        settings={"dataset": dataset.name, **fit.settings, **scene_url.current_params("replay")},
         key="replay_slides_pack",
     )
 

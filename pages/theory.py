@@ -11,8 +11,10 @@ import numpy as np
 import streamlit as st
 
 from als_core import embed
-from dashboard import scenes, slides, state
+from dashboard import fitting, scene_url, session, settings, shell, slides
 from dashboard.figures import teaching as figs
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 #: The excerpt of R shown: this many most active users and most rated items.
 EXCERPT_USERS = 8
@@ -45,12 +47,12 @@ def link(page: str, label: str, icon: str) -> None:
     st.page_link(page, label=label, icon=icon)
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-fit = state.current_fit()
+fit = fitting.current_fit()
 s = fit.settings
-fit_key = (fit.fingerprint, state.settings_key(s))
-ex = excerpt(state.current_fingerprint(), fit_key, ratings, fit)
+fit_key = fit.key
+ex = excerpt(session.current_fingerprint(), fit_key, ratings, fit)
 pack = slides.SlidePack("theory")
 missing = 1.0 - ratings.density
 history = fit.model.history_
@@ -179,7 +181,7 @@ with right:
         f"**This model uses the {s['regularization']} form**"
         + (" with biases" if s["biases"] else "")
         + f", λ = {s['lam']:g}. "
-        + state.describe_lambda(s["regularization"])
+        + settings.describe_lambda(s["regularization"])
         + " (c = 1 for plain, c = n for weighted.)"
     )
     if len(history):
@@ -244,6 +246,6 @@ with right:
     link("pages/add_yourself.py", "Add yourself", ":material/person_add:")
 
 pack.pack_button(
-    settings={"dataset": dataset.name, **s, **scenes.current_params("home")},
+    settings={"dataset": dataset.name, **s, **scene_url.current_params("home")},
     key="theory_slides_pack",
 )

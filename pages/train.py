@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
-from dashboard import implicit_view, presenter, scenes, slides, state
+from dashboard import (
+    fitting,
+    implicit_view,
+    presenter,
+    saved_model,
+    scene_url,
+    session,
+    settings,
+    shell,
+    slides,
+)
+from dashboard.controls import LAMBDAS, TOLERANCES, snap
 from dashboard.figures import training as figs
 
-#: λ values on a 1-2-5 log scale (0 = no regularisation).
-LAMBDAS = [0.0] + [round(m * 10.0**e, 6) for e in range(-4, 3) for m in (1, 2, 5)]
-TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
+
 SPLIT_LABELS = {
     "random": "Random share of all ratings",
     "per_user": "Random ratings of each user",
@@ -26,14 +34,6 @@ STOPPING_LABELS = {
 }
 
 
-def nearest(options: list, value: float) -> float:
-    """The option closest to ``value`` (on a log scale for positive values)."""
-    if value <= 0:
-        return options[0]
-    positive = [o for o in options if o > 0]
-    return min(positive, key=lambda o: abs(math.log10(o) - math.log10(value)))
-
-
 def init_widget(key: str, value: object) -> None:
     """Give a widget its value from the saved settings if it has none (widget state is dropped
     when the user visits another page, the saved settings are not)."""
@@ -45,7 +45,7 @@ def widget_values(saved: dict, k_max: int) -> dict[str, object]:
     """Widget key -> value that shows the saved settings."""
     return {
         "train_w_k": min(int(saved["k"]), k_max),
-        "train_w_lam": nearest(LAMBDAS, float(saved["lam"])),
+        "train_w_lam": snap(saved["lam"], LAMBDAS),
         "train_w_iterations": int(saved["iterations"]),
         "train_w_regularization": saved["regularization"],
         "train_w_biases": bool(saved["biases"]),
@@ -54,20 +54,20 @@ def widget_values(saved: dict, k_max: int) -> dict[str, object]:
         "train_w_n_per_user": int(saved["n_per_user"]),
         "train_w_seed": int(saved["seed"]),
         "train_w_stopping": saved["stopping"],
-        "train_w_tol": nearest(TOLERANCES, float(saved["tol"])),
+        "train_w_tol": snap(saved["tol"], TOLERANCES),
         "train_w_patience": int(saved["patience"]),
     }
 
 
 def bring_back(run_number: int, k_max: int) -> None:
     """Widget callback: restore an earlier run's settings into the widgets."""
-    settings = state.restore_run(run_number)
-    st.session_state.update(widget_values(settings, k_max))
+    restored = fitting.restore_run(run_number)
+    st.session_state.update(widget_values(restored, k_max))
 
 
 def settings_panel(ratings, saved: dict) -> dict:
     """The widgets; returns the settings they show."""
-    k_max = state.max_k(ratings)
+    k_max = settings.max_k(ratings)
     for key, value in widget_values(saved, k_max).items():
         init_widget(key, value)
 
@@ -78,7 +78,7 @@ def settings_panel(ratings, saved: dict) -> dict:
             1,
             k_max,
             key="train_w_k",
-            help=f"At most min(users, items, {state.MAX_K}) = {k_max} for these data.",
+            help=f"At most min(users, items, {settings.MAX_K}) = {k_max} for these data.",
         )
         lam = st.select_slider(
             "Regularisation λ (log scale)",
@@ -93,20 +93,20 @@ def settings_panel(ratings, saved: dict) -> dict:
             horizontal=True,
             format_func=lambda v: {"plain": "Plain (article)", "weighted": "Weighted (ALS-WR)"}[v],
         )
-        st.caption(state.describe_lambda(regularization))
+        st.caption(settings.describe_lambda(regularization))
         biases = st.toggle(
             "User and item biases (μ + b_u + b_i + x·y)",
             key="train_w_biases",
             help="Let each user and item have its own offset, so the factors model taste only.",
         )
         iterations = st.slider(
-            "Iterations (at most)", 1, state.MAX_ITERATIONS, key="train_w_iterations"
+            "Iterations (at most)", 1, settings.MAX_ITERATIONS, key="train_w_iterations"
         )
 
     with st.container(border=True):
         st.markdown("**Validation**")
         has_time = ratings.timestamps is not None
-        methods = [m for m in state.SPLIT_METHODS if m != "by_time" or has_time]
+        methods = [m for m in settings.SPLIT_METHODS if m != "by_time" or has_time]
         if st.session_state["train_w_split"] not in methods:
             st.session_state["train_w_split"] = "random"
         split = st.selectbox(
@@ -130,7 +130,7 @@ def settings_panel(ratings, saved: dict) -> dict:
         st.markdown("**Stopping**")
         stopping = st.radio(
             "Stop when",
-            list(state.STOPPING_RULES),
+            list(settings.STOPPING_RULES),
             key="train_w_stopping",
             format_func=STOPPING_LABELS.__getitem__,
         )
@@ -169,8 +169,8 @@ def settings_panel(ratings, saved: dict) -> dict:
     }
 
 
-def metrics_row(fit: state.FitResult) -> None:
-    m = state.fit_metrics(fit)
+def metrics_row(fit: settings.FitResult) -> None:
+    m = settings.fit_metrics(fit)
     cols = st.columns(5)
     cols[0].metric("Train RMSE", f"{m['train_rmse']:.3f}")
     val = m["validation_rmse"]
@@ -181,7 +181,7 @@ def metrics_row(fit: state.FitResult) -> None:
     cols[4].metric(
         "Time",
         f"{fit.seconds:.2f} s",
-        help=f"Wall time of the whole fit. Half-steps solved by the {state.solver_engine()}.",
+        help=f"Wall time of the whole fit. Half-steps solved by the {fitting.solver_engine()}.",
     )
     reasons = {
         "iterations": "ran all iterations",
@@ -201,7 +201,7 @@ def metrics_row(fit: state.FitResult) -> None:
 
 
 def runs_table(current_key: tuple) -> None:
-    runs = state.session_runs()
+    runs = fitting.session_runs()
     if not runs:
         return
     st.subheader("This session's runs")
@@ -237,7 +237,7 @@ def runs_table(current_key: tuple) -> None:
             "seconds": st.column_config.NumberColumn(format="%.2f"),
         },
     )
-    fingerprint = state.current_fingerprint()
+    fingerprint = session.current_fingerprint()
     same_data = [r["run"] for r in runs if r["key"][0] == fingerprint and r["key"] != current_key]
     if same_data:
         cols = st.columns([2, 1, 3], vertical_alignment="bottom")
@@ -247,15 +247,13 @@ def runs_table(current_key: tuple) -> None:
             key="train_restore_choice",
             format_func=lambda n: f"run {n}",
         )
-        k_max = state.max_k(state.current_dataset().ratings)
+        k_max = settings.max_k(session.current_dataset().ratings)
         cols[1].button("Bring back", key="train_restore", on_click=bring_back, args=(chosen, k_max))
 
 
 def main() -> None:
-    loaded = state.loaded_fit()
+    loaded = session.loaded_fit()
     if loaded is not None:  # a model opened from disk is shown as it is, never refitted here
-        from dashboard import saved_model
-
         saved_model.train_page(loaded)
         return
     # Presenter mode: every setting folds into one closed expander, the charts get the width.
@@ -267,32 +265,32 @@ def main() -> None:
         implicit_view.main(pack=pack, controls=box)
         pack.pack_button(
             settings={
-                "dataset": state.current_dataset().name,
+                "dataset": session.current_dataset().name,
                 "feedback": "implicit",
                 **implicit_settings(),
-                **scenes.current_params("train"),
+                **scene_url.current_params("train"),
             }
         )
         return
-    dataset = state.current_dataset()
+    dataset = session.current_dataset()
     pack = slides.SlidePack("train")
     if box is not None:
         settings_col, charts_col = box, st.container()
     else:
         settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:
-        chosen = settings_panel(dataset.ratings, state.current_settings())
-    state.set_settings(chosen)
+        chosen = settings_panel(dataset.ratings, session.current_settings())
+    session.set_settings(chosen)
     with charts_col:
-        fit = state.current_fit()
-        if state.training_stopped():
+        fit = fitting.current_fit()
+        if fitting.training_stopped():
             if fit.model.stop_reason_ == "callback":
                 what = f"the model as it was after iteration {fit.model.n_iter_}"
             else:
                 what = "the previous model"
             st.warning(f"Training was stopped. The charts show {what}.")
             st.button(
-                "Train with these settings", key="train_resume", on_click=state.resume_training
+                "Train with these settings", key="train_resume", on_click=fitting.resume_training
             )
         metrics_row(fit)
         history = fit.model.history_
@@ -300,7 +298,7 @@ def main() -> None:
             figs.objective_figure(history), key="train_objective_chart", name="train-objective"
         )
         pack.chart(
-            figs.rmse_figure(history, best_iteration=state.fit_metrics(fit)["best_iteration"]),
+            figs.rmse_figure(history, best_iteration=settings.fit_metrics(fit)["best_iteration"]),
             key="train_rmse_chart",
             name="train-rmse",
         )
@@ -310,13 +308,13 @@ def main() -> None:
             "objective never rises; its data and regularisation terms trade off from one "
             "half-step to the next."
         )
-    runs_table(fit_key_of(fit))
+    runs_table(fit.key)
     pack.pack_button(
         settings={
             "dataset": dataset.name,
             **fit.settings,
-            "metrics": state.fit_metrics(fit),
-            **scenes.current_params("train"),
+            "metrics": settings.fit_metrics(fit),
+            **scene_url.current_params("train"),
         }
     )
 
@@ -327,9 +325,4 @@ def implicit_settings() -> dict:
     return {key.removeprefix("train_imp_w_"): value for key, value in chosen.items()}
 
 
-def fit_key_of(fit: state.FitResult) -> tuple:
-    return (fit.fingerprint, state.settings_key(fit.settings))
-
-
-state.ensure_session()  # first, before drawing anything (see state._reframe_if_run_directly)
 main()

@@ -12,19 +12,25 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from als_core import embed
-from dashboard import presenter, scenes, slides, state, teaching
+from dashboard import (
+    controls,
+    model_open,
+    presenter,
+    replay_fit,
+    scene_url,
+    session,
+    shell,
+    slides,
+    teaching,
+)
 from dashboard.figures import teaching as figs
+
+shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
 #: Up to this many unknowns the equations are also written out with their numbers.
 LATEX_UP_TO = 4
 NEXT = "next"
 SIDE_LABELS = {"users": "a user", "items": "an item"}
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def labels_for(fingerprint: str, _ratings) -> tuple[np.ndarray, np.ndarray]:
-    return embed.user_labels(_ratings), embed.item_labels(_ratings)
 
 
 def default_row(counts: np.ndarray) -> int:
@@ -62,11 +68,11 @@ def step_forward(n: int) -> None:
     st.session_state["update_step"] = min(n, int(st.session_state.get("update_step", 0)) + 1)
 
 
-dataset = state.current_dataset()
+dataset = session.current_dataset()
 ratings = dataset.ratings
-replay = teaching.current_replay_fit(final_only_ok=True)  # an opened model: its final state
+replay = replay_fit.current_replay_fit(final_only_ok=True)  # an opened model: its final state
 fit, model, states = replay.fit, replay.fit.model, replay.states
-user_names, item_names = labels_for(state.current_fingerprint(), ratings)
+user_names, item_names = session.labels()
 train = fit.train
 
 st.caption(
@@ -93,7 +99,7 @@ with presenter.controls():
         st.session_state[who_key] = names[default_row(counts)]
     who = cols[1].selectbox(
         "User" if side == "users" else "Item",
-        state.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
+        controls.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
         key=who_key,
         help="Type to search. The number of training ratings is shown beside each name.",
         format_func=lambda name: name,
@@ -116,8 +122,8 @@ with presenter.controls():
     )
     if fit.external:  # a model opened from disk kept no half-steps to go back to
         st.caption(
-            f"{state.EXTERNAL_MODEL_NOTE} Its half-steps were not saved, so the update shown is "
-            "the one the trained model would make next."
+            f"{model_open.EXTERNAL_MODEL_NOTE} Its half-steps were not saved, so the update "
+            "shown is the one the trained model would make next."
         )
 
 if iteration == NEXT:
@@ -317,5 +323,5 @@ with st.expander("Why a solve and not a gradient step?"):
         "are solved at once (the library batches them), and the objective can never rise."
     )
 pack.pack_button(
-    settings={"dataset": dataset.name, **fit.settings, **scenes.current_params("update")}
+    settings={"dataset": dataset.name, **fit.settings, **scene_url.current_params("update")}
 )

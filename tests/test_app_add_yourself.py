@@ -10,14 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import state, teaching
+from dashboard import teaching
+from dashboard.settings import DEFAULT_SETTINGS, FitResult, fit_model
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def fitted() -> state.FitResult:
-    return state.fit_model(ac.load_sample("movie_night"), dict(state.DEFAULT_SETTINGS))
+def fitted() -> FitResult:
+    return fit_model(ac.load_sample("movie_night"), dict(DEFAULT_SETTINGS))
 
 
 def test_fold_in_is_one_ridge_solve_and_scores_everything(fitted):

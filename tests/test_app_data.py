@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import io as ac_io
-from dashboard import state
+from dashboard import data_sources
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 REREAD = "FormSubmitter:data_read_options-Re-read the file"
@@ -189,5 +189,5 @@ def test_ordering_by_activity_puts_the_busiest_user_first(at):
 
 def test_read_upload_never_raises_on_garbage():
     for content in (b"", b"\x00\x01\x02", b"user,item,rating\n", "ä;ö\n1".encode("latin-1")):
-        outcome = state.read_upload(content, "x.csv")
+        outcome = data_sources.read_upload(content, "x.csv")
         assert outcome.ratings is None and outcome.error

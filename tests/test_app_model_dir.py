@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import saved_model, state, teaching
+from dashboard import controls, model_open, replay_fit, session, teaching
+from dashboard.settings import settings_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SAMPLE_NAME = "Movie night (sample)"
@@ -25,7 +26,7 @@ SAMPLE_NAME = "Movie night (sample)"
 def models_may_open_from_pytests_temp_folders(tmp_path_factory):
     """The app opens model directories only under its allowed roots: here, pytest's temp."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path_factory.getbasetemp()))
+        patch.setenv(model_open.MODEL_ROOTS_ENV, str(tmp_path_factory.getbasetemp()))
         yield
 
 
@@ -94,8 +95,8 @@ def test_the_data_page_opens_a_model_directory_as_the_sessions_data_and_model(op
     assert dataset.source == f"model:{model_dir.resolve()}"
     assert dataset.name == "Model: movie-night-k3"
     assert "Now exploring" in at.success[0].value
-    assert state.EXTERNAL_MODEL_NOTE in at.success[0].value
-    fit = at.session_state[state.MODEL_FIT_KEY]
+    assert model_open.EXTERNAL_MODEL_NOTE in at.success[0].value
+    fit = at.session_state[session.MODEL_FIT_KEY]
     reference = ac.load_model(model_dir)
     np.testing.assert_array_equal(fit.model.user_factors_, reference.user_factors_)
     np.testing.assert_array_equal(fit.model.item_factors_, reference.item_factors_)
@@ -129,7 +130,7 @@ def test_a_bad_path_says_why_and_keeps_the_previous_dataset(tmp_path, make_path,
     assert f"**{SAMPLE_NAME}**, is still in use" in at.info[0].value
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
     assert at.session_state["data_fingerprint"] == before
-    assert state.MODEL_FIT_KEY not in at.session_state
+    assert session.MODEL_FIT_KEY not in at.session_state
 
 
 def test_a_model_outside_the_allowed_folders_is_refused_before_it_is_looked_at(
@@ -137,24 +138,24 @@ def test_a_model_outside_the_allowed_folders_is_refused_before_it_is_looked_at(
 ):
     # Anyone who can reach the app can type a path: outside the allowed roots the answer must
     # not depend on what is there (no probing), and nothing opens.
-    monkeypatch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path))
+    monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(tmp_path))
     at = fresh_app()
     for path in (str(model_dir), "/no/such/folder", "/etc/passwd", str(tmp_path / ".." / "x")):
         open_directory(at, path)
         assert len(at.error) == 1, path
         assert "only from folders under" in at.error[0].value, at.error[0].value
-        assert state.MODEL_FIT_KEY not in at.session_state
+        assert session.MODEL_FIT_KEY not in at.session_state
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
 def test_without_the_setting_models_open_from_the_servers_folder(monkeypatch, tmp_path):
-    monkeypatch.delenv(state.MODEL_ROOTS_ENV, raising=False)
+    monkeypatch.delenv(model_open.MODEL_ROOTS_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert state.model_roots() == [tmp_path.resolve()]
-    with pytest.raises(state.ModelOpenError, match="There is no"):
-        state.model_path("inside-but-missing")
-    with pytest.raises(state.ModelOpenError, match="only from folders under"):
-        state.model_path(str(tmp_path.parent))
+    assert model_open.model_roots() == [tmp_path.resolve()]
+    with pytest.raises(model_open.ModelOpenError, match="There is no"):
+        model_open.model_path("inside-but-missing")
+    with pytest.raises(model_open.ModelOpenError, match="only from folders under"):
+        model_open.model_path(str(tmp_path.parent))
 
 
 def _write(path: Path, content: bytes) -> str:
@@ -193,7 +194,7 @@ def test_an_uploaded_zip_of_a_model_directory_opens_in_this_session(model_dir, l
     at.run()
     assert not at.exception and not at.error
     assert at.session_state["data_dataset"].source == "model-upload:model.zip"
-    fit = at.session_state[state.MODEL_FIT_KEY]
+    fit = at.session_state[session.MODEL_FIT_KEY]
     np.testing.assert_array_equal(fit.model.item_factors_, loaded.item_factors_)
 
 
@@ -216,7 +217,7 @@ def test_unpacking_writes_only_beside_the_manifest_and_never_outside(model_dir, 
         archive.writestr("m/sub/other.txt", "no")
     target = tmp_path / "unpacked"
     target.mkdir()
-    state._unpack_model_zip(content.getvalue(), "m.zip", target)
+    model_open._unpack_model_zip(content.getvalue(), "m.zip", target)
     assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in model_dir.iterdir())
     assert not (tmp_path / "escape.txt").exists()
 
@@ -310,9 +311,9 @@ def test_one_update_by_hand_solves_from_the_saved_factors(opened, loaded):
 
 def test_replay_and_train_say_the_model_was_trained_outside_instead_of_refitting(opened):
     at = show(opened, "pages/replay.py")
-    assert saved_model.REPLAY_NOTE in [i.value for i in at.info]
+    assert replay_fit.REPLAY_NOTE in [i.value for i in at.info]
     at = show(opened, "pages/train.py")
-    assert state.EXTERNAL_MODEL_NOTE in at.info[0].value
+    assert model_open.EXTERNAL_MODEL_NOTE in at.info[0].value
     assert not [s for s in at.slider if s.key == "train_w_k"]  # no settings panel to refit with
     assert {m.label: m.value for m in at.metric}["Rank k"] == "3"
 
@@ -321,7 +322,7 @@ def test_experiments_work_on_small_saved_ratings_and_refuse_big_ones(opened, mon
     at = show(opened, "pages/experiments.py")
     assert any("opened model itself stays" in c.value for c in at.caption)
     assert at.button(key="exp_compare_run")  # the experiment is there, waiting for Run
-    monkeypatch.setattr(state, "MAX_REFIT_RATINGS", 10)
+    monkeypatch.setattr(model_open, "MAX_REFIT_RATINGS", 10)
     at = show(opened, "pages/experiments.py")
     assert "more than the 10 this shared server refits" in at.info[0].value
     assert not [b for b in at.button if b.key == "exp_compare_run"]
@@ -349,8 +350,8 @@ def test_training_here_instead_puts_the_model_aside(opened, monkeypatch):
     at.button(key="train_model_train_here").click().run()
     assert not at.exception
     dataset = at.session_state["data_dataset"]
-    assert dataset.source.startswith(state.MODEL_RATINGS_SOURCE)
-    assert state.MODEL_FIT_KEY not in at.session_state
+    assert dataset.source.startswith(model_open.MODEL_RATINGS_SOURCE)
+    assert session.MODEL_FIT_KEY not in at.session_state
     assert at.slider(key="train_w_k")  # the usual Train page, with a model trained here
 
 
@@ -358,38 +359,38 @@ def test_sessions_share_one_read_only_copy_of_a_directory_and_stay_apart(opened,
     other = fresh_app()
     assert other.session_state["data_dataset"].name == SAMPLE_NAME  # not the first session's
     open_directory(other, str(model_dir))
-    first = opened.session_state[state.MODEL_FIT_KEY].model
-    assert other.session_state[state.MODEL_FIT_KEY].model is first  # read once per server
+    first = opened.session_state[session.MODEL_FIT_KEY].model
+    assert other.session_state[session.MODEL_FIT_KEY].model is first  # read once per server
 
 
 def test_choosing_other_data_drops_the_opened_model(opened):
     at = opened
     at.button(key="data_use_sample").click().run()
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
-    assert state.MODEL_FIT_KEY not in at.session_state
+    assert session.MODEL_FIT_KEY not in at.session_state
 
 
 # ----------------------------------------------------------------------------- pure parts
 def test_choice_options_cap_big_lists_to_the_most_rated_and_keep_the_choice(monkeypatch):
-    monkeypatch.setattr(state, "MAX_CHOICES", 3)
+    monkeypatch.setattr(controls, "MAX_CHOICES", 3)
     names = np.array(["a", "b", "c", "d", "e"], dtype=object)
     counts = np.array([5, 1, 9, 7, 0])
-    assert state.choice_options(names[:3], counts=counts[:3]) == ["a", "b", "c"]
-    assert state.choice_options(names, counts=counts) == ["a", "c", "d"]  # given order
-    assert state.choice_options(names, counts=counts, keep=["e", "zzz", None, "a"]) == [
+    assert controls.choice_options(names[:3], counts=counts[:3]) == ["a", "b", "c"]
+    assert controls.choice_options(names, counts=counts) == ["a", "c", "d"]  # given order
+    assert controls.choice_options(names, counts=counts, keep=["e", "zzz", None, "a"]) == [
         "a",
         "c",
         "d",
         "e",
     ]
-    assert state.choice_options(names) == ["a", "b", "c"]
+    assert controls.choice_options(names) == ["a", "b", "c"]
 
 
 def test_model_settings_keep_two_models_of_the_same_ratings_apart(loaded):
     other = ac.ALS(k=3, lam=0.5, iterations=6, biases=True, seed=8).fit(loaded.train_ratings_)
-    first, second = state.model_settings(loaded), state.model_settings(other)
+    first, second = model_open.model_settings(loaded), model_open.model_settings(other)
     assert first["model"] != second["model"]
-    assert state.settings_key(first) != state.settings_key(second)
+    assert settings_key(first) != settings_key(second)
     assert first["split"] == "none" and first["k"] == 3 and first["biases"] is True
 
 

@@ -12,7 +12,8 @@ from scipy.spatial.distance import pdist
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import state, teaching
+from dashboard import teaching
+from dashboard.settings import DEFAULT_SETTINGS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ITERATIONS = 3
@@ -21,7 +22,7 @@ ITERATIONS = 3
 @pytest.fixture(scope="module")
 def replay() -> teaching.ReplayFit:
     ratings = ac.load_sample("movie_night")
-    s = {**state.DEFAULT_SETTINGS, "k": 3, "iterations": ITERATIONS}  # k = 3: a real PCA
+    s = {**DEFAULT_SETTINGS, "k": 3, "iterations": ITERATIONS}  # k = 3: a real PCA
     return teaching.fit_with_snapshots(ratings, s)
 
 

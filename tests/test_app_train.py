@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import state
+from dashboard import data_sources, fitting, jobs
+from dashboard.settings import DEFAULT_SETTINGS, effective_settings, settings_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MOVIE_NIGHT = ac.load_sample("movie_night")
@@ -44,7 +45,7 @@ def chart(at: AppTest, key: str):
 
 def independent_fit(**changes) -> ac.ALS:
     """The default settings fitted directly with the library (not through the dashboard)."""
-    s = {**state.DEFAULT_SETTINGS, **changes}
+    s = {**DEFAULT_SETTINGS, **changes}
     if s["split"] == "none":
         train, valid = MOVIE_NIGHT, None
     else:
@@ -158,24 +159,34 @@ def test_an_earlier_run_can_be_brought_back(at):
 
 def stop_key(at: AppTest, **changes) -> tuple:
     """The key the Stop button records for the default settings with ``changes``."""
-    settings = state.effective_settings({**state.DEFAULT_SETTINGS, **changes}, MOVIE_NIGHT)
-    return (at.session_state["data_fingerprint"], state.settings_key(settings))
+    settings = effective_settings({**DEFAULT_SETTINGS, **changes}, MOVIE_NIGHT)
+    return (at.session_state["data_fingerprint"], settings_key(settings))
+
+
+def stopped_job(key: tuple, *, after_half_steps: int) -> jobs.Job:
+    """A Train fit job for ``key`` that a Stop reached after ``after_half_steps`` half-steps:
+    what the "Stop training" button leaves behind (it sets the job's stop event)."""
+    work = fitting.fit_work(MOVIE_NIGHT, dict(key[1]), fingerprint=key[0])
+
+    def stopped_midway(progress, should_stop):
+        def report(done, total, message):
+            progress(done, total, message)
+            if done == after_half_steps:
+                job.stop()
+
+        return work(report, should_stop)
+
+    job = jobs.Job(fitting.FIT_JOB, key, stopped_midway, slots=threading.BoundedSemaphore(1))
+    job.start().wait(timeout=60)
+    return job
 
 
 def test_after_stop_the_model_as_far_as_it_got_is_shown_until_asked_to_train(at):
-    # What an interrupted fit leaves behind: the fit stopped cleanly after iteration 2.
-    def stop_after_two(event):
-        if event.iteration == 2 and event.side == "items":
-            event.stop()
-
-    settings = {**state.DEFAULT_SETTINGS, "k": 3}
-    partial = state.fit_model(
-        MOVIE_NIGHT, settings, callback=stop_after_two, fingerprint=MOVIE_NIGHT.fingerprint()
-    )
     key = stop_key(at, k=3)
-    finished = threading.Event()
-    finished.set()
-    at.session_state["train_running"] = (key, finished, {"partial": partial})
+    job = stopped_job(key, after_half_steps=4)  # iteration 2, items solved
+    assert job.outcome.stopped
+    partial = job.outcome.value
+    at.session_state[jobs.JOBS_KEY] = {fitting.FIT_JOB: job}
     at.session_state["train_stopped_key"] = key
     at.slider(key="train_w_k").set_value(3).run()
     assert "after iteration 2" in at.warning[0].value
@@ -202,10 +213,10 @@ def test_a_stop_before_the_first_half_step_keeps_the_previous_model(at):
 def test_a_stop_never_shows_a_model_of_other_data(at):
     # The only model so far is movie night's; the data change and the new fit is "stopped".
     tiny = ac.load_sample("tiny")
-    at.session_state["data_dataset"] = state.Dataset("Tiny", tiny, "sample:tiny")
+    at.session_state["data_dataset"] = data_sources.Dataset("Tiny", tiny, "sample:tiny")
     at.session_state["data_fingerprint"] = tiny.fingerprint()
-    settings = state.effective_settings(state.DEFAULT_SETTINGS, tiny)
-    at.session_state["train_stopped_key"] = (tiny.fingerprint(), state.settings_key(settings))
+    settings = effective_settings(DEFAULT_SETTINGS, tiny)
+    at.session_state["train_stopped_key"] = (tiny.fingerprint(), settings_key(settings))
     at.run()
     assert not at.warning
     assert at.session_state["train_current_key"][0] == tiny.fingerprint()

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import state, teaching
+from dashboard import teaching
+from dashboard.settings import DEFAULT_SETTINGS, fit_model
 
 BEN = str(embed.user_labels(ac.load_sample("tiny"))[1])  # the tiny sample's second user
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -28,7 +29,7 @@ def tiny() -> ac.Ratings:
 
 
 def replay_fit(ratings: ac.Ratings, **settings) -> teaching.ReplayFit:
-    s = {**state.DEFAULT_SETTINGS, "split": "none", "iterations": 4, **settings}
+    s = {**DEFAULT_SETTINGS, "split": "none", "iterations": 4, **settings}
     return teaching.fit_with_snapshots(ratings, s)
 
 
@@ -78,9 +79,9 @@ def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
 
 def test_the_replay_fit_is_the_session_model(tiny):
     """Same data, settings and seed: the replay ends on the factors the other pages show."""
-    s = {**state.DEFAULT_SETTINGS, "iterations": 5}
+    s = {**DEFAULT_SETTINGS, "iterations": 5}
     replay = teaching.fit_with_snapshots(tiny, s)
-    plain = state.fit_model(tiny, s)
+    plain = fit_model(tiny, s)
     np.testing.assert_allclose(replay.fit.model.user_factors_, plain.model.user_factors_)
     np.testing.assert_allclose(replay.states[-1].item_factors, plain.model.item_factors_)
     assert len(replay.states) == 2 * 5 + 1

@@ -64,10 +64,20 @@ def test_upload_train_and_charts_in_chromium(server, browser, artifacts, tmp_pat
     page = browser.new_page(viewport={"width": 1440, "height": 1100})
     page.set_default_timeout(TIMEOUT_MS)
 
-    # A page URL opened first on a fresh server is still framed by app.py.
+    # A page URL opened first on a fresh server (Streamlit's legacy pages/ router would run
+    # pages/train.py bare) is still framed by app.py: its sidebar with the dataset summary, and
+    # its page menu (titles from app.py, not file names).
     page.goto(f"{server}/train")
     page.get_by_role("heading", name="Train").wait_for()
-    page.locator('[data-testid="stSidebar"]').get_by_text("Movie night (sample)").wait_for()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Movie night (sample)").wait_for()
+    sidebar.get_by_text("ALS Explorer", exact=True).wait_for()
+    sidebar.get_by_text("validation RMSE").wait_for()
+    menu = page.locator('[data-testid="stSidebarNav"]')
+    for title in ("How ALS works", "One update by hand", "Experiments"):
+        menu.get_by_text(title, exact=True).wait_for()
+    assert menu.get_by_text("add yourself", exact=True).count() == 0  # no file-name menu
+    assert page.url.rstrip("/").split("?")[0].endswith("/train")
     page.locator(".js-plotly-plot").nth(1).wait_for()
     page.screenshot(path=artifacts / "1_train_on_open.png", full_page=True)
 
@@ -82,7 +92,6 @@ def test_upload_train_and_charts_in_chromium(server, browser, artifacts, tmp_pat
     chooser.value.set_files(str(csv))
     page.get_by_text("Now using my_ratings.csv").wait_for()
     page.get_by_text(f"{n_users} users × {n_items} items, {n_ratings} ratings").first.wait_for()
-    sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Upload: my_ratings.csv").wait_for()
     page.locator(".js-plotly-plot").nth(2).wait_for()
     page.screenshot(path=artifacts / "2_data_after_upload.png", full_page=True)

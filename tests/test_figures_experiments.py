@@ -3,16 +3,12 @@ fed with real small experiment results and checked against independent computati
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import als_core as ac
 from als_core import experiments as ex
-from dashboard import experiment_runs as runs
 from dashboard import experiment_work as work
 from dashboard.figures import experiments as figs
 
@@ -252,74 +248,10 @@ def test_implicit_history_figure_puts_half_steps_and_iterations_where_they_belon
     assert fig.layout.yaxis.type == "log"
 
 
-# --------------------------------------------------------------------------------- jobs
-def stepping_work(steps: int, seconds_per_step: float):
-    """A work function with the experiments' contract: progress after each step, stop checked
-    before each step."""
-
-    def run(progress, should_stop):
-        done = []
-        progress(0, steps, "starting")
-        for i in range(steps):
-            if should_stop():
-                return done, True
-            time.sleep(seconds_per_step)
-            done.append(i)
-            progress(i + 1, steps, f"step {i}")
-        return done, False
-
-    return run
-
-
-def test_a_job_reports_progress_and_finishes_with_its_outcome():
-    job = runs.Job(
-        name="t", key=("t",), work=stepping_work(3, 0.01), slots=threading.BoundedSemaphore(1)
-    ).start()
-    job.wait(5)
-    assert not job.running and job.error is None
-    assert job.outcome.value == [0, 1, 2] and not job.outcome.stopped
-    assert (job.done, job.total, job.fraction) == (3, 3, 1.0)
-
-
-def test_a_stop_takes_effect_within_one_step_and_keeps_the_partial_result():
-    job = runs.Job(
-        name="t", key=("t",), work=stepping_work(100, 0.05), slots=threading.BoundedSemaphore(1)
-    ).start()
-    time.sleep(0.3)
-    job.stop()
-    t0 = time.perf_counter()
-    job.wait(5)
-    assert time.perf_counter() - t0 < 0.5  # one step is 0.05 s
-    assert job.outcome.stopped and 0 < len(job.outcome.value) < 100
-    assert job.outcome.value == list(range(len(job.outcome.value)))
-
-
-def test_a_job_waits_for_a_free_slot_and_can_be_stopped_while_waiting():
-    slots = threading.BoundedSemaphore(1)
-    slots.acquire()
-    job = runs.Job(name="t", key=("t",), work=stepping_work(1, 0.0), slots=slots).start()
-    time.sleep(0.3)
-    assert job.running and job.done == 0 and "waiting" in job.message
-    job.stop()
-    job.wait(5)
-    assert not job.running and job.outcome is None and job.error is None
-    slots.release()
-
-
-def test_a_failing_job_keeps_its_error_for_the_page():
-    def broken(progress, should_stop):
-        raise ValueError("k must be at most 5")
-
-    job = runs.Job(name="t", key=("t",), work=broken, slots=threading.BoundedSemaphore(1)).start()
-    job.wait(5)
-    assert isinstance(job.error, ValueError) and job.outcome is None
-    assert runs.error_text(job.error) == "The experiment could not run: k must be at most 5"
-    assert "server log" in runs.error_text(RuntimeError("internal"))
-
-
+# --------------------------------------------------------------------------------- work
 def test_work_builders_give_the_library_results_on_the_same_split(movie_split):
     ratings, train, valid = movie_split
-    choice = runs.split_choice(ratings, {"split": "random", "fraction": 0.2, "seed": 0})
+    choice = work.split_choice(ratings, {"split": "random", "fraction": 0.2, "seed": 0})
     params = {"k": 2, "lam": 1.0, "regularization": "plain", "bias_lam": 5.0, "seed": 0}
     table, stopped = work.baselines_work(ratings, choice, params)(lambda *a: None, lambda: False)
     expected = ex.baselines_table(train, valid, k=2, lam=1.0, bias_lam=5.0, seed=0)
@@ -343,12 +275,12 @@ def test_work_builders_give_the_library_results_on_the_same_split(movie_split):
 
 def test_split_choice_falls_back_to_a_random_share_when_nothing_is_held_out(movie_split):
     ratings, train, _ = movie_split
-    none = runs.split_choice(ratings, {"split": "none", "seed": 3})
+    none = work.split_choice(ratings, {"split": "none", "seed": 3})
     assert none.settings["split"] == "random" and none.settings["fraction"] == 0.2
     assert "holds nothing out" in none.text
-    same = runs.split_choice(ratings, {"split": "random", "fraction": 0.2, "seed": 0})
-    got_train, _ = runs.split_data(ratings, same)
+    same = work.split_choice(ratings, {"split": "random", "fraction": 0.2, "seed": 0})
+    got_train, _ = work.split_data(ratings, same)
     assert (got_train.matrix != train.matrix).nnz == 0
-    empty = runs.split_choice(ratings, {"split": "random", "fraction": 0.0, "seed": 0})
+    empty = work.split_choice(ratings, {"split": "random", "fraction": 0.0, "seed": 0})
     with pytest.raises(ValueError, match="holds out no ratings"):
-        runs.split_data(ratings, empty)
+        work.split_data(ratings, empty)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import scenes, state
+from dashboard import data_sources, scenes
+from dashboard.settings import DEFAULT_SETTINGS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GENERATOR_DEFAULTS = scenes.generator_defaults()
@@ -20,7 +21,7 @@ GENERATOR_DEFAULTS = scenes.generator_defaults()
 
 def encode(scene: scenes.Scene) -> dict[str, str]:
     return scenes.encode_scene(
-        scene, defaults=state.DEFAULT_SETTINGS, generator_defaults=GENERATOR_DEFAULTS
+        scene, defaults=DEFAULT_SETTINGS, generator_defaults=GENERATOR_DEFAULTS
     )
 
 
@@ -65,7 +66,7 @@ def test_a_scene_survives_the_round_trip(settings_, side, who, iteration, step, 
     assert decoded.choices == scene.choices
     for name, value in settings_.items():
         # Non-default extras are written; defaults may be left out (they are the defaults).
-        expected = value if name in decoded.settings else state.DEFAULT_SETTINGS[name]
+        expected = value if name in decoded.settings else DEFAULT_SETTINGS[name]
         assert decoded.settings.get(name, expected) == value
 
 
@@ -118,7 +119,7 @@ def test_opening_a_link_restores_the_scene():
         }
     )
     assert at.title[0].value == "One update by hand"
-    assert state.sample_label("tiny") in "\n".join(m.value for m in at.sidebar.markdown)
+    assert data_sources.sample_label("tiny") in "\n".join(m.value for m in at.sidebar.markdown)
     saved = at.session_state["train_settings"]
     assert (saved["k"], saved["lam"], saved["iterations"]) == (2, 0.5, 7)
     assert (saved["regularization"], saved["biases"], saved["seed"]) == ("weighted", False, 3)

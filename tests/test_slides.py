@@ -13,7 +13,7 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import slides
+from dashboard import figure_export, slides
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -23,20 +23,20 @@ def small_figure(title: str) -> go.Figure:
 
 
 def test_png_config_names_the_file_and_sharpens_it():
-    config = slides.png_config("Update: A & B (tiny)")
+    config = figure_export.png_config("Update: A & B (tiny)")
     options = config["toImageButtonOptions"]
     assert options == {"format": "png", "filename": "update-a-b-tiny", "scale": 2}
     assert config["displaylogo"] is False
 
 
 def test_safe_filename_never_empty_or_unsafe():
-    assert slides.safe_filename("../../etc/passwd") == "etc-passwd"
-    assert slides.safe_filename("   ") == "figure"
-    assert slides.safe_filename("Replay map_1") == "replay-map_1"
+    assert figure_export.safe_filename("../../etc/passwd") == "etc-passwd"
+    assert figure_export.safe_filename("   ") == "figure"
+    assert figure_export.safe_filename("Replay map_1") == "replay-map_1"
 
 
 def test_standalone_html_embeds_plotly_and_the_data():
-    html = slides.figure_html(small_figure("t"), title="my <figure>")
+    html = figure_export.figure_html(small_figure("t"), title="my <figure>")
     assert "<title>my &lt;figure&gt;</title>" in html
     assert "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js is inside: it works offline
@@ -46,7 +46,7 @@ def test_standalone_html_embeds_plotly_and_the_data():
 def test_pack_holds_every_figure_one_plotly_js_and_the_settings():
     figures = {"replay-map": small_figure("a"), "replay objective": small_figure("b")}
     settings = {"k": np.int64(3), "lam": 0.5, "biases": True, "note": None, "tol": float("nan")}
-    data = slides.pack_zip(figures, settings, page="replay")
+    data = figure_export.pack_zip(figures, settings, page="replay")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = set(archive.namelist())
         assert names == {
@@ -77,7 +77,7 @@ def test_pack_holds_every_figure_one_plotly_js_and_the_settings():
 
 def test_pack_keeps_figures_whose_names_collide():
     figures = {"A B": small_figure("1"), "a-b": small_figure("2")}
-    with zipfile.ZipFile(io.BytesIO(slides.pack_zip(figures, {}))) as archive:
+    with zipfile.ZipFile(io.BytesIO(figure_export.pack_zip(figures, {}))) as archive:
         assert {"a-b.html", "a-b-2.html"} <= set(archive.namelist())
 
 
@@ -137,19 +137,19 @@ def assert_every_chart_is_exported(at: AppTest, pack: dict) -> None:
     filenames = []
     for chart in charts:
         options = json.loads(chart.proto.config)["toImageButtonOptions"]
-        assert options["scale"] == slides.PNG_SCALE and options["format"] == "png"
+        assert options["scale"] == figure_export.PNG_SCALE and options["format"] == "png"
         filenames.append(options["filename"])
     assert len(set(filenames)) == len(charts)  # every figure has its own name
-    assert sorted(filenames) == sorted(slides.safe_filename(n) for n in pack["figures"])
+    assert sorted(filenames) == sorted(figure_export.safe_filename(n) for n in pack["figures"])
     count = "figure" if len(charts) == 1 else f"{len(charts)} figures"
     assert f"Download this page's {count} for slides (zip)" in labels
-    archive = zipfile.ZipFile(io.BytesIO(slides.pack_zip(pack["figures"], pack["settings"])))
+    archive = zipfile.ZipFile(io.BytesIO(figure_export.pack_zip(pack["figures"], pack["settings"])))
     meta = json.loads(archive.read("settings.json"))
     assert len(meta["figures"]) == len(charts)
     # The pack's figures are the ones on screen (same data as the chart the browser got).
     shown = {json.loads(c.proto.config)["toImageButtonOptions"]["filename"]: c for c in charts}
     for name, fig in pack["figures"].items():
-        sent = pio.from_json(shown[slides.safe_filename(name)].proto.spec)
+        sent = pio.from_json(shown[figure_export.safe_filename(name)].proto.spec)
         assert len(sent.data) == len(fig.data)
         assert sent.layout.title.text == fig.layout.title.text
     return meta
@@ -217,9 +217,10 @@ def test_presenter_mode_enlarges_every_figure_and_hides_the_exports(page):
 
 def test_an_opened_models_train_page_packs_its_history(packs, tmp_path, monkeypatch):
     import als_core as ac
-    from dashboard import state
+    from dashboard import model_open
 
-    monkeypatch.setenv(state.MODEL_ROOTS_ENV, str(tmp_path))  # models open from allowed folders
+    # Models open only from allowed folders.
+    monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(tmp_path))
     ratings = ac.load_sample("tiny")
     model = ac.ALS(k=2, lam=0.5, iterations=4, seed=1).fit(ratings)
     directory = ac.save_model(model, ratings, tmp_path / "tiny-k2")

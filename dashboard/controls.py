@@ -1,0 +1,109 @@
+"""What the widgets offer and how they keep their values: the λ lists, snapping a value to the
+nearest option, pick lists that stay small on big data, and widget values that survive a visit
+to another page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+
+def log_steps(low: float, high: float, mantissas: Sequence[int] = (1, 2, 5)) -> list[float]:
+    """Every m·10ᵉ (m in ``mantissas``) from ``low`` to ``high``, ascending: a log scale with
+    round numbers (1-2-5 by default, 1-3 with ``mantissas=(1, 3)``)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    values = (float(f"{m}e{e}") for e in range(first, last + 1) for m in mantissas)
+    return [v for v in values if low <= v <= high]
+
+
+#: The Train page's λ: 0 (no regularisation) and a 1-2-5 log scale.
+LAMBDAS = [0.0, *log_steps(1e-4, 500)]
+#: The experiments' λ: a coarser 1-3 log scale (a sweep picks several of them).
+EXPERIMENT_LAMBDAS = log_steps(1e-3, 100, mantissas=(1, 3))
+#: The sweep's λ values before the user picks their own.
+SWEEP_LAMBDAS = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+#: Implicit ALS's confidence α in c = 1 + α·r.
+ALPHAS = [0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]
+#: Relative changes of the objective below which a fit may stop.
+TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+
+
+def snap(value: float, options: Sequence[float]) -> float:
+    """The option nearest to ``value`` on a log scale (options are ≥ 0).
+
+    An option equal to ``value`` is returned as it is; 0 or a negative value gives the smallest
+    option (0 where it is offered); a value above every option gives the largest; a positive
+    value otherwise gives the positive option nearest in log10 (a tie goes to the smaller).
+    Raises ``ValueError`` for NaN or no options.
+    """
+    if not len(options):
+        raise ValueError("there are no options to choose from")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"expected a number to snap to an option, got {value}")
+    if value in options:
+        return options[list(options).index(value)]
+    positive = sorted(o for o in options if o > 0)
+    if value <= 0 or not positive:
+        return min(options)
+    if value >= positive[-1]:
+        return positive[-1]
+    return min(positive, key=lambda o: abs(math.log10(o) - math.log10(value)))
+
+
+# ----------------------------------------------------------------------------- pick lists
+#: Pick lists offer at most this many names: every option travels to the browser on every run
+#: (162,541 user ids of a MovieLens-25M model are ~2 MB), and nobody scrolls past a thousand.
+MAX_CHOICES = 1000
+
+
+def choice_options(names: np.ndarray, *, counts: np.ndarray | None = None, keep: Any = ()) -> list:
+    """The names a pick list offers: all of them, in the given order, up to ``MAX_CHOICES``;
+    beyond that the ``MAX_CHOICES`` with the most ratings (``counts``; else the first ones),
+    still in the given order, plus the names in ``keep`` (current choices) that exist."""
+    names = np.asarray(names, dtype=object)
+    if len(names) <= MAX_CHOICES:
+        return list(names)
+    if counts is None:
+        top = np.arange(MAX_CHOICES)
+    else:
+        top = np.sort(np.argsort(-np.asarray(counts), kind="stable")[:MAX_CHOICES])
+    offered = list(names[top])
+    shown = set(offered)
+    wanted = [name for name in keep if name is not None and name not in shown]
+    if wanted:
+        known = set(names.tolist())
+        offered += [name for name in dict.fromkeys(wanted) if name in known]
+    return offered
+
+
+# ----------------------------------------------------------------------------- widget memory
+#: Session key of the widget values kept while their widgets are not drawn.
+MEMORY_KEY = "controls_saved"
+
+
+def remembered(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> str:
+    """The key of a widget that gets its last value back (or ``default``; also when ``valid``
+    says the value no longer fits): Streamlit forgets the value of a widget it did not draw in
+    the last run, e.g. after a visit to another page. Call ``remember`` after drawing."""
+    ss = st.session_state
+    saved = ss.setdefault(MEMORY_KEY, {})
+    if key not in ss:
+        ss[key] = saved.get(key, default)
+    if valid is not None and not valid(ss[key]):
+        ss[key] = default
+    return key
+
+
+def remember(prefix: str) -> None:
+    """Keep the values of the widgets whose keys start with ``prefix`` for ``remembered``."""
+    ss = st.session_state
+    saved = ss.setdefault(MEMORY_KEY, {})
+    for key in list(ss):
+        if str(key).startswith(prefix):
+            saved[key] = ss[key]
