@@ -109,6 +109,8 @@ _SEPARATOR_NAMES = {
 # Substituted for '::' and runs of spaces so pyarrow can parse with a one-byte separator.
 _UNIT_SEPARATOR = "\x1f"
 _SNIFF_BYTES = 256 * 1024
+# A header longer than this is refused as too wide (a matrix of about a million items).
+_MAX_LINE_BYTES = 16 * 2**20
 _SNIFF_LINES = 200
 _MAX_EXAMPLES = 5
 
@@ -533,7 +535,13 @@ def _refuse_binary(text: str) -> None:
 
 
 def _line_ending(utf8: bytes) -> str:
-    head = utf8[:_SNIFF_BYTES]
+    # Look past a first line longer than the sniff window (a very wide header).
+    first = [
+        i
+        for i in (utf8.find(b"\n", 0, _MAX_LINE_BYTES), utf8.find(b"\r", 0, _MAX_LINE_BYTES))
+        if i >= 0
+    ]
+    head = utf8[: min(first, default=0) + _SNIFF_BYTES]
     crlf = head.count(b"\r\n")
     lf = head.count(b"\n") - crlf
     cr = head.count(b"\r") - crlf
@@ -543,13 +551,54 @@ def _line_ending(utf8: bytes) -> str:
 
 
 # ----------------------------------------------------------------------- detection
-def _sample_lines(decoded: _Decoded) -> list[str]:
-    head = decoded.utf8[:_SNIFF_BYTES]
+def _sample_lines(decoded: _Decoded) -> list[tuple[int, str]]:
+    """The first non-blank lines, each with its physical line number (1 = first line).
+
+    Normally the first 256 KB; a header longer than that (a matrix with very many items) is
+    sniffed whole, with a few lines below it, so its width is counted right.
+    """
+    data = decoded.utf8
+    newline = b"\r" if decoded.line_ending == "CR" else b"\n"
+    ends = []
+    position = 0
+    for _ in range(5):
+        found = data.find(newline, position)
+        if found < 0:
+            break
+        position = found + 1
+        ends.append(position)
+    first_end = ends[0] if ends else len(data)
+    if first_end > _MAX_LINE_BYTES:
+        raise RatingsError(
+            f"the first line is {_human_size(first_end)} long, more than the "
+            f"{_human_size(_MAX_LINE_BYTES)} a header may have: too wide to be a table of "
+            "ratings; write one rating per line (user, item, rating)"
+        )
+    end = max(_SNIFF_BYTES, min(ends[-1] if ends else len(data), _MAX_LINE_BYTES), first_end)
+    head = data[:end]
     text = head.decode("utf-8", errors="replace")
     lines = _NEWLINE.split(text)
-    if len(decoded.utf8) > _SNIFF_BYTES and len(lines) > 1:
+    if len(data) > end and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut off
-    return [ln for ln in lines if ln.strip()][:_SNIFF_LINES]
+    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
+    return numbered[:_SNIFF_LINES]
+
+
+def _refuse_other_formats(first_line: str) -> None:
+    """JSON and HTML are text, so they pass the binary checks; say what they are."""
+    start = first_line.lstrip()
+    if start.startswith("{") or (start.startswith("[") and start[1:2] in ("", "{", "[", '"')):
+        raise RatingsError(
+            "this looks like JSON (it starts with "
+            f"{_clip(start, 20)!r}), not a table of ratings; export it as CSV with one "
+            "rating per line (user, item, rating)"
+        )
+    if start.lower().startswith(("<!doctype html", "<html", "<?xml")):
+        kind = "XML" if start.lower().startswith("<?xml") else "a web page (HTML)"
+        raise RatingsError(
+            f"this looks like {kind}, not a table of ratings; if you saved a download page, "
+            "download the data file itself (CSV or text)"
+        )
 
 
 def _split_fields(line: str, separator: str) -> list[str]:
@@ -565,10 +614,12 @@ def _split_fields(line: str, separator: str) -> list[str]:
 
 
 def _detect(decoded: _Decoded, options: _Options) -> _Dialect:
-    lines = _sample_lines(decoded)
-    if not lines:
+    numbered = _sample_lines(decoded)
+    if not numbered:
         raise RatingsError("the file has no lines with text; expected user, item, rating rows")
-    separator = _choose_separator(lines, options.separator)
+    _refuse_other_formats(numbered[0][1])
+    separator = _choose_separator(numbered, options.separator)
+    lines = [ln for _, ln in numbered]
     rows = [_split_fields(ln, separator) for ln in lines]
     width = Counter(len(r) for r in rows).most_common(1)[0][0]
     if width < 2:
@@ -613,15 +664,15 @@ def _clip(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _choose_separator(lines: list[str], forced: str | None) -> str:
+def _choose_separator(numbered: list[tuple[int, str]], forced: str | None) -> str:
     if forced is not None:
         allowed = (*_SEPARATORS, " ")
         if forced not in allowed:
             raise RatingsError(f"separator must be one of {[s for s in allowed]}, got {forced!r}")
         return forced
+    lines = [ln for _, ln in numbered[:50]]
     consistent: list[tuple[int, int, str]] = []
     loose: list[tuple[float, int, int, str]] = []
-    lines = lines[:50]
     for priority, sep in enumerate((*_SEPARATORS, " ")):
         counts = Counter(len(_split_fields(ln, sep)) for ln in lines)
         width, hits = counts.most_common(1)[0]
@@ -634,16 +685,78 @@ def _choose_separator(lines: list[str], forced: str | None) -> str:
             consistent.append((width, -priority, sep))
         loose.append((share, width, -priority, sep))
     if consistent:
-        return max(consistent)[2]
-    spaces = [c for c in loose if c[3] == " " and c[0] >= 0.9]
-    if spaces:
-        return " "
-    if loose:
-        return max(loose)[3]
-    raise RatingsError(
-        f"could not find a separator in the first lines (first line: {_clip(lines[0])!r}); "
-        "separate user, item and rating with a comma, semicolon, tab, pipe, spaces or '::'"
+        chosen, width = max(consistent)[2], max(consistent)[0]
+    elif [c for c in loose if c[3] == " " and c[0] >= 0.9]:
+        chosen, width = " ", 0
+    elif loose:
+        chosen, width = max(loose)[3], max(loose)[1]
+    else:
+        raise RatingsError(_mixed_separators_message(numbered[:50]))
+    if width and len(lines) > 1:
+        _refuse_a_header_with_another_separator(numbered, chosen, width)
+    return chosen
+
+
+def _best_separator(line: str) -> tuple[str, int] | None:
+    """The separator that splits one line into the most fields (at least 2), or None."""
+    best = None
+    for sep in _SEPARATORS:
+        n = len(_split_fields(line, sep))
+        if n >= 2 and (best is None or n > best[1]):
+            best = (sep, n)
+    return best
+
+
+def _mixed_separators_message(numbered: list[tuple[int, str]]) -> str:
+    by_separator: dict[str, list[int]] = {}
+    for number, line in numbered:
+        best = _best_separator(line)
+        if best is not None:
+            by_separator.setdefault(best[0], []).append(number)
+    if len(by_separator) < 2:
+        return (
+            f"could not find a separator in the first lines (line {numbered[0][0]}: "
+            f"{_clip(numbered[0][1])!r}); separate user, item and rating with a comma, "
+            "semicolon, tab, pipe, spaces or '::'"
+        )
+    parts = [
+        f"{_SEPARATOR_NAMES[sep]} on {_line_list(found)}"
+        for sep, found in sorted(by_separator.items(), key=lambda kv: kv[1][0])
+    ]
+    return (
+        "the lines do not share one separator: "
+        + "; ".join(parts)
+        + ". Use the same separator on every line (re-save the file from a spreadsheet, or "
+        "replace the odd ones)"
     )
+
+
+def _refuse_a_header_with_another_separator(
+    numbered: list[tuple[int, str]], chosen: str, width: int
+) -> None:
+    """A header written with one separator over rows written with another (hand-made files)."""
+    number, first = numbered[0]
+    if len(_split_fields(first, chosen)) != 1:
+        return
+    best = _best_separator(first)
+    if best is None or best[0] == chosen or best[1] != width:
+        return
+    rows = [n for n, ln in numbered[1:] if len(_split_fields(ln, chosen)) == width]
+    raise RatingsError(
+        f"line {number} (the header, {_clip(first)!r}) uses the separator "
+        f"{_SEPARATOR_NAMES[best[0]]} but the lines below use {_SEPARATOR_NAMES[chosen]} "
+        f"({_line_list(rows)}); use one separator throughout"
+    )
+
+
+def _line_list(numbers: list[int], limit: int = 4) -> str:
+    """'line 3', 'lines 2, 5 and 9' or 'lines 2, 3, 4, 5, …'."""
+    shown = [str(n) for n in numbers[:limit]]
+    if len(numbers) == 1:
+        return f"line {shown[0]}"
+    if len(numbers) > limit:
+        return f"lines {', '.join(shown)}, …"
+    return f"lines {', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _is_number(text: str) -> bool:

@@ -1,0 +1,74 @@
+"""read_ratings on input that used to get a misleading answer: each gets a specific message."""
+
+import pytest
+
+import als_core as ac
+import als_core.io as io_module
+
+
+def lines(*rows: str, newline: str = "\n") -> bytes:
+    return (newline.join(rows) + newline).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'[{"user": 1, "item": 2, "rating": 3}, {"user": 2, "item": 1, "rating": 4}]',
+        b'{"user": 1, "item": 2, "rating": 3}\n{"user": 2, "item": 1, "rating": 4}\n',
+        b'  {\n  "ratings": [[1, 2, 3], [2, 1, 4]]\n}\n',
+    ],
+    ids=["array", "json-lines", "object"],
+)
+def test_json_is_named_as_json(data):
+    with pytest.raises(ac.RatingsError, match=r"^this looks like JSON .*not a table of ratings"):
+        ac.read_ratings(data)
+
+
+def test_a_saved_web_page_is_named_as_html():
+    data = b"<!DOCTYPE html>\n<html><body>ratings.csv</body></html>\n"
+    with pytest.raises(ac.RatingsError, match=r"web page \(HTML\)"):
+        ac.read_ratings(data)
+
+
+def test_a_comma_header_over_semicolon_rows_says_so_with_line_numbers():
+    data = lines("user,item,rating", "1;2;3", "2;3;4", "3;1;5")
+    with pytest.raises(ac.RatingsError) as caught:
+        ac.read_ratings(data)
+    message = str(caught.value)
+    assert message.startswith("line 1 (the header, 'user,item,rating') uses the separator comma")
+    assert "the lines below use semicolon (lines 2, 3 and 4)" in message
+
+
+def test_mixed_separators_name_each_separator_and_its_lines():
+    data = lines("user,item,rating", "1,2,3", "2;3;4", "3;1;5", "4\t5\t6")
+    with pytest.raises(ac.RatingsError) as caught:
+        ac.read_ratings(data)
+    message = str(caught.value)
+    assert "could not find a separator" not in message
+    assert "comma on lines 1 and 2; semicolon on lines 3 and 4; tab on line 5" in message
+
+
+def test_a_header_wider_than_the_sniffed_bytes_is_counted_whole():
+    n_items = 40_000  # a header of about 270 KB, beyond the first 256 KB that are sniffed
+    header = ",".join(["user"] + [f"i{j}" for j in range(n_items)])
+    row_a = ",".join(["a"] + ["4"] * n_items)
+    row_b = ",".join(["b"] + ["" if j % 2 else "2" for j in range(n_items)])
+    data = lines(header, row_a, row_b)
+    assert data.index(b"\n") > io_module._SNIFF_BYTES
+    report = ac.inspect_ratings(data)
+    assert len(report.header_names) == n_items + 1
+    assert report.line_ending == "LF"
+    ratings, report = ac.read_ratings_report(data)
+    assert ratings.shape == (2, n_items)
+    assert ratings.nnz == n_items + n_items // 2
+    assert report.n_items == n_items
+
+
+def test_a_header_longer_than_the_limit_is_refused_as_too_wide(monkeypatch):
+    monkeypatch.setattr(io_module, "_MAX_LINE_BYTES", 4096)
+    header = ",".join(["user"] + [f"item{j}" for j in range(1000)])
+    data = lines(header, ",".join(["a"] + ["1"] * 1000), ",".join(["b"] + ["2"] * 1000))
+    with pytest.raises(ac.RatingsError, match=r"the first line is .* too wide"):
+        ac.read_ratings(data)
+    with pytest.raises(ac.RatingsError, match=r"the first line is .* too wide"):
+        ac.inspect_ratings(data)
