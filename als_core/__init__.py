@@ -16,7 +16,7 @@ from .embed import (
     reconstruction_grid,
     shared_projection,
 )
-from .errors import NonFiniteFactorsError, NotFittedError, RatingsError
+from .errors import DuplicateRatingsError, NonFiniteFactorsError, NotFittedError, RatingsError
 from .export import (
     RunFileError,
     RunRecord,
@@ -40,10 +40,10 @@ from .io import (
 from .metrics import evaluate, mae, ndcg_at_n, precision_at_n, ranking_metrics, recall_at_n, rmse
 from .model_io import ModelDirError, load_model, save_model
 from .movielens import load_movielens_100k
-from .ratings import Ratings
+from .ratings import MAX_ABS_RATING, DuplicateNote, Ratings
 from .samples import SAMPLES, load_sample
 from .split import Split, split
-from .synthetic import SyntheticData, synthetic
+from .synthetic import MAX_SYNTHETIC_RATINGS, SyntheticData, synthetic
 from .tune import TuneEvent, TuneResult, tune
 
 __all__ = [
@@ -57,6 +57,8 @@ __all__ = [
     "to_csv_bytes",
     "to_parquet_bytes",
     "top_n_frame",
+    "MAX_ABS_RATING",
+    "MAX_SYNTHETIC_RATINGS",
     "MAX_UPLOAD_MB",
     "ALS",
     "ModelDirError",
@@ -67,6 +69,8 @@ __all__ = [
     "GlobalMean",
     "GradientDescent",
     "ImplicitALS",
+    "DuplicateNote",
+    "DuplicateRatingsError",
     "NonFiniteFactorsError",
     "NotFittedError",
     "Projection",

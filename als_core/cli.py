@@ -27,11 +27,17 @@ import pyarrow.parquet as pq
 
 from ._validation import REGULARIZATIONS
 from .als import ALS, FitEvent
-from .errors import RatingsError
-from .io import MAX_BYTES, read_ratings
+from .errors import DuplicateRatingsError, NonFiniteFactorsError, RatingsError
+from .io import MAX_BYTES, read_ratings_report
 from .metrics import mae, rmse
 from .model_io import ModelDirError, check_model_target, load_model, save_model
-from .ratings import DUPLICATE_POLICIES, Ratings
+from .ratings import (
+    DEFAULT_DUPLICATES,
+    DUPLICATE_POLICIES,
+    DuplicateNote,
+    Ratings,
+    duplicate_note_of,
+)
 from .split import split
 
 PROG = "python -m als_core"
@@ -179,7 +185,7 @@ def _add_fit(commands: Any) -> None:
     )
     model.add_argument(
         "--iterations",
-        type=_non_negative_int,
+        type=_positive_int,
         default=15,
         help="maximum number of iterations (users then items)",
     )
@@ -204,7 +210,7 @@ def _add_fit(commands: Any) -> None:
     )
     model.add_argument(
         "--seed",
-        type=int,
+        type=_non_negative_int,
         default=0,
         help="seed of the initial factors and of the validation split",
     )
@@ -320,8 +326,9 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--duplicates",
         choices=DUPLICATE_POLICIES,
-        default="error",
-        help="what to do when a (user, item) pair is rated more than once",
+        default=DEFAULT_DUPLICATES,
+        help="a (user, item) pair rated more than once keeps the mean of its ratings, the "
+        "first or the last; error refuses the file",
     )
     g.add_argument(
         "--drop-invalid",
@@ -379,11 +386,12 @@ def read_ratings_file(
     user_col: str | None = None,
     item_col: str | None = None,
     rating_col: str | None = None,
-    duplicates: str = "error",
+    duplicates: str = DEFAULT_DUPLICATES,
     drop_invalid: bool = False,
-) -> Ratings:
+) -> tuple[Ratings, DuplicateNote | None]:
     """Read a CSV (through ``ac.read_ratings``: same detection and errors as the dashboard)
-    or Parquet ratings file. Raises ``RatingsError`` with what is wrong."""
+    or Parquet ratings file, and say which (user, item) pairs were merged (None: none).
+    Raises ``RatingsError`` with what is wrong."""
     p = Path(path)
     if not p.is_file():
         raise RatingsError(f"no ratings file at {str(p)!r}; check the path")
@@ -411,7 +419,7 @@ def _is_parquet(path: Path) -> bool:
 
 def _read_csv_ratings(
     path: Path, *, columns: dict[str, str | None], duplicates: str, drop_invalid: bool
-) -> Ratings:
+) -> tuple[Ratings, DuplicateNote | None]:
     mapping: dict[str, str | int] = {
         role: int(name) if name.isdigit() else name
         for role, name in columns.items()
@@ -419,18 +427,19 @@ def _read_csv_ratings(
     }
     # The dashboard caps uploads; a file on disk is limited only by memory.
     limit = max(MAX_BYTES, path.stat().st_size + 1)
-    return read_ratings(
+    ratings, report = read_ratings_report(
         path,
         columns=mapping or None,
         duplicates=duplicates,
         drop_invalid=drop_invalid,
         max_bytes=limit,
     )
+    return ratings, report.duplicates
 
 
 def _read_parquet_ratings(
     path: Path, *, columns: dict[str, str | None], duplicates: str, drop_invalid: bool
-) -> Ratings:
+) -> tuple[Ratings, DuplicateNote | None]:
     try:
         names = pq.read_schema(path).names
     except (pa.ArrowInvalid, OSError) as exc:
@@ -448,7 +457,8 @@ def _read_parquet_ratings(
         frame = frame.loc[keep]
     if frame.empty:
         raise RatingsError(f"{path.name} holds no ratings")
-    return Ratings.from_frame(frame, **chosen, duplicates=duplicates)
+    note = duplicate_note_of(frame.reset_index(drop=True), **chosen, policy=duplicates)
+    return Ratings.from_frame(frame, **chosen, duplicates=duplicates), note
 
 
 def _named_column(role: str, given: str | None, names: list[str]) -> str:
@@ -480,7 +490,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = _make_model(args)
     if args.engine == "spark":
         model.check_spark_settings()
-    ratings = _read_for(args)
+    ratings = _read_for(args, log)
     log(
         f"read {args.ratings}: {ratings.nnz:,} ratings by {ratings.n_users:,} users of "
         f"{ratings.n_items:,} items"
@@ -497,7 +507,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     if args.engine == "spark":
         log(f"spark: master {model.master}; Spark reports when all iterations are done")
-    model.fit(train, validation=valid, callback=_progress(log, engine=args.engine))
+    try:
+        model.fit(train, validation=valid, callback=_progress(log, engine=args.engine))
+    except NonFiniteFactorsError as exc:
+        raise CliError(
+            "the fit went numerically unstable (NaN or infinite factors), so nothing was "
+            "saved; try a larger --lam, --dtype float64, or ratings on a smaller scale"
+        ) from exc
     run = {
         "command": "fit",
         "input": str(Path(args.ratings).resolve()),
@@ -527,9 +543,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_for(args: argparse.Namespace) -> Ratings:
+def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
     try:
-        return read_ratings_file(
+        ratings, note = read_ratings_file(
             args.ratings,
             user_col=args.user_col,
             item_col=args.item_col,
@@ -537,13 +553,21 @@ def _read_for(args: argparse.Namespace) -> Ratings:
             duplicates=args.duplicates,
             drop_invalid=args.drop_invalid,
         )
+    except DuplicateRatingsError as exc:
+        raise CliError(
+            f"cannot read {args.ratings}: {exc.note.sentence()}; choose which rating to keep "
+            "with --duplicates mean, first or last"
+        ) from exc
     except RatingsError as exc:
         message = f"cannot read {args.ratings}: {exc}"
         if "columns=" in message:
             message += " (on the command line: --user-col, --item-col, --rating-col)"
-        elif "duplicates=" in message or "drop_invalid=" in message:
-            message += " (on the command line: --duplicates, --drop-invalid)"
+        elif "drop_invalid=" in message:
+            message += " (on the command line: --drop-invalid)"
         raise CliError(message) from exc
+    if note is not None:
+        log(f"note: {note.sentence()} (choose with --duplicates mean|first|last|error)")
+    return ratings
 
 
 def _make_model(args: argparse.Namespace) -> ALS:
@@ -610,7 +634,7 @@ def _final_validation(model: ALS) -> float | None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     log = _Log(quiet=args.quiet)
     model = load_model(args.model)
-    ratings = _read_for(args)
+    ratings = _read_for(args, log)
     result = evaluate_on(model, ratings)
     if args.json:
         print(json.dumps(result))

@@ -13,3 +13,15 @@ class NotFittedError(RuntimeError):
 
 class NonFiniteFactorsError(FloatingPointError):
     """A fit produced NaN or infinite factors (overflow, or non-finite input slipped through)."""
+
+
+class DuplicateRatingsError(RatingsError):
+    """(user, item) pairs rated more than once, when the caller asked to refuse them.
+
+    ``note`` is the ``ac.DuplicateNote`` (how many pairs, the first one with its line numbers),
+    so a caller can word the message itself (a select in an app, a flag on a command line).
+    """
+
+    def __init__(self, message: str, *, note: object) -> None:
+        super().__init__(message)
+        self.note = note

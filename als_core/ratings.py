@@ -8,15 +8,105 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import RatingsError
+from .errors import DuplicateRatingsError, RatingsError
 
 DUPLICATE_POLICIES = ("error", "last", "first", "mean")
+#: The largest rating magnitude accepted. A fit squares and sums ratings (its objective,
+#: its normal equations); in float32, the narrowest type a fit may use (largest value about
+#: 3.4e38), the squares of 2**32 ratings of this size still add up to a finite number:
+#: (1e14)² x 2**32 ≈ 4.3e37. Past it an ordinary fit can overflow to NaN.
+MAX_ABS_RATING = 1e14
+#: What ``read_ratings`` and ``Ratings.from_frame`` do with a pair rated more than once.
+DEFAULT_DUPLICATES = "mean"
+_KEPT = {"mean": "the mean", "first": "the first rating", "last": "the last rating"}
+
+
+@dataclass(frozen=True)
+class DuplicateNote:
+    """(user, item) pairs rated more than once: how many, and the first one as an example.
+
+    Attributes
+    ----------
+    pairs : int
+        Number of (user, item) pairs with more than one rating.
+    rows_merged : int
+        Rows that merging removed (all the pairs' rows minus one per pair).
+    policy : str
+        What was kept: ``"mean"``, ``"first"`` or ``"last"`` (``"error"`` when refused).
+    user, item :
+        Ids of the first repeated pair (the one whose second rating comes first).
+    values : tuple of float
+        That pair's ratings, in file order.
+    rows : tuple of int
+        Their positions among the data rows (0 = first row below any header).
+    lines : tuple of int
+        Their physical lines in the file (1 = first line); empty when not read from a file.
+    columns : tuple of str
+        For a wide matrix, the header names of the cells; else empty.
+    """
+
+    pairs: int
+    rows_merged: int
+    policy: str
+    user: object
+    item: object
+    values: tuple[float, ...]
+    rows: tuple[int, ...]
+    lines: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()
+
+    def where(self) -> str:
+        """The first pair and where it is, e.g. "user 1, item 42 on lines 5 and 9"."""
+        user, item = _show_label(self.user), _show_label(self.item)
+        if self.columns and self.lines:
+            cells = [
+                f"line {ln} column {c!r}" for ln, c in zip(self.lines, self.columns, strict=True)
+            ]
+            place = " and ".join(cells[:2]) + (", …" if len(cells) > 2 else "")
+        elif self.lines:
+            place = "lines " + ", ".join(map(str, self.lines[:-1])) + f" and {self.lines[-1]}"
+        else:
+            place = "rows " + ", ".join(map(str, self.rows[:-1])) + f" and {self.rows[-1]}"
+        return f"user {user}, item {item} on {place}"
+
+    def sentence(self) -> str:
+        """One plain sentence (no option names: callers add how to choose otherwise)."""
+        head = (
+            f"{self.pairs:,} (user, item) pair{'s' if self.pairs != 1 else ''} "
+            f"{'were' if self.pairs != 1 else 'was'} rated more than once (first: {self.where()})"
+        )
+        if self.policy == "error":
+            return head
+        return f"{head}; kept {_KEPT[self.policy]} of each"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-friendly values."""
+        out = asdict(self)
+        out["user"], out["item"] = _plain(self.user), _plain(self.item)
+        return out
+
+
+def _show_label(label: object) -> str:
+    """An id as a person would write it: text quoted, numbers plain."""
+    return repr(label) if isinstance(label, str) else str(label)
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def duplicate_error(note: DuplicateNote) -> DuplicateRatingsError:
+    """The refusal, worded without any option name (an app and a CLI say how to choose)."""
+    return DuplicateRatingsError(
+        f"{note.sentence()}; choose which rating to keep: the mean, the first or the last",
+        note=note,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +147,12 @@ class Ratings:
             raise RatingsError(
                 f"{bad} rating(s) are NaN or infinite; drop or fix them before building Ratings"
             )
+        if m.nnz and max(-float(m.data.min()), float(m.data.max())) > MAX_ABS_RATING:
+            bad = int(np.count_nonzero(np.abs(m.data) > MAX_ABS_RATING))
+            raise RatingsError(
+                f"{bad} rating(s) are larger in size than {MAX_ABS_RATING:g}, the most a rating "
+                "may be (a fit squares and sums them); rescale the ratings"
+            )
         n_users, n_items = m.shape
         if len(self.user_ids) != n_users or len(self.item_ids) != n_items:
             raise RatingsError(
@@ -84,16 +180,16 @@ class Ratings:
         rating: str = "rating",
         timestamp: str | None = None,
         *,
-        duplicates: str = "error",
+        duplicates: str = DEFAULT_DUPLICATES,
         item_info: pd.DataFrame | None = None,
         user_info: pd.DataFrame | None = None,
     ) -> Ratings:
         """Build Ratings from a long table with one row per (user, item, rating).
 
         Users and items are numbered in order of first appearance; their labels are kept as
-        given. ``duplicates`` says what to do with repeated (user, item) pairs: ``"error"``
-        (default: raise, with the count), ``"last"``, ``"first"`` or ``"mean"``; the policy
-        applied and the number of pairs it merged are recorded in ``notes``.
+        given. ``duplicates`` says what to do with repeated (user, item) pairs: ``"mean"``
+        (default), ``"first"``, ``"last"`` or ``"error"`` (raise ``DuplicateRatingsError``,
+        whose ``note`` is a ``DuplicateNote``); what was merged is recorded in ``notes``.
         ``item_info`` / ``user_info`` are optional DataFrames indexed by the original labels;
         their rows are aligned to the new index (labels absent there get missing values).
         """
@@ -129,15 +225,11 @@ class Ratings:
         notes: list[str] = []
         dup = frame.duplicated(["user", "item"], keep=False)
         if dup.any():
-            n_pairs = int(frame.loc[dup, ["user", "item"]].drop_duplicates().shape[0])
+            note = _frame_duplicates(frame, dup.to_numpy(), duplicates)
             if duplicates == "error":
-                first = int(np.flatnonzero(dup.to_numpy())[0])
-                raise RatingsError(
-                    f"{n_pairs} (user, item) pair(s) are rated more than once (first at row "
-                    f"{first}); choose a policy: duplicates='last', 'first' or 'mean'"
-                )
+                raise duplicate_error(note)
             frame = _merge_duplicates(frame, duplicates)
-            notes.append(f"{n_pairs} duplicate (user, item) pair(s) merged, keeping {duplicates}")
+            notes.append(note.sentence())
         user_codes, user_ids = pd.factorize(frame["user"], sort=False)
         item_codes, item_ids = pd.factorize(frame["item"], sort=False)
         ts = frame["timestamp"].to_numpy() if timestamp else None
@@ -336,6 +428,39 @@ def _csr(
     matrix.has_sorted_indices = True
     matrix.has_canonical_format = True
     return matrix
+
+
+def duplicate_note_of(
+    frame: pd.DataFrame,
+    *,
+    user: str = "user",
+    item: str = "item",
+    rating: str = "rating",
+    policy: str = DEFAULT_DUPLICATES,
+) -> DuplicateNote | None:
+    """The ``DuplicateNote`` that ``Ratings.from_frame`` would record for ``frame``, or None
+    when no (user, item) pair repeats (rows numbered from 0)."""
+    part = frame[[user, item, rating]].set_axis(["user", "item", "rating"], axis=1)
+    repeated = part.duplicated(["user", "item"], keep=False).to_numpy()
+    return _frame_duplicates(part, repeated, policy) if repeated.any() else None
+
+
+def _frame_duplicates(frame: pd.DataFrame, repeated: np.ndarray, policy: str) -> DuplicateNote:
+    pairs = frame.loc[repeated, ["user", "item"]]
+    second = pairs.duplicated(keep="first").to_numpy()
+    first_repeat = int(np.flatnonzero(repeated)[np.flatnonzero(second)[0]])
+    user, item = frame["user"].iloc[first_repeat], frame["item"].iloc[first_repeat]
+    same = np.flatnonzero(((frame["user"] == user) & (frame["item"] == item)).to_numpy(dtype=bool))
+    n_pairs = int(pairs.drop_duplicates().shape[0])
+    return DuplicateNote(
+        pairs=n_pairs,
+        rows_merged=int(repeated.sum()) - n_pairs,
+        policy=policy,
+        user=_plain(user),
+        item=_plain(item),
+        values=tuple(float(v) for v in frame["rating"].to_numpy()[same]),
+        rows=tuple(int(r) for r in same),
+    )
 
 
 def _merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:

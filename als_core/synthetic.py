@@ -29,6 +29,12 @@ from .ratings import Ratings
 _EXACT_SAMPLING_CELLS = 2_000_000
 # true_matrix() refuses to build a dense array larger than this (80 MB of float64).
 MAX_DENSE_CELLS = 10_000_000
+#: synthetic() makes at most this many ratings (density x n_users x n_items): every caller
+#: (a form, a link's parameters, a script) goes through this check, so no request can ask for
+#: more memory than a few hundred MB.
+MAX_SYNTHETIC_RATINGS = 2_000_000
+#: ... and at most this many true-factor entries, (n_users + n_items) x rank (80 MB).
+MAX_SYNTHETIC_FACTOR_CELLS = 10_000_000
 # Spread of the level factor: product ≈ mid · (1 + 2·_LEVEL_SPREAD·z).
 _LEVEL_SPREAD = 0.08
 
@@ -165,6 +171,18 @@ def _check_settings(s: dict[str, Any]) -> None:
         fail(f"rank must be between 1 and min(n_users, n_items), got {s['rank']}")
     if not 0 < float(s["density"]) <= 1:
         fail(f"density must be in (0, 1], got {s['density']}")
+    expected = round(float(s["density"]) * int(s["n_users"]) * int(s["n_items"]))
+    if expected > MAX_SYNTHETIC_RATINGS:
+        fail(
+            f"that is about {expected:,} ratings (density x n_users x n_items), more than the "
+            f"limit of {MAX_SYNTHETIC_RATINGS:,}; lower the users, items or density"
+        )
+    factor_cells = (int(s["n_users"]) + int(s["n_items"])) * int(s["rank"])
+    if factor_cells > MAX_SYNTHETIC_FACTOR_CELLS:
+        fail(
+            f"(n_users + n_items) x rank = {factor_cells:,} true-factor entries, more than the "
+            f"limit of {MAX_SYNTHETIC_FACTOR_CELLS:,}; lower the users, items or rank"
+        )
     cells = int(s["n_users"]) * int(s["n_items"])
     if cells > _EXACT_SAMPLING_CELLS and float(s["density"]) > 0.5:
         fail(f"density above 0.5 is only supported up to {_EXACT_SAMPLING_CELLS:,} cells")

@@ -290,11 +290,51 @@ def test_duplicate_policies_match_pandas(policy):
         assert ts[(1, 10)] == 104.0
 
 
-def test_duplicates_error_by_default_with_count_and_lines():
-    with pytest.raises(
-        ac.RatingsError, match=r"1 \(user, item\) pair.*user 1, item 10 at lines 2 and 4"
-    ):
-        ac.read_ratings(DUPS)
+def test_duplicates_load_by_default_with_a_note_saying_where():
+    ratings, report = ac.read_ratings_report(DUPS)
+    assert as_dict(ratings)[(1, 10)] == pytest.approx(3.0)  # mean of 5, 3 and 1
+    note = report.duplicates
+    assert (note.pairs, note.rows_merged, note.policy) == (1, 2, "mean")
+    assert (note.user, note.item, note.values) == (1, 10, (5.0, 3.0, 1.0))
+    assert note.lines == (2, 4, 6) and note.rows == (0, 2, 4) and note.columns == ()
+    sentence = (
+        "1 (user, item) pair was rated more than once (first: user 1, item 10 on lines 2, 4 "
+        "and 6); kept the mean of each"
+    )
+    assert note.sentence() == sentence
+    assert any(sentence in line for line in report.summary())
+    assert json.loads(json.dumps(report.to_dict()))["duplicates"]["lines"] == [2, 4, 6]
+
+
+def test_refused_duplicates_raise_with_the_note_and_no_option_names():
+    with pytest.raises(ac.DuplicateRatingsError) as caught:
+        ac.read_ratings(DUPS, duplicates="error")
+    assert str(caught.value) == (
+        "1 (user, item) pair was rated more than once (first: user 1, item 10 on lines 2, 4 "
+        "and 6); choose which rating to keep: the mean, the first or the last"
+    )
+    assert caught.value.note.lines == (2, 4, 6) and caught.value.note.policy == "error"
+
+
+def test_the_first_duplicate_is_the_one_repeated_earliest_in_the_file():
+    data = lines(
+        "user,item,rating", "", "9,9,1", "1,1,5", "2,2,4", "", "2,2,3", "1,1,2", "9,9,5",
+        newline="\r\n",
+    )  # fmt: skip
+    _, report = ac.read_ratings_report(data, duplicates="last")
+    note = report.duplicates
+    assert (note.pairs, note.user, note.item, note.lines) == (3, 2, 2, (5, 7))
+    assert "kept the last rating of each" in note.sentence()
+
+
+def test_wide_duplicates_name_the_cells():
+    data = lines("user,A,B", "x,1,2", "y,3,", "x,5,")
+    ratings, report = ac.read_ratings_report(data, duplicates="first")
+    assert as_dict(ratings) == {("x", "A"): 1.0, ("x", "B"): 2.0, ("y", "A"): 3.0}
+    assert report.duplicates.lines == (2, 4) and report.duplicates.columns == ("A", "A")
+    assert "user 'x', item 'A' on line 2 column 'A' and line 4 column 'A'" in (
+        report.duplicates.sentence()
+    )
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -72,3 +72,21 @@ def test_a_header_longer_than_the_limit_is_refused_as_too_wide(monkeypatch):
         ac.read_ratings(data)
     with pytest.raises(ac.RatingsError, match=r"the first line is .* too wide"):
         ac.inspect_ratings(data)
+
+
+def test_a_quoted_line_break_is_not_reported_as_blank_lines():
+    data = b'user,item,rating,review\r\n1,10,4,"good\r\nvery good"\r\n2,10,3,"meh"\r\n1,11,5,x\r\n'
+    ratings, report = ac.read_ratings_report(data)
+    assert ratings.nnz == 3
+    assert report.blank_lines == 0
+    assert not any("blank" in line for line in report.summary())
+
+
+def test_blank_lines_above_the_header_keep_the_header_and_the_line_numbers():
+    data = lines("", "   ", "user,item,rating", "1,10,4", "", "2,10,x", "2,11,5")
+    with pytest.raises(
+        ac.RatingsError, match=r"1 rating\(s\) in 'rating' \(column 3\).*line 6 'x'"
+    ):
+        ac.read_ratings(data)
+    ratings, report = ac.read_ratings_report(data, drop_invalid=True)
+    assert ratings.nnz == 2 and report.header and report.blank_lines == 3

@@ -110,13 +110,31 @@ def test_duplicate_policies(policy, expected):
     assert r.nnz == 2
     assert r.matrix[0, 0] == expected
     assert r.matrix[1, 0] == 5.0
-    assert any("1 duplicate" in note and policy in note for note in r.notes)
+    kept = {"mean": "the mean", "first": "the first rating", "last": "the last rating"}[policy]
+    assert (
+        "1 (user, item) pair was rated more than once (first: user 'a', item 1 on rows 0 and 1); "
+        f"kept {kept} of each"
+    ) in r.notes
 
 
-def test_duplicates_raise_by_default_with_a_hint():
-    df = pd.DataFrame({"user": ["a", "a"], "item": [1, 1], "rating": [4.0, 2.0]})
-    with pytest.raises(ac.RatingsError, match=r"1 \(user, item\) pair.*duplicates='last'"):
-        ac.Ratings.from_frame(df)
+def test_duplicates_are_averaged_by_default_and_refused_on_request():
+    df = pd.DataFrame(
+        {"user": ["b", "a", "c", "a", "c", "a"], "item": [1, 1, 2, 1, 2, 1],
+         "rating": [5.0, 4.0, 1.0, 2.0, 3.0, 3.0]}
+    )  # fmt: skip
+    assert ac.Ratings.from_frame(df).to_frame().set_index(["user", "item"])["rating"].to_dict() == {
+        ("b", 1): 5.0,
+        ("a", 1): 3.0,
+        ("c", 2): 2.0,
+    }
+    with pytest.raises(ac.DuplicateRatingsError) as caught:
+        ac.Ratings.from_frame(df, duplicates="error")
+    note = caught.value.note
+    # ("a", 1) is repeated on row 3, before ("c", 2) is repeated on row 4
+    assert (note.pairs, note.rows_merged, note.user, note.item) == (2, 3, "a", 1)
+    assert note.rows == (1, 3, 5) and note.values == (4.0, 2.0, 3.0) and note.lines == ()
+    assert isinstance(caught.value, ac.RatingsError)
+    assert "duplicates=" not in str(caught.value)
     with pytest.raises(ac.RatingsError, match="duplicates must be one of"):
         ac.Ratings.from_frame(df, duplicates="sum")
 

@@ -153,3 +153,30 @@ def test_bad_settings_raise_ratings_error_naming_the_setting(bad):
     settings = {"n_users": 20, "n_items": 20, "rank": 2, "seed": 0} | bad
     with pytest.raises(ac.RatingsError, match=next(iter(bad))):
         ac.synthetic(**settings)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        # the link ?data=synthetic&gen=n_users:1000000,n_items:1000000,density:0.5
+        ({"n_users": 1_000_000, "n_items": 1_000_000, "density": 0.5},
+         r"500,000,000,000 ratings .* more than the limit of 2,000,000"),
+        ({"n_users": 2_001, "n_items": 1_000, "density": 1.0},
+         r"about 2,001,000 ratings .* limit of 2,000,000"),
+        # one rating, but factor arrays of 10^9 rows
+        ({"n_users": 10**9, "n_items": 2, "density": 10**-9},
+         r"true-factor entries, more than the limit of 10,000,000"),
+        ({"n_users": 60_000, "n_items": 60_000, "rank": 200, "density": 1e-4},
+         r"24,000,000 true-factor entries"),
+    ],
+)  # fmt: skip
+def test_sizes_over_the_library_limits_are_refused_before_any_work(settings, message):
+    with pytest.raises(ac.RatingsError, match=message):
+        ac.synthetic(**{"rank": 2, "seed": 0} | settings)
+
+
+def test_the_largest_allowed_size_is_generated():
+    from als_core.synthetic import MAX_SYNTHETIC_RATINGS
+
+    d = ac.synthetic(n_users=2_000, n_items=1_000, rank=2, density=1.0, seed=0)
+    assert d.ratings.nnz == 2_000_000 == MAX_SYNTHETIC_RATINGS
