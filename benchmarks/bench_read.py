@@ -1,17 +1,27 @@
-"""How fast read_ratings parses big files, per dialect (run by hand; prints a table).
+"""How fast read_ratings parses big files, per dialect, and how much memory a large file takes
+(run by hand; prints tables).
 
     python benchmarks/bench_read.py            # 1,000,000 rows per dialect
     python benchmarks/bench_read.py --rows 200000 --repeat 1
+    python benchmarks/bench_read.py --memory-mb 300 [--dir /tmp] [--compare OTHER_CHECKOUT]
 
 The target (issue 3): 1,000,000 long-form rows in ≤ 2 s on the 2-core machine. For reference the
 table also shows pandas.read_csv with default settings, which reads ids as numbers (so "007"
 would become 7) and checks nothing; read_ratings does the checks, keeps ids as given and builds
 the sparse matrix.
+
+``--memory-mb N`` writes a MovieLens-style file of about N MB (CRLF, header, random order, a
+few thousand repeated pairs) into a temporary folder, reads it in a fresh process the way the
+command line does, and prints the peak resident memory against the file's size (target, issue
+15: below 4x). ``--compare DIR`` runs the same read with the als_core of another checkout in the
+same run (e.g. an older commit from ``git worktree add``), for a before/after table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import als_core as ac  # noqa: E402
 
 TARGET_SECONDS = 2.0
+TARGET_MEMORY_RATIO = 4.0
+ROOT = Path(__file__).resolve().parents[1]
+# Run in a fresh process: read the file as the command line does and report the peak RSS.
+_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+import als_core as ac
+start = time.perf_counter()
+ratings = ac.read_ratings(sys.argv[2], duplicates="mean", max_bytes=2**40)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "peak": peak, "nnz": ratings.nnz}))
+"""
 
 
 def _long_frame(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -102,11 +125,74 @@ def _best_of(repeat: int, fn) -> float:
     return best
 
 
+def write_large_file(path: Path, megabytes: float, seed: int = 0) -> int:
+    """A MovieLens-latest-style ratings file of about ``megabytes`` MB; returns its rows."""
+    rng = np.random.default_rng(seed)
+    target = int(megabytes * 2**20)
+    written = rows = 0
+    with path.open("wb") as f:
+        f.write(b"userId,movieId,rating,timestamp\r\n")
+        while written < target:
+            n = 500_000
+            chunk = pd.DataFrame(
+                {
+                    "u": rng.integers(1, 200_000, n),
+                    "i": rng.integers(1, 60_000, n),
+                    "r": rng.integers(1, 11, n) / 2,
+                    "t": rng.integers(800_000_000, 1_700_000_000, n),
+                }
+            )
+            data = chunk.to_csv(index=False, header=False, lineterminator="\r\n").encode()
+            f.write(data)
+            written += len(data)
+            rows += n
+    return rows
+
+
+def measure_memory(path: Path, checkout: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(checkout), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory_table(megabytes: float, folder: Path | None, compare: Path | None) -> None:
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        path = Path(tmp) / "large_ratings.csv"
+        rows = write_large_file(path, megabytes)
+        size = path.stat().st_size
+        print(f"file: {size / 2**20:,.0f} MB, {rows:,} rows (CRLF, header, 4 columns)")
+        header = (
+            f"{'als_core':28s} {'file MB':>8s} {'peak RSS MB':>12s} {'ratio':>6s} "
+            f"{'seconds':>8s} {'< 4x':>5s}"
+        )
+        print(header)
+        print("-" * len(header))
+        checkouts = [("this checkout", ROOT)] + ([("compared", compare)] if compare else [])
+        for label, checkout in checkouts:
+            result = measure_memory(path, checkout)
+            ratio = result["peak"] / size
+            verdict = "yes" if ratio < TARGET_MEMORY_RATIO else "NO"
+            print(
+                f"{label:28s} {size / 2**20:>8,.0f} {result['peak'] / 2**20:>12,.0f} "
+                f"{ratio:>6.2f} {result['seconds']:>8.1f} {verdict:>5s}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-mb", type=float, default=None)
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the large file")
+    parser.add_argument("--compare", type=Path, default=None, help="another checkout's root")
     args = parser.parse_args(argv)
+    if args.memory_mb:
+        memory_table(args.memory_mb, args.dir, args.compare)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         files = _write_files(Path(tmp), args.rows)
         header = (
