@@ -220,8 +220,12 @@ def test_dense_input_is_refused_with_a_reason():
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_factors_are_finite_or_a_named_error_is_raised():
-    # Ratings near the float64 limit overflow the Gram matrices: the fit must say so.
-    huge = ac.Ratings.from_codes([0, 0, 1, 1, 2], [0, 1, 0, 1, 1], [1e300, -1e300, 2e300, 5, 1e300])
+    # Ratings near the float64 limit overflow the Gram matrices: the fit must say so. Ratings
+    # refuses them (ac.MAX_ABS_RATING), so they come here as a bare scipy matrix.
+    rows, cols, values = [0, 0, 1, 1, 2], [0, 1, 0, 1, 1], [1e300, -1e300, 2e300, 5, 1e300]
+    with pytest.raises(ac.RatingsError, match="larger in size than 1e\\+14"):
+        ac.Ratings.from_codes(rows, cols, values)
+    huge = sp.csr_matrix((values, (rows, cols)), shape=(3, 2))
     with pytest.raises(ac.NonFiniteFactorsError, match="NaN or infinite factors"):
         ac.ALS(k=2, lam=0.1, iterations=3).fit(huge)
     # and ordinary fits over many settings end with finite factors
