@@ -189,15 +189,68 @@ def als_half_step(
                 f"expected fixed_bias of shape ({matrix.shape[1]},), got {fixed_bias.shape}"
             )
     width = fixed.shape[1] + (1 if biases else 0)
-    if plan is None:
-        plan = plan_rows(matrix.indptr, matrix.indices, matrix.shape[1], width)
-    targets = _targets(matrix, fixed.dtype, global_mean if biases else 0.0, fixed_bias)
+    rows = _Rows.of(matrix, width, lam, regularization, damping, plan=plan)
+    factors, bias, _ = _half_step(
+        rows, fixed, biases=biases, fixed_bias=fixed_bias, global_mean=global_mean
+    )
+    return (factors, bias) if biases else factors
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One side's rows as a half-step sees them: what stays the same while the factors change.
+
+    ``matrix`` is (n_rows, n_cols) CSR (R for users, R.T for items), ``ridge`` holds λ_u per row.
+    ``targets``: the ratings in the factors' dtype, kept when no bias moves them between steps
+    (a fit without biases converts them once); None computes them at every step.
+    """
+
+    matrix: sp.csr_matrix
+    plan: RowPlan
+    ridge: np.ndarray
+    targets: np.ndarray | None = None
+
+    @classmethod
+    def of(
+        cls,
+        matrix: sp.csr_matrix,
+        width: int,
+        lam: float,
+        regularization: str,
+        damping: float,
+        *,
+        plan: RowPlan | None = None,
+        fixed_targets: np.dtype | None = None,
+    ) -> _Rows:
+        """The rows of ``matrix`` for ``width`` unknowns each; ``fixed_targets``: keep the
+        ratings converted to this dtype (only right when no bias offsets them)."""
+        if plan is None:
+            plan = plan_rows(matrix.indptr, matrix.indices, matrix.shape[1], width)
+        ridge = _row_ridge(lam, regularization, plan.counts, damping)
+        targets = None
+        if fixed_targets is not None:
+            targets = _targets(matrix, np.dtype(fixed_targets), 0.0, None)
+        return cls(matrix=matrix, plan=plan, ridge=ridge, targets=targets)
+
+
+def _half_step(
+    rows: _Rows,
+    fixed: np.ndarray,
+    *,
+    biases: bool,
+    fixed_bias: np.ndarray | None,
+    global_mean: float,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """The half-step itself, behind both ``als_half_step`` and ``ALS.fit``: no checks here
+    (both callers validated their inputs once). Returns (factors, biases or None, data term)."""
+    targets = rows.targets
+    if targets is None:
+        offset = global_mean if biases else 0.0
+        targets = _targets(rows.matrix, fixed.dtype, offset, fixed_bias)
     design = _with_ones(fixed) if biases else fixed
-    lam_rows = _row_ridge(lam, regularization, plan.counts, damping)
-    solution, _ = solve_rows(plan, design, targets, lam_rows)
-    if biases:
-        return solution[:, :-1].copy(), solution[:, -1].copy()
-    return solution
+    solution, data_term = solve_rows(rows.plan, design, targets, rows.ridge)
+    factors, bias = _split_solution(solution, biases)
+    return factors, bias, data_term
 
 
 def _targets(
@@ -227,6 +280,29 @@ def _row_ridge(
 
 
 # --------------------------------------------------------------------------------- estimator
+def initial_factors(
+    n_users: int,
+    n_items: int,
+    k: int,
+    *,
+    seed: int | None = 0,
+    init_scale: float = 0.1,
+    dtype: type | np.dtype = np.float64,
+) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """The random start of every factor model here: (X, Y, the generator after drawing them).
+
+    ``ALS``, ``GradientDescent``, ``SGD`` and ``ImplicitALS`` all start from it, so the same
+    ``seed``, ``k`` and ``init_scale`` give the same initial factors. X is drawn first, then Y,
+    from ``np.random.default_rng(seed)``, each N(0, init_scale²). The generator is returned so
+    later randomness (SGD's shuffles) continues the same stream. ``ALS.fit`` then sets the rows
+    without training ratings to 0 (where any half-step would put them).
+    """
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n_users, k)) * init_scale).astype(dtype)
+    Y = (rng.standard_normal((n_items, k)) * init_scale).astype(dtype)
+    return X, Y, rng
+
+
 @dataclass
 class FitEvent:
     """What the callback receives after every half-step. Call ``stop()`` to end the fit."""
@@ -350,9 +426,9 @@ class ALS(ParamsMixin):
         item_counts = np.diff(Rt.indptr)
         mu = float(R.data.mean()) if (self.biases and R.nnz) else 0.0
 
-        rng = np.random.default_rng(self.seed)
-        X = (rng.standard_normal((n_users, k)) * self.init_scale).astype(dtype)
-        Y = (rng.standard_normal((n_items, k)) * self.init_scale).astype(dtype)
+        X, Y, _ = initial_factors(
+            n_users, n_items, k, seed=self.seed, init_scale=self.init_scale, dtype=dtype
+        )
         # Rows with no training rating are solved to 0 by any half-step; start them there too,
         # so even iterations=0 predicts them from the mean (and biases), not from noise.
         X[user_counts == 0] = 0.0
@@ -361,19 +437,16 @@ class ALS(ParamsMixin):
         bi = np.zeros(n_items, dtype=dtype) if self.biases else None
 
         width = k + (1 if self.biases else 0)
-        user_plan = plan_rows(R.indptr, R.indices, n_items, width)
-        item_plan = plan_rows(Rt.indptr, Rt.indices, n_users, width)
-        user_ridge = _row_ridge(self.lam, self.regularization, user_counts, self.damping)
-        item_ridge = _row_ridge(self.lam, self.regularization, item_counts, self.damping)
+        # Without biases the targets are the ratings themselves: convert them once, not per step.
+        settings = (width, self.lam, self.regularization, self.damping)
+        keep = None if self.biases else dtype
+        user_rows = _Rows.of(R, *settings, fixed_targets=keep)
+        item_rows = _Rows.of(Rt, *settings, fixed_targets=keep)
         reg_weights_u = _penalty_weights(user_counts, self.regularization, self.damping)
         reg_weights_i = _penalty_weights(item_counts, self.regularization, self.damping)
         validation_ratings = observed(V)
 
         self._set_state(R, X, Y, bu, bi, mu, user_counts, item_counts, train)
-        # Without biases the targets are the ratings themselves: convert them once, not per step.
-        plain_targets = None
-        if not self.biases:
-            plain_targets = (_targets(R, dtype, 0.0, None), _targets(Rt, dtype, 0.0, None))
         history: list[dict[str, Any]] = []
         snapshots: list[Snapshot] = []
         self._snapshot_stride = 1
@@ -388,16 +461,15 @@ class ALS(ParamsMixin):
         for it in range(1, int(self.iterations) + 1):
             for side in ("users", "items"):
                 t0 = time.perf_counter()
+                # The very half-step ``als_half_step`` runs (and the update page checks).
                 if side == "users":
-                    targets = plain_targets[0] if plain_targets else _targets(R, dtype, mu, bi)
-                    design = _with_ones(Y) if self.biases else Y
-                    sol, data_term = solve_rows(user_plan, design, targets, user_ridge)
-                    X, bu = _split_solution(sol, self.biases)
+                    X, bu, data_term = _half_step(
+                        user_rows, Y, biases=self.biases, fixed_bias=bi, global_mean=mu
+                    )
                 else:
-                    targets = plain_targets[1] if plain_targets else _targets(Rt, dtype, mu, bu)
-                    design = _with_ones(X) if self.biases else X
-                    sol, data_term = solve_rows(item_plan, design, targets, item_ridge)
-                    Y, bi = _split_solution(sol, self.biases)
+                    Y, bi, data_term = _half_step(
+                        item_rows, X, biases=self.biases, fixed_bias=bu, global_mean=mu
+                    )
                 reg_term = float(self.lam) * (
                     _penalty(X, bu, reg_weights_u) + _penalty(Y, bi, reg_weights_i)
                 )

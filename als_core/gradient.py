@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 from ._params import ParamsMixin
 from ._validation import as_csr, check_positive_int, observed
-from .als import ALS, HISTORY_COLUMNS, FitEvent
+from .als import ALS, HISTORY_COLUMNS, FitEvent, initial_factors
 from .errors import NonFiniteFactorsError, NotFittedError
 from .ratings import Ratings
 
@@ -53,26 +53,6 @@ ARMIJO_C = 1e-4
 RATE_CANDIDATES = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 # Observed entries handled at once when computing residuals: bounds the gathered (chunk, k) blocks.
 CHUNK = 1 << 16
-
-
-def initial_factors(
-    n_users: int,
-    n_items: int,
-    k: int,
-    *,
-    seed: int | None = 0,
-    init_scale: float = 0.1,
-    dtype: type | np.dtype = np.float64,
-) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
-    """The random start ``ac.ALS`` uses: (X, Y, the generator after drawing them).
-
-    X is drawn first, then Y, from ``np.random.default_rng(seed)``, each N(0, init_scale²).
-    The generator is returned so later randomness (SGD's shuffles) continues the same stream.
-    """
-    rng = np.random.default_rng(seed)
-    X = (rng.standard_normal((n_users, k)) * init_scale).astype(dtype)
-    Y = (rng.standard_normal((n_items, k)) * init_scale).astype(dtype)
-    return X, Y, rng
 
 
 class _Problem:

@@ -54,11 +54,10 @@ from ._validation import (
     check_positive_int,
     check_validation_shape,
 )
-from .als import FitEvent
+from .als import FitEvent, initial_factors
 from .baselines import recommend_from_scores
 from .embed import cosine_neighbours
 from .errors import NonFiniteFactorsError, NotFittedError
-from .gradient import initial_factors
 from .ratings import Ratings
 
 SOLVERS = ("cholesky", "cg")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import als_core as ac
-from als_core.gradient import RATE_CANDIDATES, SGD, GradientDescent, _Problem, initial_factors
+from als_core.als import initial_factors
+from als_core.gradient import RATE_CANDIDATES, SGD, GradientDescent, _Problem
 
 
 def planted(
