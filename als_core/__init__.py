@@ -1,6 +1,7 @@
 """als_core: exact, vectorised alternating least squares for explicit ratings.
 
-numpy, scipy and pandas only; nothing here knows about the dashboard.
+numpy, scipy, pandas and pyarrow (threadpoolctl when present); nothing here knows about the
+dashboard.
 """
 
 from . import experiments
