@@ -104,10 +104,60 @@ def objective(
     global_mean: float = 0.0,
     damping: float = 0.0,
 ) -> ObjectiveTerms:
-    """The ALS objective on the observed entries of R (see the module docstring).
+    """The ALS objective on the observed entries of R, split into its two terms.
 
-    Computed directly from the residuals, in float64, in chunks of bounded memory: it is the
-    independent check of the values the solver reports.
+    Data term Σ (r_ui − μ − b_u − b_i − x_u·y_i)² over the observed ratings only, and
+    regularisation term λ (Σ_u c_u (‖x_u‖² + b_u²) + Σ_i c_i (‖y_i‖² + b_i²)) with c = 1
+    (plain) or c = n + n₀ (weighted); see the module docstring. Computed directly from the
+    residuals, in float64, in chunks of bounded memory: it is the independent check of the
+    values the solver reports.
+
+    Parameters
+    ----------
+    R : Ratings or scipy.sparse matrix of shape (n_users, n_items)
+        The observed ratings.
+    X : array of shape (n_users, k)
+        User factors.
+    Y : array of shape (n_items, k)
+        Item factors.
+    lam : float
+        λ ≥ 0.
+    regularization : {"plain", "weighted"}, default "plain"
+        How λ weighs each row: 1 (plain) or its number of ratings plus ``damping`` (weighted).
+    user_bias, item_bias : array of shape (n_users,), (n_items,), optional
+        b_u and b_i (left out when None).
+    global_mean : float, default 0.0
+        μ.
+    damping : float, default 0.0
+        n₀ ≥ 0 for ``"weighted"``; must be 0 with ``"plain"``.
+
+    Returns
+    -------
+    ObjectiveTerms
+        ``.data``, ``.regularization`` and ``.total``; unpacks as ``data, reg = ...``.
+
+    Raises
+    ------
+    ValueError
+        Factors whose shapes do not fit R, or a setting out of range.
+    TypeError
+        R is neither ``Ratings`` nor a scipy.sparse matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> import als_core as ac
+    >>> R = sp.csr_matrix(([4.0, 2.0, 3.0], ([0, 0, 1], [0, 1, 1])))  # (1, 0) is missing
+    >>> X = np.array([[2.0], [1.0]])
+    >>> Y = np.array([[2.0], [1.0]])
+    >>> terms = ac.objective(R, X, Y, lam=0.5)
+    >>> terms.data  # (4 - 4)² + (2 - 2)² + (3 - 1)²; the missing rating does not count
+    4.0
+    >>> terms.regularization  # 0.5 · (2² + 1² + 2² + 1²)
+    5.0
+    >>> terms.total
+    9.0
     """
     matrix = as_csr(R)
     check_regularization(regularization)
@@ -167,15 +217,68 @@ def als_half_step(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Solve every row of R exactly with the other side's factors held fixed.
 
-    Shapes: R is (n_rows, n_cols) sparse, ``fixed`` is (n_cols, k); the result is (n_rows, k).
-    For users pass R and Y; for items pass R.T and X. Row u gets
-    ``w_u = (Σ_i f_i f_iᵀ + λ_u I)⁻¹ Σ_i r_ui f_i`` (as a solve) with λ_u = λ (plain) or
-    λ·(n_u + n₀) (weighted, n₀ = ``damping``). Rows with no observations get 0. With λ_u = 0 and
-    a rank-deficient system the least-norm solution is returned.
+    One function serves both sides: for users pass R and Y, for items pass R.T and X.
+    Row u gets ``w_u = (Σ_i f_i f_iᵀ + λ_u I)⁻¹ Σ_i r_ui f_i`` (as a solve, never an inverse)
+    with λ_u = λ (plain) or λ·(n_u + n₀) (weighted, n₀ = ``damping``), summing over the
+    observed entries of row u only. ``ALS.fit`` runs this very half-step (the same private
+    function, with the checks done once before its loop).
 
-    With ``biases=True`` the targets become r_ui − μ − b_i (``global_mean`` μ, ``fixed_bias``
-    b_i, both default 0), a column of ones is appended to ``fixed`` and the result is the pair
-    (factors (n_rows, k), biases (n_rows,)).
+    Parameters
+    ----------
+    R : Ratings or scipy.sparse matrix of shape (n_rows, n_cols)
+        The observed ratings of the rows being solved.
+    fixed : array of shape (n_cols, k)
+        The other side's factors, held fixed. Its floating dtype (float64 or float32) is the
+        dtype of the solve and of the result; integers are taken as float64.
+    lam : float
+        λ ≥ 0. With λ_u = 0 and a rank-deficient system the least-norm solution is returned.
+    regularization : {"plain", "weighted"}, default "plain"
+        The ridge per row: λ, or λ·(n_u + ``damping``).
+    biases : bool, default False
+        Also solve one bias per row: the targets become r_ui − μ − b_i and a column of ones
+        is appended to ``fixed``.
+    fixed_bias : array of shape (n_cols,), optional
+        The other side's biases b_i (default 0).
+    global_mean : float, default 0.0
+        μ (used with ``biases=True``).
+    damping : float, default 0.0
+        n₀ ≥ 0 for ``"weighted"``; must be 0 with ``"plain"``.
+    plan : RowPlan, optional
+        The solver's plan for R's structure, to reuse between calls on the same R.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, k), or a pair (factors (n_rows, k), biases (n_rows,))
+        The pair with ``biases=True``. Rows without observations get 0.
+
+    Raises
+    ------
+    ValueError
+        ``fixed`` or ``fixed_bias`` of the wrong shape, or a setting out of range; the
+        message shows the bad value.
+    TypeError
+        R is neither ``Ratings`` nor a scipy.sparse matrix.
+
+    Examples
+    --------
+    One user who rated two items, with one factor per item and λ = 1: the user's factor
+    solves (1² + 2² + λ) x = 1·4 + 2·2.
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> import als_core as ac
+    >>> R = sp.csr_matrix([[4.0, 2.0]])
+    >>> Y = np.array([[1.0], [2.0]])
+    >>> ac.als_half_step(R, Y, lam=1.0)
+    array([[1.33333333]])
+
+    The items' half-step takes R.T and the users' factors; an item nobody rated gets 0.
+
+    >>> R = sp.csr_matrix(([5.0, 3.0, 4.0], ([0, 0, 1], [0, 1, 1])), shape=(2, 3))
+    >>> X = np.array([[1.0], [2.0]])
+    >>> Y = ac.als_half_step(R.T, X, lam=0.5)
+    >>> Y.shape, float(Y[2, 0])
+    ((3, 1), 0.0)
     """
     matrix = as_csr(R)
     check_regularization(regularization)
@@ -343,27 +446,85 @@ class Snapshot:
 
 
 class ALS(ParamsMixin):
-    """Exact alternating least squares for explicit ratings (objectives in the module docs).
+    """Exact alternating least squares for explicit ratings.
 
-    Parameters (keyword only)
-    -------------------------
-    k: rank of the factorisation (1 ≤ k ≤ min(n_users, n_items)).
-    lam: λ ≥ 0, the regularisation strength.
-    iterations: maximum number of full iterations (users then items); 0 leaves the random start.
-    regularization: ``"plain"`` (the article's λ) or ``"weighted"`` (λ·n, ALS-WR as in Spark).
-    damping: pseudo-count n₀ ≥ 0 added to every row's count under ``"weighted"`` (ridge
+    Each iteration solves every user's factors with the items' held fixed, then every item's
+    with the users' held fixed, both by ``als_half_step``'s exact solve, so the objective (see
+    the module docstring and ``objective``) never rises. Settings are keyword-only; ``fit``
+    learns the attributes that end in ``_``.
+
+    Parameters
+    ----------
+    k : int, default 10
+        Rank of the factorisation, 1 ≤ k ≤ min(n_users, n_items).
+    lam : float, default 0.1
+        λ ≥ 0, the regularisation strength.
+    iterations : int, default 15
+        Maximum number of full iterations (users, then items); 0 leaves the random start.
+    regularization : {"plain", "weighted"}, default "plain"
+        ``"plain"``: the article's λ; ``"weighted"``: λ·n per row (ALS-WR, as in Spark).
+    biases : bool, default False
+        Fit μ + b_u + b_i + x_u·y_i instead of x_u·y_i.
+    tol : float or None, default None
+        Stop when the objective changes by less than this share over one iteration.
+    patience : int or None, default None
+        Stop when the validation RMSE has not improved for this many iterations, and keep the
+        factors of the best one (needs ``validation`` in ``fit``).
+    snapshots : bool, default False
+        Keep a copy of the factors after every half-step (``snapshots_``, for replay), at most
+        ``snapshot_max_bytes`` in all; past that, every other snapshot is dropped and later
+        ones are taken half as often, so the replay spans the whole fit (the first and the
+        last half-step are always kept).
+    snapshot_max_bytes : int, default 256 MiB
+        Memory budget of the snapshots.
+    dtype : np.float64 or np.float32, default np.float64
+        Floating type of the factors and the solves.
+    seed : int or None, default 0
+        The single source of randomness (the initial factors, ``initial_factors``): the same
+        seed and data give the same factors.
+    init_scale : float, default 0.1
+        Standard deviation of the random initial factors.
+    damping : float, default 0.0
+        Pseudo-count n₀ ≥ 0 added to every row's count under ``"weighted"`` (ridge
         λ·(n + n₀)), so rows with few ratings are still shrunk; must be 0 with ``"plain"``.
-    biases: fit μ + b_u + b_i + x_u·y_i instead of x_u·y_i.
-    tol: stop when the relative change of the objective over one iteration is below this.
-    patience: stop when validation RMSE has not improved for this many iterations; the factors
-        of the best validation iteration are kept (needs ``validation`` in ``fit``).
-    snapshots: keep a copy of the factors after every half-step (for replay), at most
-        ``snapshot_max_bytes`` in all; past that, every other snapshot is dropped and later ones
-        are taken half as often, so the replay always spans the whole fit: the first and the
-        last half-step are always kept (so a budget below two snapshots keeps just those two).
-    dtype: ``np.float64`` or ``np.float32`` for the factors and the solves.
-    seed: the single source of randomness (initial factors); same seed + data = same factors.
-    init_scale: standard deviation of the random initial factors.
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : ndarray of shape (n_users, k), (n_items, k)
+        The learned factors X and Y.
+    user_bias_, item_bias_ : ndarray of shape (n_users,), (n_items,), or None
+        b_u and b_i (None without biases); ``global_mean_`` is μ (0.0 without biases).
+    history_ : pandas.DataFrame
+        One row per half-step: iteration, side, objective, its two terms, train and
+        validation RMSE, seconds, elapsed.
+    n_iter_ : int
+        Iterations run. ``stop_reason_`` says why the fit ended: "iterations", "tol",
+        "patience" or "callback".
+    snapshots_ : list of Snapshot or None
+        The factors after each kept half-step (with ``snapshots=True``).
+
+    See Also
+    --------
+    als_half_step : one exact half-step, the function ``fit`` runs.
+    objective : the objective ``fit`` minimises.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import als_core as ac
+    >>> df = pd.DataFrame({
+    ...     "user": ["ann", "ann", "ann", "bob", "bob", "cy", "cy", "dee", "dee", "dee"],
+    ...     "item": ["Heat", "Up", "Alien", "Heat", "Alien", "Up", "Coco", "Heat", "Coco", "Alien"],
+    ...     "rating": [5.0, 2.0, 4.0, 4.0, 5.0, 5.0, 4.0, 1.0, 4.0, 2.0],
+    ... })
+    >>> ratings = ac.Ratings.from_frame(df)
+    >>> model = ac.ALS(k=2, lam=0.1, iterations=10, seed=0).fit(ratings)
+    >>> model.user_factors_.shape, model.item_factors_.shape
+    ((4, 2), (4, 2))
+    >>> len(model.history_), model.stop_reason_
+    (20, 'iterations')
+    >>> bool(model.history_["objective"].is_monotonic_decreasing)
+    True
     """
 
     def __init__(
@@ -413,7 +574,48 @@ class ALS(ParamsMixin):
         validation: Ratings | sp.spmatrix | sp.sparray | None = None,
         callback: Callable[[FitEvent], Any] | None = None,
     ) -> ALS:
-        """Fit on the observed entries of ``train``; report each half-step to ``callback``."""
+        """Fit the factors to the observed entries of ``train``.
+
+        Starts from ``initial_factors`` (rows without ratings at 0) and alternates exact
+        half-steps, users then items, each by the function behind ``als_half_step``.
+
+        Parameters
+        ----------
+        train : Ratings or scipy.sparse matrix of shape (n_users, n_items)
+            The training ratings; only stored entries count (a stored 0 is a rating of 0).
+        validation : Ratings or scipy.sparse matrix of the same shape, optional
+            Held-out ratings in the same index space (as ``split`` makes them): their RMSE is
+            recorded after every half-step, and ``patience`` watches it.
+        callback : callable, optional
+            Called with a ``FitEvent`` after every half-step; ``event.stop()`` ends the fit
+            (``stop_reason_`` is then "callback"), keeping the factors so far.
+
+        Returns
+        -------
+        ALS
+            This model, fitted.
+
+        Raises
+        ------
+        ValueError
+            A setting out of range (the message names it and the allowed values), ratings
+            that are NaN or infinite, or a validation set of another shape.
+        TypeError
+            ``train`` is neither ``Ratings`` nor a scipy.sparse matrix (a dense array cannot
+            tell missing from zero).
+        NonFiniteFactorsError
+            The fit produced NaN or infinite factors.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> import als_core as ac
+        >>> R = sp.csr_matrix(([5.0, 3.0, 4.0, 1.0, 2.0], ([0, 0, 1, 2, 2], [0, 1, 1, 0, 2])))
+        >>> halves = []
+        >>> model = ac.ALS(k=1, iterations=3).fit(R, callback=lambda e: halves.append(e.side))
+        >>> halves
+        ['users', 'items', 'users', 'items', 'users', 'items']
+        """
         R = as_csr(train)
         V = None if validation is None else as_csr(validation)
         self._validate(R, V)
@@ -640,10 +842,41 @@ class ALS(ParamsMixin):
         return rmse(actual, self._raw_predict(rows, cols, clip=True))
 
     def predict(self, user_idx: Any, item_idx: Any, *, clip: bool = True) -> np.ndarray:
-        """Predicted ratings for index pairs (broadcast), clipped to the training scale.
+        """Predicted ratings for (user, item) index pairs.
 
         Users or items without training ratings get the global mean plus whatever bias is
         known (with ``biases=True``) or the training mean (without): never NaN.
+
+        Parameters
+        ----------
+        user_idx, item_idx : int or array of int
+            Row indices of users and items (as in ``Ratings.user_ids``/``item_ids``),
+            broadcast against each other.
+        clip : bool, default True
+            Clip the predictions to the lowest and highest training rating.
+
+        Returns
+        -------
+        ndarray of float64
+            One prediction per pair, in the broadcast shape.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError, IndexError
+            Indices that are not integers, or out of range.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> import als_core as ac
+        >>> R = sp.csr_matrix([[4.0, 2.0], [2.0, 1.0]])  # rank 1: k = 1 fits it exactly
+        >>> model = ac.ALS(k=1, lam=1e-6, iterations=20).fit(R)
+        >>> model.predict([0, 1], [1, 1]).round(3)
+        array([2., 1.])
+        >>> float(model.predict(0, 0, clip=False).round(3))
+        4.0
         """
         self._require_fitted()
         users, items = np.broadcast_arrays(np.asarray(user_idx), np.asarray(item_idx))
@@ -661,10 +894,45 @@ class ALS(ParamsMixin):
         return self._raw_predict(np.full(len(items), int(user_idx)), items, clip=False)
 
     def recommend(self, user_idx: int, n: int = 10, *, exclude_seen: bool = True) -> pd.DataFrame:
-        """Top-n items for a user: columns rank, item (index), item_id (label), score.
+        """The n items with the highest predicted scores for one user.
 
         Scores are unclipped so the order at the top is kept. Ties (e.g. a cold user without
         biases) are broken by popularity in the training data.
+
+        Parameters
+        ----------
+        user_idx : int
+            The user's row index.
+        n : int, default 10
+            How many items (fewer if fewer are left).
+        exclude_seen : bool, default True
+            Leave out the items the user rated in training.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns rank (1, 2, ...), item (index), item_id (label), score; best first.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError, IndexError
+            ``user_idx`` is not an integer index, or out of range.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import als_core as ac
+        >>> df = pd.DataFrame({
+        ...     "user": ["ann", "ann", "bob", "bob", "bob", "cy", "cy"],
+        ...     "item": ["Heat", "Up", "Heat", "Up", "Coco", "Up", "Coco"],
+        ...     "rating": [5.0, 1.0, 5.0, 1.0, 4.0, 1.0, 5.0],
+        ... })
+        >>> model = ac.ALS(k=1, lam=0.1, iterations=10).fit(ac.Ratings.from_frame(df))
+        >>> model.recommend(0, n=5)[["rank", "item_id"]]
+           rank item_id
+        0     1    Coco
         """
         scores = self.scores(user_idx)
         candidates = np.arange(len(scores))
@@ -684,7 +952,37 @@ class ALS(ParamsMixin):
         )
 
     def similar_items(self, item_idx: int, n: int = 10) -> pd.DataFrame:
-        """The n items whose factors have the highest cosine similarity to this item's."""
+        """The n items whose factors have the highest cosine similarity to this item's.
+
+        Parameters
+        ----------
+        item_idx : int
+            The item's row index.
+        n : int, default 10
+            How many neighbours (fewer if there are fewer other items).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns item (index), item_id (label), similarity (cosine, -1..1), most similar
+            first; ties go to the lower index, and the item itself is left out.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError, IndexError
+            ``item_idx`` is not an integer index, or out of range.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> import als_core as ac
+        >>> R = sp.csr_matrix([[5.0, 5.0, 1.0], [1.0, 1.0, 5.0], [5.0, 4.0, 1.0]])
+        >>> model = ac.ALS(k=2, lam=0.01, iterations=10).fit(R)
+        >>> model.similar_items(0, n=2)["item"].tolist()  # item 1 is rated like item 0
+        [1, 2]
+        """
         self._require_fitted()
         check_index(np.asarray(item_idx), len(self.item_factors_), "item")
         idx, sim = cosine_neighbours(self.item_factors_, int(item_idx), n=n)

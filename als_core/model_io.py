@@ -237,10 +237,42 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
     """Rebuild a fitted ``ac.ALS`` from a directory written by ``save_model`` (or the CLI).
 
     The result predicts, recommends and finds neighbours exactly as the saved model did.
-    Besides the usual learned attributes it carries ``train_ratings_`` (the training
-    ``Ratings``), ``settings_`` (``params``, ``fit``, ``run``, ``engine``, ``engine_details``,
-    ``dataset`` from run.json), ``manifest_``, ``engine_`` and ``engine_details_``.
-    Raises ``ModelDirError`` naming the missing or inconsistent file.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        A model directory, as ``save_model`` or ``python -m als_core fit --out DIR`` write it
+        (the module docstring lists its files).
+
+    Returns
+    -------
+    ALS
+        Fitted: besides the usual learned attributes it carries ``train_ratings_`` (the
+        training ``Ratings``), ``settings_`` (``params``, ``fit``, ``run``, ``engine``,
+        ``engine_details``, ``dataset`` from run.json), ``manifest_``, ``engine_`` and
+        ``engine_details_``.
+
+    Raises
+    ------
+    ModelDirError
+        No such directory, or a file that is missing, unreadable or inconsistent with the
+        others (the message names it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import als_core as ac
+    >>> df = pd.DataFrame({"user": ["ann", "ann", "bob", "bob", "cy"],
+    ...                    "item": ["Heat", "Up", "Heat", "Coco", "Up"],
+    ...                    "rating": [5.0, 2.0, 4.0, 3.0, 1.0]})
+    >>> train = ac.Ratings.from_frame(df)
+    >>> model = ac.ALS(k=2, iterations=5).fit(train)
+    >>> folder = ac.save_model(model, train, "my-model")  # a new folder here
+    >>> loaded = ac.load_model(folder)
+    >>> bool((loaded.predict([0, 1], [2, 1]) == model.predict([0, 1], [2, 1])).all())
+    True
+    >>> loaded.recommend(0, n=1)["item_id"].tolist() == model.recommend(0, n=1)["item_id"].tolist()
+    True
     """
     folder = Path(directory)
     if not folder.is_dir():

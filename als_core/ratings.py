@@ -113,17 +113,51 @@ def duplicate_error(note: DuplicateNote) -> DuplicateRatingsError:
 class Ratings:
     """Observed ratings with their original user and item labels.
 
+    Usually built with ``Ratings.from_frame`` (a long table), ``Ratings.from_codes`` (index
+    arrays) or ``ac.read_ratings`` (a file); the constructor checks what it is given.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix of shape (n_users, n_items)
+        float64, canonical (sorted indices, no duplicates). Stored entries are the
+        observations, including stored zeros; missing ratings are simply not stored.
+    user_ids, item_ids : ndarray
+        The original labels; ``user_ids[u]`` is the label of row ``u``.
+    timestamps : ndarray of float64, optional
+        One per rating, aligned with ``matrix.data`` (CSR order), for time splits.
+    user_info, item_info : pandas.DataFrame, optional
+        One row per user / item, in index order (e.g. title, genre).
+    notes : tuple of str, optional
+        What was done to the data on the way in (merged duplicates, a sample's name).
+
     Attributes
     ----------
-    matrix:
-        ``scipy.sparse.csr_matrix`` of shape (n_users, n_items), float64, canonical (sorted
-        indices, no duplicates). Stored entries are the observations, including stored zeros.
-    user_ids, item_ids:
-        numpy arrays of the original labels; ``user_ids[u]`` is the label of row ``u``.
-    timestamps:
-        optional float64 array aligned with ``matrix.data`` (CSR order), for time splits.
-    user_info, item_info:
-        optional DataFrames with one row per user / item, in index order (e.g. title, genre).
+    shape, n_users, n_items, nnz, density, rating_scale
+        Sizes, the share of cells observed, and (lowest, highest) rating.
+
+    Raises
+    ------
+    RatingsError
+        A matrix that is not canonical float64 CSR, ratings that are NaN, infinite or larger
+        in size than ``MAX_ABS_RATING``, or labels, timestamps or info tables whose lengths do
+        not match the matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import als_core as ac
+    >>> df = pd.DataFrame({
+    ...     "user": ["ann", "ann", "bob", "cy"],
+    ...     "item": ["Heat", "Up", "Up", "Heat"],
+    ...     "rating": [5.0, 3.0, 4.0, 1.0],
+    ... })
+    >>> r = ac.Ratings.from_frame(df)
+    >>> r
+    Ratings(3 users x 2 items, 4 ratings, density 66.67%)
+    >>> r.user_ids.tolist(), r.item_ids.tolist()
+    (['ann', 'bob', 'cy'], ['Heat', 'Up'])
+    >>> r.matrix[1, 1], r.rating_scale
+    (np.float64(4.0), (1.0, 5.0))
     """
 
     matrix: sp.csr_matrix
@@ -187,11 +221,55 @@ class Ratings:
         """Build Ratings from a long table with one row per (user, item, rating).
 
         Users and items are numbered in order of first appearance; their labels are kept as
-        given. ``duplicates`` says what to do with repeated (user, item) pairs: ``"mean"``
-        (default), ``"first"``, ``"last"`` or ``"error"`` (raise ``DuplicateRatingsError``,
-        whose ``note`` is a ``DuplicateNote``); what was merged is recorded in ``notes``.
-        ``item_info`` / ``user_info`` are optional DataFrames indexed by the original labels;
-        their rows are aligned to the new index (labels absent there get missing values).
+        given.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The long table.
+        user, item, rating : str, default "user", "item", "rating"
+            The names of its user, item and rating columns.
+        timestamp : str, optional
+            The name of a timestamp column (for ``split(method="by_time")``).
+        duplicates : {"mean", "first", "last", "error"}, default "mean"
+            What to do with repeated (user, item) pairs: keep their mean, the first or the
+            last rating (what was merged is recorded in ``notes``), or raise
+            ``DuplicateRatingsError`` (whose ``note`` is a ``DuplicateNote``).
+        item_info, user_info : pandas.DataFrame, optional
+            Indexed by the original labels; their rows are aligned to the new index (labels
+            absent there get missing values).
+
+        Returns
+        -------
+        Ratings
+
+        Raises
+        ------
+        RatingsError
+            A column that is not there (the message lists the table's columns), a missing
+            user or item id, or a rating that is not a finite number; each message names the
+            first bad row. ``DuplicateRatingsError`` (a ``RatingsError``) for repeated pairs
+            with ``duplicates="error"``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import als_core as ac
+        >>> df = pd.DataFrame({"who": [7, 7, 9, 9], "film": ["Up", "Heat", "Up", "Up"],
+        ...                    "stars": [4.0, 2.5, 3.0, 5.0]})
+        >>> r = ac.Ratings.from_frame(df, user="who", item="film", rating="stars")
+        >>> r.to_frame()  # user 9 rated Up twice: the mean is kept
+           user  item  rating
+        0     7    Up     4.0
+        1     7  Heat     2.5
+        2     9    Up     4.0
+        >>> r.notes[0].endswith("kept the mean of each")
+        True
+        >>> ac.Ratings.from_frame(df, user="who", item="film", rating="stars", duplicates="error")
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        als_core.errors.DuplicateRatingsError: 1 (user, item) pair was rated more than once ...
         """
         if duplicates not in DUPLICATE_POLICIES:
             raise RatingsError(

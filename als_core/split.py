@@ -55,12 +55,54 @@ def split(
 ) -> Split:
     """Hold out some observed ratings for validation.
 
-    - ``"random"``: a ``fraction`` of all ratings, chosen uniformly.
-    - ``"per_user"``: ``n_per_user`` random ratings of each user (the article holds out one), or
-      when ``n_per_user`` is None a ``fraction`` of each user's ratings; users with no more than
-      ``n_per_user`` ratings keep them all for training.
-    - ``"by_time"``: each user's last ``n_per_user`` ratings by timestamp (or their last
-      ``fraction`` when ``n_per_user`` is None); needs timestamps.
+    Train and validation keep the full index space (same users, items and shape), so a model
+    fitted on train predicts validation's pairs directly.
+
+    Parameters
+    ----------
+    ratings : Ratings
+        The observed ratings.
+    method : {"random", "per_user", "by_time"}, default "random"
+        - ``"random"``: a ``fraction`` of all ratings, chosen uniformly.
+        - ``"per_user"``: ``n_per_user`` random ratings of each user (the article holds out
+          one), or when ``n_per_user`` is None a ``fraction`` of each user's ratings; users
+          with no more than ``n_per_user`` ratings keep them all for training.
+        - ``"by_time"``: each user's last ``n_per_user`` ratings by timestamp (or their last
+          ``fraction`` when ``n_per_user`` is None); needs timestamps.
+    fraction : float, default 0.2
+        Share held out, in [0, 1) (``"random"``, or the other methods with
+        ``n_per_user=None``).
+    n_per_user : int or None, default 1
+        Ratings held out per user by ``"per_user"`` and ``"by_time"``.
+    seed : int or None, default 0
+        The randomness of the choice; the same seed gives the same split.
+
+    Returns
+    -------
+    Split
+        ``(train, validation)``, two ``Ratings``; ``.cold_users`` and ``.cold_items`` count
+        who has validation ratings but no training rating, ``.report()`` says it in words.
+
+    Raises
+    ------
+    TypeError
+        ``ratings`` is not ``Ratings``.
+    ValueError
+        An unknown method, or ``fraction`` or ``n_per_user`` out of range.
+    RatingsError
+        ``"by_time"`` on ratings without timestamps.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import als_core as ac
+    >>> df = pd.DataFrame({"user": [1, 1, 1, 2, 2, 2], "item": list("abcabc"),
+    ...                    "rating": [5.0, 4.0, 1.0, 2.0, 3.0, 5.0]})
+    >>> train, valid = ac.split(ac.Ratings.from_frame(df), method="per_user", seed=0)
+    >>> train.nnz, valid.nnz, train.shape == valid.shape
+    (4, 2, True)
+    >>> valid.user_counts().tolist()  # one rating of each user held out
+    [1, 1]
     """
     if not isinstance(ratings, Ratings):
         raise TypeError(f"split expects ac.Ratings, got {type(ratings).__name__}")
