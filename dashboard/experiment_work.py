@@ -21,6 +21,8 @@ from als_core import experiments as ex
 from .jobs import Progress, ShouldStop, Work
 from .settings import effective_settings, half_step_callback, split_ratings
 
+#: The experiments of the Experiments page, in its order (names in links: ``?section=``).
+EXPERIMENTS = ("compare", "missing", "sweep", "recovery", "implicit", "baselines")
 #: A held-out share used when the Train page's settings hold nothing out.
 FALLBACK_FRACTION = 0.2
 

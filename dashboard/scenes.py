@@ -25,6 +25,8 @@ from typing import Any
 
 import als_core as ac
 
+from .experiment_work import EXPERIMENTS
+
 HOME = "home"
 #: Model settings in the URL: parameter -> (settings key, parser). Always written.
 MODEL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {}
@@ -175,13 +177,7 @@ PAGE_CHOICES.update(
             "item": ("latent_item", parse_text),
             "user": ("latent_user", parse_text),
         },
-        # The section names of pages/experiments.py's SECTIONS (a test keeps them in step).
-        "experiments": {
-            "section": (
-                "exp_w_section",
-                parse_choice("compare", "missing", "sweep", "recovery", "implicit", "baselines"),
-            ),
-        },
+        "experiments": {"section": ("exp_w_section", parse_choice(*EXPERIMENTS))},
     }
 )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 import als_core as ac
@@ -176,6 +177,29 @@ class UpdateProblem:
         s = self.steps[min(step, len(self.steps)) - 1]
         return s.A, s.B
 
+    def table(self, labels: np.ndarray, *, fixed_symbol: str) -> pd.DataFrame:
+        """One row per rating in the order they are added: step, who was rated (``labels`` of
+        ``cols``), r, with biases the fixed part and the target, then the fixed factors."""
+        table = pd.DataFrame(
+            {"step": np.arange(1, self.n + 1), "item" if self.side == "users" else "user": labels}
+        )
+        table["r"] = self.ratings
+        if self.biases:
+            table["μ + b (fixed)"] = self.offset
+            table["target"] = self.targets
+        for f in range(self.k):
+            table[f"{fixed_symbol}{f + 1}"] = self.design[:, f]
+        if self.biases:
+            table["1"] = self.design[:, -1]
+        return table
+
+    def at_step(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A + ridge·I, B, x) after the first ``step`` ratings: the system as it stands and
+        the unknowns it would give if solved now (0 before any rating)."""
+        A, B = self.running(step)
+        x = reference_solve_row(A, B, self.ridge) if step > 0 else np.zeros(len(B))
+        return A + self.ridge * np.eye(len(B)), B, x
+
     def predictions(self, unknowns: np.ndarray, design: np.ndarray | None = None) -> np.ndarray:
         """Predicted ratings of this row's rated columns for the given unknowns (unclipped)."""
         design = self.design if design is None else design
@@ -288,6 +312,96 @@ def _one_row(train: ac.Ratings, side: str, row: int) -> sp.csr_matrix:
     one = sp.csr_matrix(one)
     one.sort_indices()
     return one
+
+
+@dataclass(frozen=True)
+class UpdateCheck:
+    """How far the update by hand is from the library: its fast ``als_half_step`` on the same
+    row, and (for an update made during training) the factors the fit stored after it."""
+
+    library: float  # largest |difference| to als_half_step (0 for a row without ratings)
+    stored: float | None  # largest |difference| to the fit's snapshot; None for "one more"
+
+
+def update_check(
+    model: ac.ALS,
+    train: ac.Ratings,
+    problem: UpdateProblem,
+    before: FactorState,
+    after: FactorState | None,
+) -> UpdateCheck:
+    """Hold the solved unknowns of ``problem`` to the library and to the fit's own state."""
+    library = library_half_step_row(model, train, before, side=problem.side, row=problem.row)
+    difference = float(np.max(np.abs(library - problem.solution))) if problem.n else 0.0
+    stored = None
+    if after is not None:
+        kept = after.factors(problem.side)[problem.row]
+        if problem.biases:
+            kept = np.append(kept, after.bias(problem.side)[problem.row])
+        stored = float(np.max(np.abs(kept - problem.solution)))
+    return UpdateCheck(library=difference, stored=stored)
+
+
+@dataclass(frozen=True)
+class UpdatePredictions:
+    """One row's predictions before and after its update: its training ratings first, then
+    its held-out ones (which the update never saw). Unclipped: offset + design · unknowns."""
+
+    cols: np.ndarray  # the other side's indices, training ratings first
+    actual: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    held_out: np.ndarray  # True for the held-out ratings
+    rmse_before: float  # on the training ratings only (NaN when there are none)
+    rmse_after: float
+
+
+def update_predictions(
+    problem: UpdateProblem,
+    before: FactorState,
+    validation: ac.Ratings | None,
+    *,
+    global_mean: float,
+) -> UpdatePredictions:
+    """Predicted ratings of ``problem``'s row with its unknowns before and after the update,
+    on its training ratings and on its ratings in ``validation`` (same index space)."""
+    held = _one_row(validation, problem.side, problem.row) if validation is not None else None
+    held_cols = held.indices.astype(np.int64) if held is not None else np.zeros(0, np.int64)
+    held_values = held.data.astype(np.float64) if held is not None else np.zeros(0)
+    other = "items" if problem.side == "users" else "users"
+    design = design_rows(before.factors(other), biases=problem.biases)
+    cols = np.concatenate([problem.cols, held_cols])
+    offset = np.zeros(len(cols))
+    if problem.biases:
+        offset = global_mean + np.asarray(before.bias(other), dtype=np.float64)[cols]
+    predicted_before = offset + design[cols] @ problem.before
+    predicted_after = offset + design[cols] @ problem.solution
+    actual = np.concatenate([problem.ratings, held_values])
+    n = problem.n
+
+    def train_rmse(predicted: np.ndarray) -> float:
+        return ac.rmse(actual[:n], predicted[:n]) if n else float("nan")
+
+    return UpdatePredictions(
+        cols=cols,
+        actual=actual,
+        before=predicted_before,
+        after=predicted_after,
+        held_out=np.arange(len(cols)) >= n,
+        rmse_before=train_rmse(predicted_before),
+        rmse_after=train_rmse(predicted_after),
+    )
+
+
+def easy_row(counts: np.ndarray) -> int:
+    """A row that is quick to follow by hand: the first with the fewest ratings ≥ 5 (or, when
+    no row has 5, the first of the most active)."""
+    counts = np.asarray(counts)
+    enough = counts >= min(5, int(counts.max(initial=0)))
+    if not enough.any():
+        return 0
+    fewest = counts[enough].min()
+    return int(np.flatnonzero(enough & (counts == fewest))[0])
 
 
 def ridge_note(problem: UpdateProblem) -> str:

@@ -2,13 +2,13 @@
 
 Every experiment runs only when its Run button is pressed (or comes from the cache when some
 session already ran it with the same data and settings), shows progress, stops within one step,
-and keeps its results on screen. The machinery is ``dashboard/jobs.py``, the computations are in
+and keeps its results on screen. Each experiment is a ``Section`` (its widgets and its results
+here; the frame they run in is ``dashboard/experiment_frame.py``); the computations are in
 ``dashboard/experiment_work.py``, the figures in ``dashboard/figures/experiments``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,6 @@ from dashboard import (
     data_sources,
     fitting,
     implicit_view,
-    jobs,
-    presenter,
     saved_model,
     scene_url,
     session,
@@ -29,26 +27,20 @@ from dashboard import (
     slides,
 )
 from dashboard import experiment_work as work
-from dashboard.controls import (
-    ALPHAS,
-    EXPERIMENT_LAMBDAS,
-    SWEEP_LAMBDAS,
-    remember,
-    remembered,
-    snap,
+from dashboard.controls import ALPHAS, EXPERIMENT_LAMBDAS, SWEEP_LAMBDAS, remember, remembered
+from dashboard.experiment_frame import (
+    Context,
+    Section,
+    k_slider,
+    lam_slider,
+    regularization_radio,
+    setting_columns,
+    show_section,
 )
 from dashboard.figures import experiments as figs
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
-SECTIONS = {
-    "compare": "ALS vs gradient descent",
-    "missing": "Missing ≠ zero",
-    "sweep": "Sweeps: k × λ",
-    "recovery": "Recovery (synthetic)",
-    "implicit": "Implicit feedback",
-    "baselines": "Baselines",
-}
 SWEEP_KS = [1, 2, 3, 4, 6, 8, 12]
 #: Largest k offered here: the experiments must stay quick on a shared two-core server.
 MAX_EXPERIMENT_K = 32
@@ -62,70 +54,6 @@ SYNTHETIC_FOR_RECOVERY = {
     "noise": 0.3,
     "seed": 0,
 }
-
-
-# ----------------------------------------------------------------------------- widgets
-def setting_columns(spec: int | list[float]) -> list:
-    """An experiment's settings side by side; in presenter mode folded into a closed expander
-    (the Run button and the results stay in view)."""
-    box = presenter.controls_box("Settings of this experiment")
-    return (box or st).columns(spec)
-
-
-def k_slider(name: str, k_max: int, default: int, label: str = "Rank k") -> int:
-    default = int(min(max(1, default), k_max))
-    key = remembered(f"exp_w_{name}_k", default, valid=lambda v: 1 <= int(v) <= k_max)
-    return int(st.slider(label, 1, k_max, key=key))
-
-
-def lam_slider(name: str, default: float, label: str = "λ") -> float:
-    key = remembered(
-        f"exp_w_{name}_lam",
-        snap(default, EXPERIMENT_LAMBDAS),
-        valid=lambda v: v in EXPERIMENT_LAMBDAS,
-    )
-    return float(
-        st.select_slider(label, options=EXPERIMENT_LAMBDAS, key=key, format_func=lambda v: f"{v:g}")
-    )
-
-
-def regularization_radio(name: str, default: str) -> str:
-    key = remembered(f"exp_w_{name}_reg", default)
-    return st.radio(
-        "Regularisation",
-        ["plain", "weighted"],
-        key=key,
-        horizontal=True,
-        format_func=lambda v: {"plain": "plain (article)", "weighted": "weighted (ALS-WR)"}[v],
-    )
-
-
-def make_key(name: str, split: work.SplitChoice, params: dict[str, Any]) -> tuple:
-    frozen = tuple(
-        (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(params.items())
-    )
-    return (name, session.current_fingerprint(), split.key, frozen)
-
-
-# ----------------------------------------------------------------------------- run area
-def run_area(name: str, key: tuple, make_work: Callable[[], jobs.Work]) -> jobs.Outcome | None:
-    """Run button, progress with Stop while running, then the outcome to show (or None)."""
-    if st.button("Run", key=f"exp_{name}_run", type="primary", icon=":material/play_arrow:"):
-        jobs.start(name, key, make_work())
-    ended = jobs.watch(name)
-    if ended is not None and ended.error is not None:
-        st.error(work.error_text(ended.error))
-    outcome, current = jobs.shown(name, key)
-    if outcome is None or outcome.key[1] != session.current_fingerprint():
-        st.info("Press **Run** to compute this experiment on the current data.")
-        return None
-    notes = [f"computed in {outcome.seconds:.2f} s at {outcome.finished}"]
-    if not current:
-        notes.insert(0, "**shown: results for earlier settings**; press Run for the current ones")
-    st.caption(" · ".join(notes))
-    if outcome.stopped:
-        st.warning("Stopped before the end: these are the partial results so far.")
-    return outcome
 
 
 # ----------------------------------------------------------------------------- 1 compare
@@ -146,16 +74,11 @@ def reached_text(seconds: float) -> str:
     return "not within 0.1 %" if not np.isfinite(seconds) else f"{seconds:.3f} s"
 
 
-def compare_section(ctx: dict) -> None:
-    st.markdown(
-        "The article solves for users, then items, each exactly. Gradient descent and SGD "
-        "minimise **the same objective** from **the same random start** with the same λ; only "
-        "the way they step differs. Each gradient method gets the same budget of seconds."
-    )
-    ratings, s = ctx["ratings"], ctx["settings"]
+def compare_controls(ctx: Context) -> dict | None:
+    s = ctx.settings
     cols = setting_columns(4)
     with cols[0]:
-        k = k_slider("compare", ctx["k_max"], s["k"])
+        k = k_slider("compare", ctx.k_max, s["k"])
     with cols[1]:
         lam = lam_slider("compare", s["lam"])
     with cols[2]:
@@ -175,14 +98,10 @@ def compare_section(ctx: dict) -> None:
         "seed": int(s["seed"]),
         "seconds_budget": float(budget),
     }
-    key = make_key("compare", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("compare", key, lambda: work.compare_work(ratings, ctx["split"], params))
-    if outcome is None:
-        return
-    frame: pd.DataFrame = outcome.value
-    if frame.empty:
-        return
+    return params
+
+
+def compare_results(ctx: Context, frame: pd.DataFrame) -> None:
     cols = st.columns([2, 1, 3])
     x = cols[0].radio(
         "x axis",
@@ -192,7 +111,7 @@ def compare_section(ctx: dict) -> None:
         format_func={"seconds": "wall-clock seconds", "step": "steps"}.__getitem__,
     )
     log_x = cols[1].toggle("log x", key=remembered("exp_w_compare_logx", True))
-    ctx["pack"].chart(
+    ctx.pack.chart(
         figs.compare_figure(frame, x=x, log_x=log_x),
         key="exp_compare_chart",
         name="experiments-als-vs-gradient-descent",
@@ -239,15 +158,24 @@ def compare_section(ctx: dict) -> None:
     )
 
 
+COMPARE = Section(
+    name="compare",
+    title="ALS vs gradient descent",
+    intro=(
+        "The article solves for users, then items, each exactly. Gradient descent and SGD "
+        "minimise **the same objective** from **the same random start** with the same λ; only "
+        "the way they step differs. Each gradient method gets the same budget of seconds."
+    ),
+    controls=compare_controls,
+    work=lambda ctx, params: work.compare_work(ctx.ratings, ctx.split, params),
+    results=compare_results,
+)
+
+
 # ----------------------------------------------------------------------------- 2 missing
-def missing_section(ctx: dict) -> None:
-    st.markdown(
-        "The article's first idea is to “put zeros in there for now” and take a truncated SVD. "
-        "Here that SVD of the zero-filled matrix (and of the matrix filled with the mean "
-        "rating) meets ALS of the same rank fitted on the observed ratings only."
-    )
-    ratings, s = ctx["ratings"], ctx["settings"]
-    k_max = max(1, min(ctx["k_max"], min(ratings.shape) - 1))
+def missing_controls(ctx: Context) -> dict | None:
+    ratings, s = ctx.ratings, ctx.settings
+    k_max = max(1, min(ctx.k_max, min(ratings.shape) - 1))
     cols = setting_columns(3)
     with cols[0]:
         k = k_slider("missing", k_max, s["k"])
@@ -264,16 +192,13 @@ def missing_section(ctx: dict) -> None:
         "biases": bool(biases),
         "seed": int(s["seed"]),
     }
-    key = make_key("missing", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("missing", key, lambda: work.missing_work(ratings, ctx["split"], params))
-    if outcome is None:
-        return
-    result = outcome.value
-    if result.table.empty:
-        return
+    return params
+
+
+def missing_results(ctx: Context, result: Any) -> None:
+    ratings = ctx.ratings
     left, right = st.columns([2, 3])
-    ctx["pack"].chart(
+    ctx.pack.chart(
         figs.rmse_bars(result.table, title="RMSE (held-out = validation)"),
         key="exp_missing_bars",
         name="experiments-missing-rmse",
@@ -285,7 +210,7 @@ def missing_section(ctx: dict) -> None:
             key=remembered("exp_w_missing_clipped", False),
         )
         predictions = result.predictions if clipped else result.raw_predictions
-        ctx["pack"].chart(
+        ctx.pack.chart(
             figs.prediction_histogram(result.actual, predictions, scale=ratings.rating_scale),
             key="exp_missing_hist",
             name="experiments-missing-predictions",
@@ -307,22 +232,31 @@ def missing_section(ctx: dict) -> None:
     )
 
 
+MISSING = Section(
+    name="missing",
+    title="Missing ≠ zero",
+    intro=(
+        "The article's first idea is to “put zeros in there for now” and take a truncated SVD. "
+        "Here that SVD of the zero-filled matrix (and of the matrix filled with the mean "
+        "rating) meets ALS of the same rank fitted on the observed ratings only."
+    ),
+    controls=missing_controls,
+    work=lambda ctx, params: work.missing_work(ctx.ratings, ctx.split, params),
+    results=missing_results,
+)
+
+
 # ----------------------------------------------------------------------------- 3 sweep
-def sweep_section(ctx: dict) -> None:
-    st.markdown(
-        "Fit ALS for every pair of rank k and regularisation λ you pick (same split, same "
-        "start) and compare their validation RMSE. Small λ with large k overfits (train RMSE "
-        "keeps falling, validation rises); large λ or tiny k underfits (both stay high)."
-    )
-    ratings, s = ctx["ratings"], ctx["settings"]
-    k_options = list(range(1, ctx["k_max"] + 1))
+def sweep_controls(ctx: Context) -> dict | None:
+    s = ctx.settings
+    k_options = list(range(1, ctx.k_max + 1))
     cols = setting_columns([3, 3, 2, 2])
     ks = cols[0].multiselect(
         "Ranks k",
         k_options,
         key=remembered(
             "exp_w_sweep_ks",
-            [k for k in SWEEP_KS if k <= ctx["k_max"]],
+            [k for k in SWEEP_KS if k <= ctx.k_max],
             valid=lambda v: all(k in k_options for k in v),
         ),
     )
@@ -358,16 +292,12 @@ def sweep_section(ctx: dict) -> None:
         "biases": bool(biases),
         "seed": int(s["seed"]),
     }
-    key = make_key("sweep", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("sweep", key, lambda: work.sweep_work(ratings, ctx["split"], params))
-    if outcome is None:
-        return
-    result = outcome.value
-    if result.grid.empty:
-        return
+    return params
+
+
+def sweep_results(ctx: Context, result: Any) -> None:
     best = result.best
-    ctx["pack"].chart(
+    ctx.pack.chart(
         figs.sweep_heatmap(result.grid, best),
         key="exp_sweep_heatmap",
         name="experiments-sweep-k-lambda",
@@ -389,7 +319,7 @@ def sweep_section(ctx: dict) -> None:
             index=grid_ks.index(best_k),
             key=f"exp_sweep_at_k_{hash(tuple(grid_ks))}",
         )
-        ctx["pack"].chart(
+        ctx.pack.chart(
             figs.sweep_curve(result.grid, along="lam", at=at_k),
             key="exp_sweep_lam_curve",
             name=f"experiments-sweep-lambda-at-k{at_k}",
@@ -402,11 +332,25 @@ def sweep_section(ctx: dict) -> None:
             key=f"exp_sweep_at_lam_{hash(tuple(grid_lams))}",
             format_func=lambda v: f"{v:g}",
         )
-        ctx["pack"].chart(
+        ctx.pack.chart(
             figs.sweep_curve(result.grid, along="k", at=at_lam),
             key="exp_sweep_k_curve",
             name=f"experiments-sweep-k-at-lambda{at_lam:g}",
         )
+
+
+SWEEP = Section(
+    name="sweep",
+    title="Sweeps: k × λ",
+    intro=(
+        "Fit ALS for every pair of rank k and regularisation λ you pick (same split, same "
+        "start) and compare their validation RMSE. Small λ with large k overfits (train RMSE "
+        "keeps falling, validation rises); large λ or tiny k underfits (both stay high)."
+    ),
+    controls=sweep_controls,
+    work=lambda ctx, params: work.sweep_work(ctx.ratings, ctx.split, params),
+    results=sweep_results,
+)
 
 
 def _fit_time_hint() -> str:
@@ -429,14 +373,8 @@ def use_synthetic_for_recovery() -> None:
     session.set_dataset(data_sources.synthetic_dataset(**SYNTHETIC_FOR_RECOVERY))
 
 
-def recovery_section(ctx: dict) -> None:
-    st.markdown(
-        "On generated data the true factors are known, so we can ask whether ALS finds "
-        "them: the **principal angles** between the learned and the true factor subspaces "
-        "(0° = the same directions), and the validation RMSE against the **noise floor σ** "
-        "that no model can beat, as k goes below and above the true rank."
-    )
-    dataset = ctx["dataset"]
+def recovery_controls(ctx: Context) -> dict | None:
+    dataset = ctx.dataset
     truth = dataset.truth
     if truth is None:
         g = SYNTHETIC_FOR_RECOVERY
@@ -456,7 +394,7 @@ def recovery_section(ctx: dict) -> None:
         return
     true_rank = int(np.asarray(truth.user_factors).shape[1])
     sigma = (getattr(truth, "settings", None) or {}).get("noise")
-    k_max = min(ctx["k_max"], 3 * true_rank + 4)
+    k_max = min(ctx.k_max, 3 * true_rank + 4)
     cols = setting_columns(4)
     default_range = (1, min(k_max, 2 * true_rank + 2))
     k_range = cols[0].slider(
@@ -483,7 +421,7 @@ def recovery_section(ctx: dict) -> None:
         "iterations": 30,
         "starts": int(starts),
         "fraction": float(fraction),
-        "seed": int(ctx["settings"]["seed"]),
+        "seed": int(ctx.settings["seed"]),
     }
     st.caption(
         f"True rank {true_rank}, noise σ = {sigma}. This experiment holds out its own random "
@@ -491,15 +429,11 @@ def recovery_section(ctx: dict) -> None:
         "start(s) per k and keeps the lowest objective (at k = true rank a single start can stop "
         "in a poor local minimum)."
     )
-    key = make_key("recovery", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("recovery", key, lambda: work.recovery_work(truth, params))
-    if outcome is None:
-        return
-    result = outcome.value
-    if result.table.empty:
-        return
-    ctx["pack"].chart(
+    return params
+
+
+def recovery_results(ctx: Context, result: Any) -> None:
+    ctx.pack.chart(
         figs.recovery_figure(result.table, true_rank=result.true_rank, sigma=result.sigma),
         key="exp_recovery_chart",
         name="experiments-recovery",
@@ -546,19 +480,28 @@ def recovery_section(ctx: dict) -> None:
     )
 
 
+RECOVERY = Section(
+    name="recovery",
+    title="Recovery (synthetic)",
+    intro=(
+        "On generated data the true factors are known, so we can ask whether ALS finds "
+        "them: the **principal angles** between the learned and the true factor subspaces "
+        "(0° = the same directions), and the validation RMSE against the **noise floor σ** "
+        "that no model can beat, as k goes below and above the true rank."
+    ),
+    controls=recovery_controls,
+    work=lambda ctx, params: work.recovery_work(ctx.dataset.truth, params),
+    results=recovery_results,
+)
+
+
 # ----------------------------------------------------------------------------- 5 implicit
-def implicit_section(ctx: dict) -> None:
-    st.markdown(
-        "Implicit feedback (Hu, Koren & Volinsky): every cell counts; a stored value r is a "
-        "preference p = 1 held with confidence c = 1 + α·r, a missing cell is p = 0 with c = 1. "
-        "RMSE does not apply, so the models are judged on ranking: recommend the top N unseen "
-        "items and count the held-out interactions among them."
-    )
-    ratings, s = ctx["ratings"], ctx["settings"]
+def implicit_controls(ctx: Context) -> dict | None:
+    ratings, s = ctx.ratings, ctx.settings
     cols = setting_columns(5)
     n = cols[0].select_slider("Top N", options=[5, 10, 20], key=remembered("exp_w_implicit_n", 10))
     with cols[1]:
-        k = k_slider("implicit", ctx["k_max"], 3)
+        k = k_slider("implicit", ctx.k_max, 3)
     with cols[2]:
         implicit_lam = lam_slider("implicit", 1.0, label="λ (implicit)")
     alpha = cols[3].select_slider("α", options=ALPHAS, key=remembered("exp_w_implicit_alpha", 5.0))
@@ -580,15 +523,12 @@ def implicit_section(ctx: dict) -> None:
         "min_rating": threshold if relevant == "liked" else None,
         "seed": int(s["seed"]),
     }
-    key = make_key("implicit", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("implicit", key, lambda: work.implicit_work(ratings, ctx["split"], params))
-    if outcome is None:
-        return
-    result: work.ImplicitOutcome = outcome.value
-    if result.table.empty:
-        return
-    ctx["pack"].chart(
+    return params
+
+
+def implicit_results(ctx: Context, result: work.ImplicitOutcome) -> None:
+    ratings, s = ctx.ratings, ctx.settings
+    ctx.pack.chart(
         figs.ranking_figure(result.table, n=result.n),
         key="exp_implicit_bars",
         name="experiments-implicit-ranking",
@@ -597,28 +537,37 @@ def implicit_section(ctx: dict) -> None:
         f"Explicit ALS uses the Train page's λ = {s['lam']:g} with biases, rank k; both "
         "implicit models use the k, λ and α above (CG: 3 warm-started conjugate-gradient "
         "steps per half-step instead of an exact solve). "
-        + implicit_view.data_note(ctx["dataset"].source)
+        + implicit_view.data_note(ctx.dataset.source)
     )
     if result.model is None:
         st.caption("Stopped before the implicit model was kept: run again to explain one.")
         return
     st.markdown("**Because you liked …** (the exact implicit model above)")
-    implicit_view.because_you_liked(
-        result.model, ratings, key_prefix="exp_implicit", pack=ctx["pack"]
-    )
+    implicit_view.because_you_liked(result.model, ratings, key_prefix="exp_implicit", pack=ctx.pack)
+
+
+IMPLICIT = Section(
+    name="implicit",
+    title="Implicit feedback",
+    intro=(
+        "Implicit feedback (Hu, Koren & Volinsky): every cell counts; a stored value r is a "
+        "preference p = 1 held with confidence c = 1 + α·r, a missing cell is p = 0 with "
+        "c = 1. "
+        "RMSE does not apply, so the models are judged on ranking: recommend the top N unseen "
+        "items and count the held-out interactions among them."
+    ),
+    controls=implicit_controls,
+    work=lambda ctx, params: work.implicit_work(ctx.ratings, ctx.split, params),
+    results=implicit_results,
+)
 
 
 # ----------------------------------------------------------------------------- 6 baselines
-def baselines_section(ctx: dict) -> None:
-    st.markdown(
-        "How much does each piece add? The global mean predicts one number for all; biases "
-        "add a per-user and per-item offset (μ + b_u + b_i); ALS adds k taste factors, "
-        "without and with the biases."
-    )
-    ratings, s = ctx["ratings"], ctx["settings"]
+def baselines_controls(ctx: Context) -> dict | None:
+    s = ctx.settings
     cols = setting_columns(4)
     with cols[0]:
-        k = k_slider("baselines", ctx["k_max"], s["k"])
+        k = k_slider("baselines", ctx.k_max, s["k"])
     with cols[1]:
         lam = lam_slider("baselines", s["lam"], label="λ (ALS)")
     with cols[2]:
@@ -636,15 +585,11 @@ def baselines_section(ctx: dict) -> None:
         "bias_lam": float(bias_lam),
         "seed": int(s["seed"]),
     }
-    key = make_key("baselines", ctx["split"], params)
-    ctx["params"] = params
-    outcome = run_area("baselines", key, lambda: work.baselines_work(ratings, ctx["split"], params))
-    if outcome is None:
-        return
-    table: pd.DataFrame = outcome.value
-    if table.empty:
-        return
-    ctx["pack"].chart(
+    return params
+
+
+def baselines_results(ctx: Context, table: pd.DataFrame) -> None:
+    ctx.pack.chart(
         figs.rmse_bars(table, title="RMSE by model"),
         key="exp_baselines_bars",
         name="experiments-baselines",
@@ -665,15 +610,22 @@ def baselines_section(ctx: dict) -> None:
     )
 
 
+BASELINES = Section(
+    name="baselines",
+    title="Baselines",
+    intro=(
+        "How much does each piece add? The global mean predicts one number for all; biases "
+        "add a per-user and per-item offset (μ + b_u + b_i); ALS adds k taste factors, "
+        "without and with the biases."
+    ),
+    controls=baselines_controls,
+    work=lambda ctx, params: work.baselines_work(ctx.ratings, ctx.split, params),
+    results=baselines_results,
+)
+
+
 # ----------------------------------------------------------------------------- page
-SECTION_VIEWS: dict[str, Callable[[dict], None]] = {
-    "compare": compare_section,
-    "missing": missing_section,
-    "sweep": sweep_section,
-    "recovery": recovery_section,
-    "implicit": implicit_section,
-    "baselines": baselines_section,
-}
+SECTIONS = {s.name: s for s in (COMPARE, MISSING, SWEEP, RECOVERY, IMPLICIT, BASELINES)}
 
 
 def main() -> None:
@@ -688,34 +640,33 @@ def main() -> None:
         f"{'on' if chosen['biases'] else 'off'}). {split.text} Nothing runs until you press "
         "Run; results stay here while you change settings or visit other pages."
     )
-    section = st.radio(
+    name = st.radio(
         "Experiment",
         list(SECTIONS),
         key=remembered("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
         horizontal=True,
-        format_func=SECTIONS.__getitem__,
+        format_func=lambda n: SECTIONS[n].title,
         label_visibility="collapsed",
     )
     remember("exp_w_")
-    ctx = {
-        "dataset": dataset,
-        "ratings": dataset.ratings,
-        "settings": chosen,
-        "split": split,
-        "k_max": min(settings.max_k(dataset.ratings), MAX_EXPERIMENT_K),
-        "pack": slides.SlidePack(f"experiments-{section}"),
-        "params": {},  # a section puts its experiment's settings here, for the slides' pack
-    }
-    st.subheader(SECTIONS[section])
+    section = SECTIONS[name]
+    ctx = Context(
+        dataset=dataset,
+        settings=chosen,
+        split=split,
+        k_max=min(settings.max_k(dataset.ratings), MAX_EXPERIMENT_K),
+        pack=slides.SlidePack(f"experiments-{name}"),
+    )
+    st.subheader(section.title)
     try:
-        SECTION_VIEWS[section](ctx)
+        show_section(section, ctx)
     finally:
         remember("exp_w_")
-    ctx["pack"].pack_button(  # only when the section shows figures (after a Run)
+    ctx.pack.pack_button(  # only when the section shows figures (after a Run)
         settings={
             "dataset": dataset.name,
-            "experiment": SECTIONS[section],
-            "experiment_settings": ctx["params"],
+            "experiment": section.title,
+            "experiment_settings": ctx.params,
             "split": split.text,
             **scene_url.current_params("experiments"),
         },

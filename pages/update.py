@@ -9,7 +9,6 @@ half-step and against the fit's own snapshot.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from dashboard import (
@@ -31,17 +30,6 @@ shell.require_app()  # first: a bookmarked page URL on a fresh server runs throu
 LATEX_UP_TO = 4
 NEXT = "next"
 SIDE_LABELS = {"users": "a user", "items": "an item"}
-
-
-def default_row(counts: np.ndarray) -> int:
-    """A row that is quick to follow by hand: the first with the fewest ratings ≥ 5 (or, when
-    no row has 5, the first of the most active)."""
-    counts = np.asarray(counts)
-    enough = counts >= min(5, int(counts.max(initial=0)))
-    if not enough.any():
-        return 0
-    fewest = counts[enough].min()
-    return int(np.flatnonzero(enough & (counts == fewest))[0])
 
 
 def keep_valid(key: str, options: list) -> None:
@@ -96,7 +84,7 @@ with presenter.controls():
     who_key = "update_user" if side == "users" else "update_item"
     keep_valid(who_key, list(names))
     if who_key not in st.session_state:
-        st.session_state[who_key] = names[default_row(counts)]
+        st.session_state[who_key] = names[teaching.easy_row(counts)]
     who = cols[1].selectbox(
         "User" if side == "users" else "Item",
         controls.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
@@ -170,18 +158,7 @@ if n == 0:
 left, right = st.columns([1.3, 1], gap="large")
 with left:
     st.subheader(f"{who}'s {n} training rating{'s' if n != 1 else ''}")
-    table = pd.DataFrame(
-        {"step": np.arange(1, n + 1), "item" if side == "users" else "user": col_labels}
-    )
-    table["r"] = problem.ratings
-    if problem.biases:
-        table["μ + b (fixed)"] = problem.offset
-        table["target"] = problem.targets
-    k = problem.k
-    for f in range(k):
-        table[f"{fixed_symbol}{f + 1}"] = problem.design[:, f]
-    if problem.biases:
-        table["1"] = problem.design[:, -1]
+    table = problem.table(col_labels, fixed_symbol=fixed_symbol)
     styled = table.style.apply(
         lambda r: [
             "background-color: #dbe4ff" if r["step"] <= step else "color: #adb5bd" for _ in r
@@ -205,9 +182,7 @@ with left:
     )
 
 with right:
-    A_s, B_s = problem.running(step)
-    system_s = A_s + problem.ridge * np.eye(len(B_s))
-    x_s = teaching.reference_solve_row(A_s, B_s, problem.ridge) if step else np.zeros(len(B_s))
+    system_s, B_s, x_s = problem.at_step(step)
     title = f"After {step} of {n} ratings" + (
         ": the update" if step == n else f": {symbol} if we stopped here"
     )
@@ -251,48 +226,29 @@ if step == n and n and len(unknowns) <= LATEX_UP_TO:
     )
 
 # ---------------------------------------------------------------- checks against the library
-library = teaching.library_half_step_row(model, train, before, side=side, row=row)
-difference = float(np.max(np.abs(library - problem.solution))) if n else 0.0
+check = teaching.update_check(model, train, problem, before, after)
 checks = [
     f"the library's fast `als_half_step` gives the same {symbol} "
-    f"(largest difference {difference:.1e})"
+    f"(largest difference {check.library:.1e})"
 ]
-if after is not None:
-    stored = after.factors(side)[row]
-    if problem.biases:
-        stored = np.append(stored, after.bias(side)[row])
+if check.stored is not None:
     checks.append(
-        f"training stored the same numbers after this half-step "
-        f"(largest difference {float(np.max(np.abs(stored - problem.solution))):.1e})"
+        "training stored the same numbers after this half-step "
+        f"(largest difference {check.stored:.1e})"
     )
 st.success("Checked: " + "; ".join(checks) + ".", icon=":material/task_alt:")
 
 # ---------------------------------------------------------------- predictions before / after
-held_cols = np.zeros(0, dtype=np.int64)
-held_values = np.zeros(0)
-if fit.validation is not None:
-    V = fit.validation.matrix.tocsr() if side == "users" else fit.validation.matrix.T.tocsr()
-    held_cols = V.indices[V.indptr[row] : V.indptr[row + 1]].astype(np.int64)
-    held_values = V.data[V.indptr[row] : V.indptr[row + 1]]
-other = "items" if side == "users" else "users"
-design_all = teaching.design_rows(before.factors(other), biases=problem.biases)
-offset_all = np.full(len(design_all), problem.offset[0] if n else 0.0)
-if problem.biases:
-    offset_all = float(model.global_mean_) + np.asarray(before.bias(other), dtype=np.float64)
-shown = np.concatenate([problem.cols, held_cols])
-actual = np.concatenate([problem.ratings, held_values])
-pred_before = offset_all[shown] + design_all[shown] @ problem.before
-pred_after = offset_all[shown] + design_all[shown] @ problem.solution
-held_mask = np.arange(len(shown)) >= n
-rmse_before = float(np.sqrt(np.mean((pred_before[:n] - actual[:n]) ** 2))) if n else float("nan")
-rmse_after = float(np.sqrt(np.mean((pred_after[:n] - actual[:n]) ** 2))) if n else float("nan")
+shown = teaching.update_predictions(
+    problem, before, fit.validation, global_mean=float(model.global_mean_)
+)
 pack.chart(
     figs.predictions_figure(
-        other_names[shown],
-        actual,
-        pred_before,
-        pred_after,
-        held_out=held_mask,
+        other_names[shown.cols],
+        shown.actual,
+        shown.before,
+        shown.after,
+        held_out=shown.held_out,
         title=f"{who}: predictions before and after the update ({moment})",
         rating_scale=ratings.rating_scale,
     ),
@@ -300,11 +256,11 @@ pack.chart(
     name="update-predictions",
 )
 metric_cols = st.columns(3)
-metric_cols[0].metric("RMSE on these ratings, before", f"{rmse_before:.3f}")
+metric_cols[0].metric("RMSE on these ratings, before", f"{shown.rmse_before:.3f}")
 metric_cols[1].metric(
     "after",
-    f"{rmse_after:.3f}",
-    delta=f"{rmse_after - rmse_before:+.3f}" if n else None,
+    f"{shown.rmse_after:.3f}",
+    delta=f"{shown.rmse_after - shown.rmse_before:+.3f}" if n else None,
     delta_color="inverse",
 )
 metric_cols[2].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")

@@ -3,8 +3,6 @@ page shows where you land, your top items and the users most like you."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,8 +10,7 @@ from streamlit.testing.v1 import AppTest
 import als_core as ac
 from dashboard import teaching
 from dashboard.settings import DEFAULT_SETTINGS, FitResult, fit_model
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.app_support import open_app
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +54,7 @@ def test_stars_map_onto_the_rating_scale():
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["page"] = "add_yourself"
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(params={"page": "add_yourself"})
 
 
 def test_without_ratings_the_page_asks_for_some_and_shows_the_map():

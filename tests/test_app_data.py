@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
-
 import numpy as np
-import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import io as ac_io
 from dashboard import data_sources
+from tests.app_support import chart, figure_array, metrics
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/data.py"
 REREAD = "FormSubmitter:data_read_options-Re-read the file"
 GENERATE = "FormSubmitter:data_generate_form-Generate"
 GOOD_CSV = b"user,item,rating\nann,x,1\nann,y,2\nbob,x,3\nbob,y,4.5\ncat,x,5\ncat,z,2\n"
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/data.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def chart(at: AppTest, key: str):
-    """The plotly figure a chart element sends to the browser."""
-    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
-    return pio.from_json(element.proto.spec)
-
-
-def array(value) -> np.ndarray:
-    """A figure array as numpy, decoding plotly's typed-array form ({"dtype", "bdata"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        if "shape" in value:
-            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
-        return out
-    return np.asarray(value)
 
 
 def dataset_source(at: AppTest) -> str:
@@ -68,8 +36,8 @@ def test_opens_on_movie_night_with_its_counts(at):
     assert shown["Density"] == f"{r.nnz / (r.n_users * r.n_items):.2%}"
     hist = chart(at, "data_hist_chart")
     values, counts = np.unique(r.matrix.data, return_counts=True)
-    assert np.array_equal(array(hist.data[0].x), values)
-    assert np.array_equal(array(hist.data[0].y), counts)
+    assert np.array_equal(figure_array(hist.data[0].x), values)
+    assert np.array_equal(figure_array(hist.data[0].y), counts)
 
 
 def test_choosing_another_sample_replaces_the_data_and_the_model(at):
@@ -181,7 +149,7 @@ def test_movielens_offline_says_what_to_do_and_keeps_the_data(at, monkeypatch):
 
 def test_ordering_by_activity_puts_the_busiest_user_first(at):
     at.radio(key="data_w_order").set_value("activity").run()
-    z = array(chart(at, "data_pattern_chart").data[0].z).astype(float)
+    z = figure_array(chart(at, "data_pattern_chart").data[0].z).astype(float)
     per_row = (~np.isnan(z)).sum(axis=1)
     assert per_row[0] == ac.load_sample("movie_night").user_counts().max()
     assert np.all(np.diff(per_row) <= 0)

@@ -4,19 +4,22 @@ shown, results stay, the Data page's generator path for recovery."""
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
-
 import numpy as np
-import plotly.io as pio
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import experiments as ex
+from tests.app_support import (
+    captions,
+    chart,
+    chart_keys,
+    figure_array,
+    open_app,
+    rerun,
+)
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/experiments.py"
 
 
@@ -27,10 +30,7 @@ def movie_split() -> tuple[ac.Ratings, ac.Ratings]:
 
 
 def open_page(section: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
+    at = open_app(PAGE)
     if section:
         at.radio(key="exp_w_section").set_value(section)
         run(at)
@@ -38,38 +38,12 @@ def open_page(section: str | None = None) -> AppTest:
 
 
 def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return rerun(at, errors_ok=False)
 
 
 def press_run(at: AppTest, section: str) -> AppTest:
     at.button(key=f"exp_{section}_run").click()
     return run(at)
-
-
-def chart(at: AppTest, key: str):
-    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
-    return pio.from_json(element.proto.spec)
-
-
-def chart_keys(at: AppTest) -> set[str]:
-    return {e.key for e in at.get("plotly_chart")}
-
-
-def array(value) -> np.ndarray:
-    """A figure array as numpy, decoding plotly's typed-array form ({"dtype", "bdata"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        if "shape" in value:
-            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
-        return out
-    return np.asarray(value)
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
 
 
 def test_the_page_opens_from_app_py_with_every_experiment_and_runs_nothing_on_load():
@@ -99,7 +73,7 @@ def test_baselines_run_equals_the_library_and_a_new_setting_asks_for_a_new_run(m
     assert list(shown.index) == list(expected["method"])
     assert np.allclose(shown["validation RMSE"], expected["validation_rmse"], rtol=1e-9)
     bars = chart(at, "exp_baselines_bars")
-    assert np.allclose(array(bars.data[1].y), expected["validation_rmse"], rtol=1e-9)
+    assert np.allclose(figure_array(bars.data[1].y), expected["validation_rmse"], rtol=1e-9)
 
     at.slider(key="exp_w_baselines_k").set_value(4)
     run(at)
@@ -153,18 +127,18 @@ def test_missing_vs_zero_shows_both_rmses_and_the_clip_toggle_changes_the_histog
     press_run(at, "missing")
     expected = ex.missing_vs_zero(train, valid, k=2, lam=1.0, biases=True, seed=0)
     bars = chart(at, "exp_missing_bars")
-    assert np.allclose(array(bars.data[1].y), expected.table["validation_rmse"], rtol=1e-9)
+    assert np.allclose(figure_array(bars.data[1].y), expected.table["validation_rmse"], rtol=1e-9)
     raw = chart(at, "exp_missing_hist")
     zero = [t for t in raw.data if t.name == "zero-filled SVD predictions"][0]
-    assert np.allclose(array(zero.x), expected.raw_predictions["zero-filled SVD"])
-    assert array(zero.x).min() < 1.0  # unclipped: the zeros pull predictions below the scale
+    assert np.allclose(figure_array(zero.x), expected.raw_predictions["zero-filled SVD"])
+    assert figure_array(zero.x).min() < 1.0  # unclipped: the zeros pull predictions below the scale
 
     at.toggle(key="exp_w_missing_clipped").set_value(True)
     run(at)
     clipped = chart(at, "exp_missing_hist")
     zero = [t for t in clipped.data if t.name == "zero-filled SVD predictions"][0]
-    assert np.allclose(array(zero.x), expected.predictions["zero-filled SVD"])
-    assert array(zero.x).min() >= 1.0
+    assert np.allclose(figure_array(zero.x), expected.predictions["zero-filled SVD"])
+    assert figure_array(zero.x).min() >= 1.0
 
 
 def test_sweep_heatmap_marks_the_best_cell_of_a_chosen_grid(movie_split):
@@ -177,7 +151,7 @@ def test_sweep_heatmap_marks_the_best_cell_of_a_chosen_grid(movie_split):
     press_run(at, "sweep")
     expected = ex.sweep(train, valid, ks=[1, 3], lams=[0.1, 3.0], iterations=15, biases=True)
     heat = chart(at, "exp_sweep_heatmap").data[0]
-    assert np.allclose(array(heat.z).astype(float), expected.pivot().to_numpy(), rtol=1e-9)
+    assert np.allclose(figure_array(heat.z).astype(float), expected.pivot().to_numpy(), rtol=1e-9)
     best = expected.best
     best_text = f"**Best cell:** k = {int(best['k'])}, λ = {best['lam']:g}"
     assert any(m.value.startswith(best_text) for m in at.markdown)
@@ -198,7 +172,7 @@ def test_compare_runs_the_three_methods_and_the_axis_toggle_redraws(movie_split)
     fig = chart(at, "exp_compare_chart")
     assert "step" in fig.layout.xaxis.title.text
     als = [t for t in fig.data if t.name == "ALS"][0]
-    assert array(als.x).max() == 30
+    assert figure_array(als.x).max() == 30
     assert "Armijo" in "\n".join(m.value for m in at.markdown)
 
 
@@ -232,7 +206,7 @@ def test_implicit_experiment_ranks_and_explains_a_recommendation(movie_split):
     bars = chart(at, "exp_implicit_bars")
     expected = ex.ranking_table(train, valid, n=10, k=3, lam=1.0, implicit_lam=1.0, alpha=5.0)
     assert list(bars.data[0].x) == list(expected["method"])
-    assert np.allclose(array(bars.data[2].y), expected["ndcg@10"], rtol=1e-9)
+    assert np.allclose(figure_array(bars.data[2].y), expected["ndcg@10"], rtol=1e-9)
     assert "popularity is the ceiling" in captions(at)
     explained = chart(at, "exp_implicit_explain_chart")
     titles = set(ac.load_sample("movie_night").item_info["title"])
@@ -243,9 +217,7 @@ def test_train_page_trains_implicit_als_and_keeps_the_explicit_model_for_other_p
     movie_split,
 ):
     train, valid = movie_split
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/train.py")
-    run(at)
+    at = open_app("pages/train.py")
     at.radio(key="train_imp_w_mode").set_value("implicit")
     run(at)
     model = ac.ImplicitALS(k=3, lam=1.0, alpha=5.0, iterations=15, seed=0).fit(train)

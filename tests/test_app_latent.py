@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
+from tests.app_support import chart_spec
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/latent.py"
 MOVIE_NIGHT = ac.load_sample("movie_night")
 USER_NAMES = embed.user_labels(MOVIE_NIGHT)
 ITEM_NAMES = embed.item_labels(MOVIE_NIGHT)
 USER_INDEX = {name: u for u, name in enumerate(USER_NAMES)}
 ITEM_INDEX = {name: i for i, name in enumerate(ITEM_NAMES)}
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/latent.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def figure(at: AppTest, key: str) -> dict:
-    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
-    return json.loads(element.proto.spec)
 
 
 def trace(spec: dict, name: str) -> dict:
@@ -52,7 +35,7 @@ def test_opens_with_the_most_rated_item_and_the_most_active_user(at):
     user = at.selectbox(key="latent_user").value
     assert MOVIE_NIGHT.item_counts()[ITEM_INDEX[item]] == MOVIE_NIGHT.item_counts().max()
     assert MOVIE_NIGHT.user_counts()[USER_INDEX[user]] == MOVIE_NIGHT.user_counts().max()
-    spec = figure(at, "latent_map")
+    spec = chart_spec(at, "latent_map")
     star = trace(spec, "chosen item")
     assert star["text"] == [item]
     genres = set(embed.item_genres(MOVIE_NIGHT))
@@ -66,7 +49,7 @@ def test_choosing_an_item_changes_its_neighbours_in_table_and_map(at):
     assert not at.exception
     after = table(at, "latent_neighbours")["item"].tolist()
     assert after != before and other not in after
-    spec = figure(at, "latent_map")
+    spec = chart_spec(at, "latent_map")
     assert trace(spec, "chosen item")["text"] == [other]
     assert trace(spec, "nearest neighbours (cosine)")["text"] == after
     # Neighbours are ranked by cosine similarity, best first.
@@ -82,10 +65,10 @@ def test_recommendations_skip_everything_the_user_rated_and_follow_the_user(at):
     rated = set(MOVIE_NIGHT.matrix[USER_INDEX[user]].indices)  # training and validation
     assert not rated & {ITEM_INDEX[name] for name in recs["item"]}
     assert recs["score"].is_monotonic_decreasing
-    spec = figure(at, "latent_map")
+    spec = chart_spec(at, "latent_map")
     assert trace(spec, "chosen user")["text"] == [user]
     assert trace(spec, "recommended for the user")["text"] == recs["item"].tolist()
-    bars = figure(at, "latent_contributions")
+    bars = chart_spec(at, "latent_contributions")
     labels = {y for t in bars["data"] if t["type"] == "bar" for y in t["y"]}
     ranked = zip(recs.index, recs["item"], strict=True)
     assert labels == {f"{rank}. {name}" for rank, name in ranked}
@@ -94,7 +77,7 @@ def test_recommendations_skip_everything_the_user_rated_and_follow_the_user(at):
 def test_colour_control_and_list_length_change_the_map(at):
     at.radio(key="latent_colour").set_value("mean rating").run()
     assert not at.exception
-    spec = figure(at, "latent_map")
+    spec = chart_spec(at, "latent_map")
     items = [t for t in spec["data"] if str(t.get("name", "")).startswith("items")]
     assert len(items) == 1 and items[0]["marker"]["coloraxis"] == "coloraxis"
     assert "mean rating" in spec["layout"]["coloraxis"]["colorbar"]["title"]["text"]

@@ -14,10 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import controls, model_open, replay_fit, session, teaching
+from dashboard import model_open, replay_fit, session, teaching
 from dashboard.settings import settings_key
+from tests.app_support import open_app, rerun, sidebar_text
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/data.py"
 SAMPLE_NAME = "Movie night (sample)"
 
 
@@ -45,14 +46,6 @@ def loaded(model_dir) -> ac.ALS:
     return ac.load_model(model_dir)
 
 
-def fresh_app(page: str = "pages/data.py") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def open_directory(at: AppTest, path: str) -> AppTest:
     at.switch_page("pages/data.py")
     at.run()
@@ -65,7 +58,7 @@ def open_directory(at: AppTest, path: str) -> AppTest:
 @pytest.fixture
 def opened(model_dir, monkeypatch) -> AppTest:
     """A session that opened the model directory; from then on any fit fails the test."""
-    at = open_directory(fresh_app(), str(model_dir))
+    at = open_directory(open_app(PAGE), str(model_dir))
     assert not at.error, [e.value for e in at.error]
 
     def no_refit(*args, **kwargs):
@@ -78,14 +71,7 @@ def opened(model_dir, monkeypatch) -> AppTest:
 
 def show(at: AppTest, page: str) -> AppTest:
     at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-def sidebar_text(at: AppTest) -> str:
-    return " ".join(m.value for m in at.sidebar.markdown)
+    return rerun(at, errors_ok=False)
 
 
 # ----------------------------------------------------------------------------- the Data page
@@ -123,7 +109,7 @@ def test_the_data_page_opens_a_model_directory_as_the_sessions_data_and_model(op
     ids=["missing", "empty", "csv-file", "zip-file", "not-a-model"],
 )
 def test_a_bad_path_says_why_and_keeps_the_previous_dataset(tmp_path, make_path, message):
-    at = fresh_app()
+    at = open_app(PAGE)
     before = at.session_state["data_fingerprint"]
     open_directory(at, make_path(tmp_path))
     assert len(at.error) == 1 and message in at.error[0].value, at.error[0].value
@@ -139,7 +125,7 @@ def test_a_model_outside_the_allowed_folders_is_refused_before_it_is_looked_at(
     # Anyone who can reach the app can type a path: outside the allowed roots the answer must
     # not depend on what is there (no probing), and nothing opens.
     monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(tmp_path))
-    at = fresh_app()
+    at = open_app(PAGE)
     for path in (str(model_dir), "/no/such/folder", "/etc/passwd", str(tmp_path / ".." / "x")):
         open_directory(at, path)
         assert len(at.error) == 1, path
@@ -166,13 +152,13 @@ def _write(path: Path, content: bytes) -> str:
 def test_a_damaged_model_directory_names_the_file(model_dir, tmp_path):
     damaged = shutil.copytree(model_dir, tmp_path / "damaged")
     (damaged / "item_factors.parquet").write_bytes(b"not parquet")
-    at = open_directory(fresh_app(), str(damaged))
+    at = open_directory(open_app(PAGE), str(damaged))
     assert "item_factors.parquet" in at.error[0].value
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
 def test_a_file_inside_a_model_directory_opens_its_folder(model_dir):
-    at = open_directory(fresh_app(), f'"{model_dir / "manifest.json"}"')  # quotes are pasted too
+    at = open_directory(open_app(PAGE), f'"{model_dir / "manifest.json"}"')  # quotes are pasted too
     assert not at.error
     assert at.session_state["data_dataset"].source == f"model:{model_dir.resolve()}"
 
@@ -187,7 +173,7 @@ def zipped(directory: Path, *, folder: str = "my-model/", skip: str = "") -> byt
 
 
 def test_an_uploaded_zip_of_a_model_directory_opens_in_this_session(model_dir, loaded):
-    at = fresh_app()
+    at = open_app(PAGE)
     at.file_uploader(key="data_w_model_zip").set_value(
         ("model.zip", zipped(model_dir), "application/zip")
     )
@@ -199,7 +185,7 @@ def test_an_uploaded_zip_of_a_model_directory_opens_in_this_session(model_dir, l
 
 
 def test_a_zip_without_a_model_says_so_and_keeps_the_previous_dataset(model_dir):
-    at = fresh_app()
+    at = open_app(PAGE)
     at.file_uploader(key="data_w_model_zip").set_value(
         ("model.zip", zipped(model_dir, skip="manifest.json"), "application/zip")
     )
@@ -224,12 +210,7 @@ def test_unpacking_writes_only_beside_the_manifest_and_never_outside(model_dir, 
 
 def link_session(data: str) -> AppTest:
     """A new browser session opened from a link (a reload of the page does the same)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["page"] = "latent"
-    at.query_params["data"] = data
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(params={"page": "latent", "data": data})
 
 
 def test_a_link_or_a_reload_opens_the_model_directory_again(model_dir, tmp_path):
@@ -356,7 +337,7 @@ def test_training_here_instead_puts_the_model_aside(opened, monkeypatch):
 
 
 def test_sessions_share_one_read_only_copy_of_a_directory_and_stay_apart(opened, model_dir):
-    other = fresh_app()
+    other = open_app(PAGE)
     assert other.session_state["data_dataset"].name == SAMPLE_NAME  # not the first session's
     open_directory(other, str(model_dir))
     first = opened.session_state[session.MODEL_FIT_KEY].model
@@ -371,21 +352,6 @@ def test_choosing_other_data_drops_the_opened_model(opened):
 
 
 # ----------------------------------------------------------------------------- pure parts
-def test_choice_options_cap_big_lists_to_the_most_rated_and_keep_the_choice(monkeypatch):
-    monkeypatch.setattr(controls, "MAX_CHOICES", 3)
-    names = np.array(["a", "b", "c", "d", "e"], dtype=object)
-    counts = np.array([5, 1, 9, 7, 0])
-    assert controls.choice_options(names[:3], counts=counts[:3]) == ["a", "b", "c"]
-    assert controls.choice_options(names, counts=counts) == ["a", "c", "d"]  # given order
-    assert controls.choice_options(names, counts=counts, keep=["e", "zzz", None, "a"]) == [
-        "a",
-        "c",
-        "d",
-        "e",
-    ]
-    assert controls.choice_options(names) == ["a", "b", "c"]
-
-
 def test_model_settings_keep_two_models_of_the_same_ratings_apart(loaded):
     other = ac.ALS(k=3, lam=0.5, iterations=6, biases=True, seed=8).fit(loaded.train_ratings_)
     first, second = model_open.model_settings(loaded), model_open.model_settings(other)

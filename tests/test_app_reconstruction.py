@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
+from tests.app_support import captions, chart_spec, figure_array
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/reconstruction.py"
 MOVIE_NIGHT = ac.load_sample("movie_night")
 USER_NAMES = embed.user_labels(MOVIE_NIGHT)
 ITEM_NAMES = embed.item_labels(MOVIE_NIGHT)
@@ -21,31 +17,8 @@ USER_INDEX = {name: u for u, name in enumerate(USER_NAMES)}
 ITEM_INDEX = {name: i for i, name in enumerate(ITEM_NAMES)}
 
 
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/reconstruction.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def decode(value) -> np.ndarray:
-    """A plotly JSON array: a plain list or a base64 typed array with a shape."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(d) for d in str(shape).split(",")]) if shape else flat
-    return np.asarray(value)
-
-
 def panels(at: AppTest) -> list[dict]:
-    (element,) = [e for e in at.get("plotly_chart") if e.key == "recon_chart"]
-    return [t for t in json.loads(element.proto.spec)["data"] if t["type"] == "heatmap"]
-
-
-def summary(at: AppTest) -> str:
-    return " ".join(c.value for c in at.caption)
+    return [t for t in chart_spec(at, "recon_chart")["data"] if t["type"] == "heatmap"]
 
 
 def dense(ratings: ac.Ratings) -> np.ndarray:
@@ -62,15 +35,15 @@ def test_opens_on_cells_with_gaps_for_missing_ratings(at):
     assert len(users) == len(items) == 60
     assert set(users) == set(embed.most_active(MOVIE_NIGHT.user_counts(), 60))
     expected = dense(MOVIE_NIGHT)[np.ix_(users, items)]
-    actual = decode(R["z"]).astype(float)
+    actual = figure_array(R["z"]).astype(float)
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))  # gaps, not zeros
     np.testing.assert_allclose(actual[~np.isnan(expected)], expected[~np.isnan(expected)])
-    predicted = decode(P["z"]).astype(float)
-    residual = decode(E["z"]).astype(float)
+    predicted = figure_array(P["z"]).astype(float)
+    residual = figure_array(E["z"]).astype(float)
     assert np.all(np.isfinite(predicted))
     observed = ~np.isnan(expected)
     np.testing.assert_allclose(residual[observed], (expected - predicted)[observed], atol=1e-4)
-    assert "every cell drawn" in summary(at) and "Grey" in summary(at)
+    assert "every cell drawn" in captions(at) and "Grey" in captions(at)
 
 
 def test_ordering_by_activity_puts_the_most_active_first(at):
@@ -95,12 +68,12 @@ def test_subset_size_changes_the_grid_and_big_views_become_blocks(at):
     assert not at.exception
     R = panels(at)[0]
     assert (len(R["y"]), len(R["x"])) == (25, 30)
-    assert "25 users × 30 items" in summary(at)
+    assert "25 users × 30 items" in captions(at)
     at.slider(key="recon_n_users").set_value(MOVIE_NIGHT.n_users).run()
     assert not at.exception
     R = panels(at)[0]
     assert len(R["y"]) <= 200 and R["y"][0].startswith("users #1–2")
-    assert "averaged in blocks of 2 users" in summary(at)
+    assert "averaged in blocks of 2 users" in captions(at)
 
 
 def test_a_chosen_user_joins_the_picture(at):

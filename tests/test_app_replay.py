@@ -3,10 +3,7 @@ each moment, and the slider / play controls."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import plotly.io as pio
 import pytest
 from scipy.spatial.distance import pdist
 from streamlit.testing.v1 import AppTest
@@ -14,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 import als_core as ac
 from dashboard import teaching
 from dashboard.settings import DEFAULT_SETTINGS
+from tests.app_support import chart, chart_keys, open_app
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ITERATIONS = 3
 
 
@@ -67,18 +64,12 @@ def test_the_model_at_a_moment_predicts_with_that_moments_factors(replay):
 
 
 def open_replay(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
     scene = {"page": "replay", "data": "sample:tiny", "it": str(ITERATIONS), **params}
-    for key, value in scene.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(params=scene)
 
 
 def figure_titles(at: AppTest) -> list[str]:
-    figures = [pio.from_json(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return [fig.layout.title.text or "" for fig in figures]
+    return [chart(at, key).layout.title.text or "" for key in sorted(chart_keys(at))]
 
 
 def test_slider_chooses_the_moment_and_the_map_follows():

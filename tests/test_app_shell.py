@@ -9,29 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
+from tests.app_support import APP, open_app, sidebar_text
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = {
     "pages/data.py": "Data",
     "pages/train.py": "Train",
     "pages/reconstruction.py": "Reconstruction",
     "pages/latent.py": "Latent space",
 }
-
-
-def open_app(page: str | None = None) -> AppTest:
-    """A new session's first run (on ``page``). AppTest only shows what app.py draws around
-    the page (title, sidebar) on a session's first run, so the frame is checked there."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    if page:
-        at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def sidebar_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.sidebar.markdown)
 
 
 def test_first_open_loads_movie_night_and_trains_a_model_without_a_click():

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import threading
-from pathlib import Path
 
 import numpy as np
-import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from dashboard import data_sources, fitting, jobs
 from dashboard.settings import DEFAULT_SETTINGS, effective_settings, settings_key
+from tests.app_support import chart, figure_array, metrics
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/train.py"
 MOVIE_NIGHT = ac.load_sample("movie_night")
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/train.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def array(value) -> np.ndarray:
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value)
-
-
-def chart(at: AppTest, key: str):
-    (element,) = [e for e in at.get("plotly_chart") if e.key == key]
-    return pio.from_json(element.proto.spec)
 
 
 def independent_fit(**changes) -> ac.ALS:
@@ -81,7 +55,7 @@ def test_the_default_model_is_shown_with_its_curves(at):
     assert shown_rmse(at) == expected_rmse(model)
     objective = chart(at, "train_objective_chart")
     total = next(t for t in objective.data if t.name.startswith("objective"))
-    assert np.allclose(array(total.y), model.history_["objective"])
+    assert np.allclose(figure_array(total.y), model.history_["objective"])
     rmse = chart(at, "train_rmse_chart")
     assert {t.name for t in rmse.data} >= {"train RMSE", "validation RMSE"}
 

@@ -7,7 +7,7 @@ in a well-conditioned k×k (or (k+1)×(k+1)) system, so they agree to 1e-10.
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,9 +17,9 @@ import als_core as ac
 from als_core import embed
 from dashboard import teaching
 from dashboard.settings import DEFAULT_SETTINGS, fit_model
+from tests.app_support import open_app
 
 BEN = str(embed.user_labels(ac.load_sample("tiny"))[1])  # the tiny sample's second user
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOL = 1e-10
 
 
@@ -75,6 +75,13 @@ def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
             if biases:
                 stored = np.append(stored, after.bias(side)[row])
             np.testing.assert_allclose(problem.solution, stored, atol=TOL)
+            check = teaching.update_check(model, train, problem, before, after)
+            assert check.library < TOL and check.stored < TOL
+            # Step by step, the system shown is A + ridge·I and its solve (0 before any rating).
+            system, B_s, x_s = problem.at_step(problem.n)
+            np.testing.assert_allclose(system, A + ridge * np.eye(len(B)), atol=TOL)
+            np.testing.assert_allclose(x_s, library, atol=TOL)
+            assert not problem.at_step(0)[2].any()
 
 
 def test_the_replay_fit_is_the_session_model(tiny):
@@ -88,14 +95,64 @@ def test_the_replay_fit_is_the_session_model(tiny):
     assert replay.states[0].side == "start"
 
 
+def held_and_trained(ratings: ac.Ratings, side: str, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and values of one row of R (users) or of Rᵀ (items), in column order."""
+    matrix = (ratings.matrix if side == "users" else ratings.matrix.T).tocsr()
+    matrix.sort_indices()
+    start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+    return matrix.indices[start:stop], matrix.data[start:stop]
+
+
+@pytest.mark.parametrize("biases", [False, True])
+@pytest.mark.parametrize("side", ["users", "items"])
+def test_predictions_before_and_after_an_update_are_the_models_own(biases, side):
+    ratings = ac.load_sample("movie_night")
+    replay = teaching.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, "biases": biases})
+    fit, model = replay.fit, replay.fit.model
+    before, after = teaching.update_states(replay.states, side, 2)
+    row = 7
+    problem = teaching.update_problem(model, fit.train, before, side=side, row=row)
+    shown = teaching.update_predictions(
+        problem, before, fit.validation, global_mean=float(model.global_mean_)
+    )
+    trained_cols, trained = held_and_trained(fit.train, side, row)
+    held_cols, held = held_and_trained(fit.validation, side, row)
+    assert len(held_cols) and len(trained_cols) == problem.n
+    np.testing.assert_array_equal(shown.cols, np.concatenate([trained_cols, held_cols]))
+    np.testing.assert_array_equal(shown.actual, np.concatenate([trained, held]))
+    assert list(shown.held_out) == [False] * len(trained_cols) + [True] * len(held_cols)
+    # The library's own predictions with the factors before and after this half-step.
+    users, items = (row, shown.cols) if side == "users" else (shown.cols, row)
+    expected_before = teaching.model_at(model, before).predict(users, items, clip=False)
+    expected_after = teaching.model_at(model, after).predict(users, items, clip=False)
+    np.testing.assert_allclose(shown.before, expected_before, atol=TOL)
+    np.testing.assert_allclose(shown.after, expected_after, atol=TOL)
+    n = problem.n
+    assert shown.rmse_after == pytest.approx(np.sqrt(np.mean((expected_after[:n] - trained) ** 2)))
+    assert shown.rmse_before == pytest.approx(
+        np.sqrt(np.mean((expected_before[:n] - trained) ** 2))
+    )
+    assert shown.rmse_after < shown.rmse_before  # the exact solve fits its own ratings better
+
+
+def test_a_row_without_ratings_has_no_rmse_and_no_held_out_predictions_without_validation(tiny):
+    replay = replay_fit(tiny)
+    before = replay.states[0]
+    problem = teaching.update_problem(replay.fit.model, tiny, before, side="users", row=1)
+    empty = replace(problem, cols=problem.cols[:0], ratings=problem.ratings[:0])
+    shown = teaching.update_predictions(empty, before, None, global_mean=0.0)
+    assert len(shown.cols) == 0 and np.isnan(shown.rmse_before) and np.isnan(shown.rmse_after)
+
+
+def test_easy_row_is_the_first_with_the_fewest_ratings_from_five_up():
+    assert teaching.easy_row(np.array([9, 3, 6, 5, 5])) == 3
+    assert teaching.easy_row(np.array([2, 4, 4, 1])) == 1  # nobody has 5: the most active
+    assert teaching.easy_row(np.array([0, 0])) == 0
+
+
 def open_update(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
     scene = {"page": "update", "data": "sample:tiny", "split": "none", "it": "4", **params}
-    for key, value in scene.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(params=scene)
 
 
 def test_page_shows_the_update_of_the_chosen_user_and_checks_it():

@@ -3,8 +3,6 @@ scene's query parameters restores exactly that view (data, model, page choices, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import plotly.io as pio
 from hypothesis import given, settings
@@ -12,10 +10,10 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import data_sources, scenes
+from dashboard import data_sources, experiment_work, scenes
 from dashboard.settings import DEFAULT_SETTINGS
+from tests.app_support import APP, open_app
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GENERATOR_DEFAULTS = scenes.generator_defaults()
 
 
@@ -92,12 +90,7 @@ def test_bad_values_are_dropped_with_a_note():
 
 
 def run_with(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(params=params)
 
 
 def test_opening_a_link_restores_the_scene():
@@ -211,17 +204,18 @@ def test_names_with_a_tilde_or_backslash_are_escaped_in_the_link():
 
 
 def test_the_experiment_sections_in_links_are_the_pages_sections():
-    """scenes.py cannot import the page (it runs on import), so read its SECTIONS literally."""
+    """The page cannot be imported (it runs on import), so read its Section names literally."""
     import ast
 
-    source = (Path(APP).parent / "pages" / "experiments.py").read_text()
-    tree = ast.parse(source)
-    (sections,) = [
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SECTIONS"
+    source = (APP.parent / "pages" / "experiments.py").read_text()
+    page_sections = [
+        keyword.value.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Section"
+        for keyword in node.keywords
+        if keyword.arg == "name"
     ]
-    page_sections = [key.value for key in sections.keys]
+    assert page_sections == list(experiment_work.EXPERIMENTS)
     parser = scenes.PAGE_CHOICES["experiments"]["section"][1]
     for section in page_sections:
         assert parser(section) == section

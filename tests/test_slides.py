@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -14,8 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import figure_export, slides
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.app_support import open_app
 
 
 def small_figure(title: str) -> go.Figure:
@@ -120,14 +118,6 @@ def packs(monkeypatch) -> list[dict]:
     return offered
 
 
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def assert_every_chart_is_exported(at: AppTest, pack: dict) -> None:
     """Each chart: a named 2x PNG in its modebar and an HTML button; the pack holds them all."""
     charts = at.get("plotly_chart")
@@ -165,7 +155,7 @@ def assert_every_chart_is_exported(at: AppTest, pack: dict) -> None:
     ],
 )
 def test_every_figure_of_a_page_is_exported_and_packed(packs, page, slug, choice):
-    at = open_page(page)
+    at = open_app(page)
     (pack,) = packs[-1:]
     meta = assert_every_chart_is_exported(at, pack)
     assert meta["settings"]["page"] == slug  # the scene that made them
@@ -175,12 +165,9 @@ def test_every_figure_of_a_page_is_exported_and_packed(packs, page, slug, choice
 
 
 def test_experiment_figures_are_packed_once_they_are_shown(packs):
-    at = AppTest.from_file(APP, default_timeout=120)
     # Settings no other test uses: results are shared between sessions once computed.
-    at.session_state["exp_w_section"] = "baselines"
-    at.session_state["exp_w_baselines_bias_lam"] = 2.0
-    at.switch_page("pages/experiments.py")
-    at.run()
+    chosen = {"exp_w_section": "baselines", "exp_w_baselines_bias_lam": 2.0}
+    at = open_app("pages/experiments.py", state=chosen)
     assert not at.get("plotly_chart") and not at.get("download_button")  # nothing before Run
     at.button(key="exp_baselines_run").click().run()
     assert not at.exception
@@ -191,7 +178,7 @@ def test_experiment_figures_are_packed_once_they_are_shown(packs):
 
 
 def test_the_implicit_train_page_packs_its_figures(packs):
-    at = open_page("pages/train.py")
+    at = open_app("pages/train.py")
     at.radio(key="train_imp_w_mode").set_value("implicit").run()
     assert not at.exception
     assert any(c.key == "train_imp_history_chart" for c in at.get("plotly_chart"))
@@ -203,11 +190,7 @@ def test_the_implicit_train_page_packs_its_figures(packs):
     "page", ["pages/data.py", "pages/train.py", "pages/reconstruction.py", "pages/latent.py"]
 )
 def test_presenter_mode_enlarges_every_figure_and_hides_the_exports(page):
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["presenter_on"] = True
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = open_app(page, state={"presenter_on": True})
     assert not at.get("download_button")
     for chart in at.get("plotly_chart"):
         fig = pio.from_json(chart.proto.spec)
@@ -224,7 +207,7 @@ def test_an_opened_models_train_page_packs_its_history(packs, tmp_path, monkeypa
     ratings = ac.load_sample("tiny")
     model = ac.ALS(k=2, lam=0.5, iterations=4, seed=1).fit(ratings)
     directory = ac.save_model(model, ratings, tmp_path / "tiny-k2")
-    at = open_page("pages/data.py")
+    at = open_app("pages/data.py")
     at.text_input(key="data_w_model_dir").set_value(str(directory))
     at.button(key="data_open_model").click().run()
     at.switch_page("pages/train.py")
