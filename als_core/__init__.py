@@ -6,6 +6,7 @@ dashboard.
 
 from . import experiments
 from ._kernel import describe as solver_engine
+from ._propose import MappingProposal
 from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
 from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
 from .embed import (
@@ -17,7 +18,13 @@ from .embed import (
     reconstruction_grid,
     shared_projection,
 )
-from .errors import DuplicateRatingsError, NonFiniteFactorsError, NotFittedError, RatingsError
+from .errors import (
+    ColumnMappingError,
+    DuplicateRatingsError,
+    NonFiniteFactorsError,
+    NotFittedError,
+    RatingsError,
+)
 from .export import (
     RunFileError,
     RunRecord,
@@ -62,6 +69,7 @@ __all__ = [
     "MAX_SYNTHETIC_RATINGS",
     "MAX_UPLOAD_MB",
     "ALS",
+    "MappingProposal",
     "ModelDirError",
     "load_model",
     "save_model",
@@ -70,6 +78,7 @@ __all__ = [
     "GlobalMean",
     "GradientDescent",
     "ImplicitALS",
+    "ColumnMappingError",
     "DuplicateNote",
     "DuplicateRatingsError",
     "NonFiniteFactorsError",

@@ -27,7 +27,12 @@ import pyarrow.parquet as pq
 
 from ._validation import REGULARIZATIONS
 from .als import ALS, FitEvent
-from .errors import DuplicateRatingsError, NonFiniteFactorsError, RatingsError
+from .errors import (
+    ColumnMappingError,
+    DuplicateRatingsError,
+    NonFiniteFactorsError,
+    RatingsError,
+)
 from .io import MAX_BYTES, read_ratings_report
 from .metrics import mae, rmse
 from .model_io import ModelDirError, check_model_target, load_model, save_model
@@ -558,6 +563,17 @@ def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
             f"cannot read {args.ratings}: {exc.note.sentence()}; choose which rating to keep "
             "with --duplicates mean, first or last"
         ) from exc
+    except ColumnMappingError as exc:
+        proposal = exc.proposal
+        message = f"cannot read {args.ratings}: {exc}"
+        if proposal is not None and proposal.complete:
+            flags = " ".join(
+                f"--{role}-col {proposal.columns[role]}" for role in ("user", "item", "rating")
+            )
+            message += f" (to read it that way: {flags})"
+        else:
+            message += " (on the command line: --user-col, --item-col, --rating-col)"
+        raise CliError(message) from exc
     except RatingsError as exc:
         message = f"cannot read {args.ratings}: {exc}"
         if "columns=" in message:

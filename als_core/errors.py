@@ -25,3 +25,15 @@ class DuplicateRatingsError(RatingsError):
     def __init__(self, message: str, *, note: object) -> None:
         super().__init__(message)
         self.note = note
+
+
+class ColumnMappingError(RatingsError):
+    """The reader could not tell which column holds the user, the item or the rating.
+
+    ``proposal`` is its best guess from the values (an ``ac.MappingProposal``: positions for
+    ``read_ratings(columns=...)`` and a reason per role), or None when it has none.
+    """
+
+    def __init__(self, message: str, *, proposal: object = None) -> None:
+        super().__init__(message)
+        self.proposal = proposal

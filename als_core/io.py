@@ -55,7 +55,8 @@ import pyarrow.csv as pacsv
 import scipy.sparse as sp
 
 from . import _lines
-from .errors import RatingsError
+from ._propose import MappingProposal, propose
+from .errors import ColumnMappingError, RatingsError
 from .ratings import (
     DEFAULT_DUPLICATES,
     DUPLICATE_POLICIES,
@@ -183,6 +184,7 @@ class ReadReport:
     n_items: int = 0
     n_ratings: int = 0
     id_types: dict[str, str] = field(default_factory=dict)
+    proposal: MappingProposal | None = None
     warnings: list[str] = field(default_factory=list)
     preview: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -356,6 +358,7 @@ def inspect_ratings(
         plan = _plan(dialect, options)
     except RatingsError as exc:
         report.warnings.append(str(exc))
+        report.proposal = getattr(exc, "proposal", None)
         # Still offer the unambiguous guesses, so a UI can pre-select them.
         found = _roles_by_name(dialect.names, skip=set()) if dialect.header else {}
         report.columns = {
@@ -1071,9 +1074,11 @@ def _plan_long(dialect: _Dialect, explicit: dict[str, int | None]) -> _Plan:
             hits = by_name.get(role, [])
             if len(hits) > 1:
                 listed = ", ".join(f"{dialect.names[j]!r} (column {j + 1})" for j in hits)
-                raise RatingsError(
+                unique = {r: h[0] for r, h in by_name.items() if len(h) == 1 and r != role}
+                raise ColumnMappingError(
                     f"ambiguous {role} column: {listed} could all be it; choose one with "
-                    f"columns={{'{role}': <name>}}"
+                    f"columns={{'{role}': <name>}}",
+                    proposal=_proposal_from_values(dialect, {**unique, **explicit}),
                 )
             positions[role] = hits[0] if hits else None
     else:
@@ -1082,11 +1087,13 @@ def _plan_long(dialect: _Dialect, explicit: dict[str, int | None]) -> _Plan:
         free = [j for j in range(width) if j not in taken]
         needed = [r for r in ("user", "item", "rating") if r not in explicit]
         if width > 4 and needed and len(explicit) == 0:
-            raise RatingsError(
-                f"found {width} columns and no recognised header, so which column is the "
-                "user, the item and the rating is ambiguous; add a header row "
-                "(user,item,rating[,timestamp]) or pass columns={'user': 0, 'item': 1, "
-                "'rating': 2}"
+            proposal = _proposal_from_values(dialect, explicit)
+            suggestion = f"; the values suggest {proposal.summary()}" if proposal.complete else ""
+            raise ColumnMappingError(
+                f"found {width} columns and no recognised header, so which column holds the "
+                f"user, the item and the rating is not certain{suggestion}. Choose the columns, "
+                "or add a header row (user,item,rating[,timestamp])",
+                proposal=proposal,
             )
         for role in needed:
             positions[role] = free.pop(0) if free else None
@@ -1109,13 +1116,45 @@ def _plan_long(dialect: _Dialect, explicit: dict[str, int | None]) -> _Plan:
     if missing:
         listed = ", ".join(repr(n) for n in dialect.names)
         hint = ", ".join(f"'{r}': <column>" for r in missing)
-        raise RatingsError(
+        found = {r: p for r, p in positions.items() if p is not None}
+        raise ColumnMappingError(
             f"no {' / '.join(missing)} column found among {listed}; rename the header "
-            f"(e.g. user, item, rating) or pass columns={{{hint}}}"
+            f"(e.g. user, item, rating) or pass columns={{{hint}}}",
+            proposal=_proposal_from_values(dialect, found),
         )
     for role in ROLES:
         positions.setdefault(role, None)
     return _Plan(layout="long", positions=positions, mapped_by=mapped_by, warnings=warnings)
+
+
+def _proposal_from_values(dialect: _Dialect, fixed: dict[str, int | None]) -> MappingProposal:
+    return propose(dialect.sample_rows[int(dialect.header) :], dialect.names, fixed)
+
+
+def _proposal_from_plan(plan: _Plan, dialect: _Dialect) -> MappingProposal | None:
+    """The mapping a read used, as a proposal with its reasons (None for a wide matrix). A
+    mapping taken by position is checked against the values, which win when they disagree."""
+    if plan.layout != "long":
+        return None
+    if plan.mapped_by == "columns taken by position":
+        from_values = _proposal_from_values(dialect, {})
+        if from_values.complete and from_values.columns != plan.positions:
+            return from_values
+    reasons = {}
+    for role, pos in plan.positions.items():
+        if pos is None:
+            reasons[role] = "no such column"
+        elif plan.mapped_by.startswith("columns as given"):
+            reasons[role] = "as chosen"
+        elif plan.mapped_by == "columns found by name":
+            reasons[role] = f"its header {dialect.names[pos]!r} names it"
+        else:
+            reasons[role] = f"column {pos + 1} by position (user, item, rating, timestamp)"
+    return MappingProposal(
+        columns=dict(plan.positions),
+        names={r: (dialect.names[p] if p is not None else None) for r, p in plan.positions.items()},
+        reasons=reasons,
+    )
 
 
 def _base_report(decoded: _Decoded, dialect: _Dialect) -> ReadReport:
@@ -1143,6 +1182,11 @@ def _apply_plan_to_report(report: ReadReport, plan: _Plan, dialect: _Dialect) ->
         used = {p for p in plan.positions.values() if p is not None}
         report.ignored_columns = [n for j, n in enumerate(dialect.names) if j not in used]
     report.warnings.extend(plan.warnings)
+    report.proposal = _proposal_from_plan(plan, dialect)
+    if report.proposal is not None and report.proposal.columns != plan.positions:
+        report.warnings.append(
+            f"The values suggest another mapping: {report.proposal.summary()}; check the columns."
+        )
 
 
 # ----------------------------------------------------------------------- parsing

@@ -367,7 +367,7 @@ BAD = [
     ("ragged long", lines("user,item,rating", "1,1,5", "2,1", "2,2,4,9"), {},
      r"2 line\(s\).*line 3 has 2 field.*line 4 has 4 field.*drop_invalid=True"),
     ("no separator", lines("1", "2", "3"), {}, "separator"),
-    ("five columns no header", lines("1,2,3,4,5", "2,3,4,5,6"), {}, r"5 columns.*columns="),
+    ("five columns no header", lines("1,2,3,4,5", "2,3,4,5,6"), {}, r"5 columns.*not certain"),
     ("unknown mapping name", lines("user,item,rating", "1,1,5", "2,2,4"),
      {"columns": {"rating": "stars"}}, r"no column of that name.*\['user', 'item', 'rating'\]"),
     ("mapping out of range", lines("user,item,rating", "1,1,5", "2,2,4"),
