@@ -558,18 +558,25 @@ class ReplayFit:
     states: list[FactorState]
 
 
-def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayFit:
+def fit_with_snapshots(
+    ratings: ac.Ratings,
+    settings: dict[str, Any],
+    *,
+    fingerprint: str = "",
+    callback: Any = None,
+) -> ReplayFit:
     """Fit as the Train page does (same split, seed and settings), keeping every half-step.
 
     The same seed gives the same random start, so the replay ends on the very factors the
-    other pages show. The start itself comes from a fit with zero iterations.
+    other pages show. The start itself comes from a fit with zero iterations. ``fingerprint``
+    (of ``ratings``) goes into the fit's key; ``callback`` gets each half-step's ``FitEvent``.
     """
     s = effective_settings(settings, ratings)
     train, valid = split_ratings(ratings, s)
     model = build_model(s, has_validation=valid is not None)
     model.snapshots = True
     model.snapshot_max_bytes = SNAPSHOT_BUDGET_BYTES
-    model.fit(train, validation=valid)
+    model.fit(train, validation=valid, callback=callback)
     start_params = {**model.get_params(), "iterations": 0, "snapshots": False}
     start_params.update(tol=None, patience=None)
     start = ac.ALS(**start_params).fit(train)
@@ -581,5 +588,12 @@ def fit_with_snapshots(ratings: ac.Ratings, settings: dict[str, Any]) -> ReplayF
         user_bias=start.user_bias_,
         item_bias=start.item_bias_,
     )
-    fit = FitResult(settings=s, model=model, train=train, validation=valid, seconds=0.0)
+    fit = FitResult(
+        settings=s,
+        model=model,
+        train=train,
+        validation=valid,
+        seconds=0.0,
+        fingerprint=fingerprint,
+    )
     return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))

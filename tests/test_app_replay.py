@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import teaching
+from dashboard import replay_fit, teaching
 from dashboard.settings import DEFAULT_SETTINGS
 from tests.app_support import chart, chart_keys, open_app
 
@@ -105,3 +105,29 @@ def test_playing_stops_at_the_last_frame_and_play_restarts_from_the_start():
     assert at.select_slider(key="replay_frame").value == last
     at.button(key="replay_play").click().run()
     assert at.select_slider(key="replay_frame").value == 1
+
+
+def test_the_replay_follows_the_data_as_well_as_the_settings():
+    """Two sessions, the same settings, other data: each replays its own data's fit."""
+    tiny = open_replay()
+    movie = open_replay(data="sample:movie_night")
+    for at, ratings in ((tiny, ac.load_sample("tiny")), (movie, ac.load_sample("movie_night"))):
+        assert len(at.select_slider(key="replay_frame").options) == 2 * ITERATIONS + 1
+        shown = chart(at, "replay_recon_chart").data[0]
+        assert len(shown.x) == min(ratings.n_items, 40)  # this data's items (at most 40)
+
+
+def test_the_replay_job_reports_progress_and_a_stop_keeps_the_half_steps_so_far():
+    ratings = ac.load_sample("movie_night")
+    settings = {**DEFAULT_SETTINGS, "k": 3, "iterations": ITERATIONS}
+    messages = []
+    work = replay_fit.replay_work(ratings, settings, fingerprint=ratings.fingerprint())
+    replay, stopped = work(lambda done, total, text: messages.append(text), lambda: False)
+    assert not stopped and replay.fit.fingerprint == ratings.fingerprint()
+    last = f"iteration {ITERATIONS} of {ITERATIONS}, items solved"
+    assert messages[-1] == f"Fitting again, keeping every half-step: {last}"
+    partial, stopped = work(lambda *a: None, lambda: True)  # Stop during the first half-step
+    assert stopped and [s.label for s in partial.states] == [
+        "random start",
+        "iteration 1: users solved",
+    ]
