@@ -1,6 +1,7 @@
 """The command line: train where the data lives, explore the result in the dashboard.
 
     python -m als_core fit RATINGS --k 50 --lam 0.05 --iterations 15 --out DIR
+    python -m als_core fit RATINGS --tune --tune-seconds 60 --out DIR
     python -m als_core evaluate DIR RATINGS
     python -m als_core recommend DIR --user ID --n 10
 
@@ -44,8 +45,12 @@ from .ratings import (
     duplicate_note_of,
 )
 from .split import split
+from .tune import TuneEvent, TuneResult, describe_params, tune
 
 PROG = "python -m als_core"
+TUNE_SECONDS = 60.0
+#: The model options --tune chooses (giving one as well would be ignored, so it is refused).
+TUNED_OPTIONS = ("--k", "--lam", "--iterations", "--regularization", "--biases", "--no-biases")
 ENGINES = ("numpy", "spark")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 # For Parquet input without --user-col/--item-col/--rating-col: the first column whose name,
@@ -133,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             f"  {PROG} fit ratings.csv --k 50 --lam 0.05 --iterations 15 --out model\n"
+            f"  {PROG} fit ratings.csv --tune --validation 0.2 --out model\n"
             f"  {PROG} fit ratings.parquet --engine spark --regularization weighted --out m2\n"
             f"  {PROG} evaluate model heldout.csv\n"
             f"  {PROG} recommend model --user 42 --n 10\n"
@@ -239,6 +245,21 @@ def _add_fit(commands: Any) -> None:
         metavar="FRACTION",
         help="hold out this share of the ratings (random) to report "
         "validation RMSE; 0 trains on everything",
+    )
+    tuning = p.add_argument_group("finding settings")
+    tuning.add_argument(
+        "--tune",
+        action="store_true",
+        help="choose k, λ, regularization, damping, biases and iterations with "
+        "als_core.tune on the training ratings (never on the --validation share), "
+        "print them and the table of fits, then fit with them",
+    )
+    tuning.add_argument(
+        "--tune-seconds",
+        type=_positive_float,
+        default=None,
+        metavar="N",
+        help=f"time budget of --tune in seconds (default {TUNE_SECONDS:g})",
     )
     engine = p.add_argument_group("engine")
     engine.add_argument("--engine", choices=ENGINES, default="numpy", help="what trains")
@@ -370,6 +391,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _parse(float, text, "a number")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = _parse(float, text, "a number")
     if not 0 <= value < 1:
@@ -491,6 +519,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     # Everything that can be checked without the data is checked before reading it.
     if args.patience is not None and args.validation == 0:
         raise CliError("--patience needs a validation set: add --validation FRACTION")
+    _check_tune_options(args)
     check_model_target(Path(args.out), overwrite=args.overwrite)
     model = _make_model(args)
     if args.engine == "spark":
@@ -505,9 +534,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         parts = split(ratings, method="random", fraction=args.validation, seed=args.seed)
         train, valid = parts.train, parts.validation
         log(f"validation: {parts.report()}")
-    model = _make_model(args)
+    tuned = None
+    if args.tune:
+        model, tuned = _tuned_model(args, train, log)
+    else:
+        model = _make_model(args)
     log(
-        f"fit: {args.engine} engine, k={model.k}, λ={model.lam} ({model.regularization}), "
+        f"fit: {args.engine} engine, k={model.k}, λ={model.lam} ({model.regularization}"
+        f"{f', damping {model.damping:g}' if model.damping else ''}), "
         f"biases {'on' if model.biases else 'off'}, up to {model.iterations} iterations"
     )
     if args.engine == "spark":
@@ -532,6 +566,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "final_validation_rmse": _final_validation(model),
         "argv": args.argv,
     }
+    if tuned is not None:
+        run["tune"] = _tune_record(tuned)
     if args.engine == "spark":
         run.update(
             master=model.master,
@@ -546,6 +582,59 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     print(f"model saved to {out}")
     return 0
+
+
+def _check_tune_options(args: argparse.Namespace) -> None:
+    if not args.tune:
+        if args.tune_seconds is not None:
+            raise CliError("--tune-seconds needs --tune")
+        return
+    if args.engine != "numpy":
+        raise CliError("--tune searches with the in-process engine; drop --engine spark")
+    given = [o for o in TUNED_OPTIONS if any(a == o or a.startswith(o + "=") for a in args.argv)]
+    if given:
+        raise CliError(f"--tune chooses {', '.join(given)} itself: leave them out, or drop --tune")
+
+
+def _tuned_model(args: argparse.Namespace, train: Ratings, log: _Log) -> tuple[ALS, TuneResult]:
+    """Settings from ``tune`` on ``train`` (the held-out share never reaches it), printed with
+    the table of fits; the model to fit with them (plus --tol, --patience, --dtype)."""
+    budget = TUNE_SECONDS if args.tune_seconds is None else args.tune_seconds
+    log(f"tune: searching settings on {train.nnz:,} training ratings for up to {budget:g} s")
+
+    def report(event: TuneEvent) -> None:
+        if event.kind == "fit":
+            log(f"tune: {event.message}")
+
+    result = tune(train, seed=args.seed, budget_seconds=budget, callback=report)
+    cut = ", cut short by --tune-seconds" if result.truncated else ""
+    print(
+        f"tuned settings: {describe_params(result.params)} (validation RMSE "
+        f"{result.validation_rmse:.4f}; {len(result.table)} fits in {result.seconds:.0f} s{cut})"
+    )
+    print(_tune_table_text(result.table))
+    model = ALS(
+        **result.params, tol=args.tol, patience=args.patience, dtype=np.dtype(args.dtype).type
+    )
+    return model, result
+
+
+def _tune_table_text(table: pd.DataFrame) -> str:
+    columns = ["stage", "k", "regularization", "lam", "damping", "biases", "iterations"]
+    shown = table[[*columns, "validation_rmse", "status", "chosen"]].copy()
+    shown["chosen"] = shown["chosen"].map({True: "<-", False: ""})
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _tune_record(result: TuneResult) -> dict[str, Any]:
+    """What the model directory keeps of the search (JSON-friendly)."""
+    return {
+        "params": result.params,
+        "validation_rmse": result.validation_rmse,
+        "truncated": result.truncated,
+        "seconds": result.seconds,
+        "table": json.loads(result.table.to_json(orient="records")),
+    }
 
 
 def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:

@@ -606,14 +606,17 @@ def tune(
     >>> bool(ac.evaluate(model, test)["rmse"] < 1.0)
     True
 
-    From a background thread, with progress and a Stop button::
+    In a background job that reports ``progress(done, total, message)`` and asks
+    ``should_stop()`` (the app's job runner)::
 
-        def on_event(event):
-            show_progress(event.fraction, event.message)
-            if stop_clicked():
-                event.stop()
+        def work(progress, should_stop):
+            def on_event(event):
+                progress(event.done, event.total, event.message)
+                if should_stop():
+                    event.stop()
 
-        result = ac.tune(train, callback=on_event)
+            result = ac.tune(train, callback=on_event)
+            return result, result.stopped
     """
     start = _now()
     _check_arguments(train, validation, seed, budget_seconds, callback)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import importlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import als_core as ac
+from als_core.cli import main, read_ratings_file
+from als_core.tune import describe_params
 
 tune_module = importlib.import_module("als_core.tune")
 
@@ -352,3 +355,60 @@ def test_bad_data_says_what_is_wrong(parts):
         ac.tune(train, validation=test.select(np.zeros(test.nnz, dtype=bool)))
     with pytest.raises(ValueError, match=r"shares [\d,]+ \(user, item\) pair"):
         ac.tune(train, validation=train)
+
+
+# --------------------------------------------------------------------------------- the CLI
+@pytest.fixture
+def ratings_csv(tmp_path, data) -> Path:
+    path = tmp_path / "ratings.csv"
+    data.to_frame().to_csv(path, index=False)
+    return path
+
+
+def test_cli_fit_tune_end_to_end(monkeypatch, tmp_path, ratings_csv, capsys):
+    """fit --tune --validation: tunes on the training share only, prints the settings and the
+    table, fits with them and saves a model that carries them."""
+    spy = FitSpy(monkeypatch)
+    out = tmp_path / "model"
+    argv = ["fit", str(ratings_csv), "--tune", "--tune-seconds", "600", "--validation", "0.25"]
+    code = main([*argv, "--seed", "3", "--out", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    # What the CLI holds out, rebuilt from the file the same way: never seen by a tuning fit.
+    ratings, _ = read_ratings_file(ratings_csv)
+    train, held = ac.split(ratings, fraction=0.25, seed=3)
+    assert spy.calls
+    for fitted, scored, params in spy.calls:
+        assert pairs(fitted) | pairs(scored) <= pairs(train)
+        assert params["seed"] == 3
+    assert not (pairs(held) & pairs(train))
+    model = ac.load_model(out)
+    record = model.settings_["run"]["tune"]
+    chosen = record["params"]
+    lines = printed.splitlines()
+    assert lines[0].startswith(f"tuned settings: {describe_params(chosen)} (validation RMSE")
+    assert "validation_rmse" in lines[1] and lines[-1].startswith("model saved to")
+    table_lines = lines[2:-1]  # one per fit, the chosen one marked
+    assert len(table_lines) == len(record["table"])
+    assert [line.endswith("<-") for line in table_lines] == [r["chosen"] for r in record["table"]]
+    got = model.get_params()
+    assert {key: got[key] for key in chosen} == chosen
+    assert model.n_iter_ == chosen["iterations"]
+    assert ac.evaluate(model, held)["rmse"] == pytest.approx(
+        ac.evaluate(ac.ALS(**chosen).fit(train), held)["rmse"], abs=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "words"),
+    [
+        (["--tune", "--k", "5"], 1, "--tune chooses --k itself"),
+        (["--tune", "--biases"], 1, "--tune chooses --biases itself"),
+        (["--tune-seconds", "5"], 1, "--tune-seconds needs --tune"),
+        (["--tune", "--engine", "spark"], 1, "drop --engine spark"),
+        (["--tune", "--tune-seconds", "0"], 2, "expected a finite number > 0"),
+    ],
+)
+def test_cli_tune_option_errors(tmp_path, ratings_csv, capsys, extra, code, words):
+    assert main(["fit", str(ratings_csv), *extra, "--out", str(tmp_path / "m")]) == code
+    assert words in capsys.readouterr().err
