@@ -30,6 +30,7 @@ DOCUMENTED = [
     ("als_half_step", ac.als_half_step, (*FUNCTION, "Raises")),
     ("objective", ac.objective, (*FUNCTION, "Raises")),
     ("load_model", ac.load_model, (*FUNCTION, "Raises")),
+    ("tune", ac.tune, (*FUNCTION, "Raises")),
 ]
 IDS = [name for name, _, _ in DOCUMENTED]
 
