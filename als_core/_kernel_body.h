@@ -3,14 +3,29 @@
    For each listed row u with observed columns I and targets t it solves the w x w system
    (F_Iᵀ F_I + λ_u I) x = F_Iᵀ t by Cholesky, where F is the other side's factors padded with
    zero columns to wp (a whole number of VBYTES-byte vectors), and returns Σ (t − x·f)² per row.
-   Written with GCC/Clang vector extensions so the compiler emits the machine's widest SIMD
-   (-march=native) without intrinsics; see _kernel.py for how and why it is compiled. */
+   Written with the vector extensions GCC and clang share (vector_size types, element access,
+   scalar-vector arithmetic, SHUFFLE2 from _kernel.c) so either compiler emits the machine's
+   widest SIMD (-march=native) without intrinsics; see _kernel.py for how and why it is
+   compiled. */
 
 typedef REAL NAME(vec) __attribute__((vector_size(VBYTES), aligned(sizeof(REAL))));
 typedef MASKINT NAME(mask) __attribute__((vector_size(VBYTES)));
 #define VEC NAME(vec)
 #define MASK NAME(mask)
-#define LANES ((int64_t)(VBYTES / sizeof(REAL)))
+#define LANES ((int64_t)NLANES)
+_Static_assert(NLANES * sizeof(REAL) == VBYTES, "NLANES must be VBYTES / sizeof(REAL)");
+#if NLANES == 8
+#define LANE_LIST(F, h) F(h, 0), F(h, 1), F(h, 2), F(h, 3), F(h, 4), F(h, 5), F(h, 6), F(h, 7)
+#elif NLANES == 16
+#define LANE_LIST(F, h)                                                                       \
+  F(h, 0), F(h, 1), F(h, 2), F(h, 3), F(h, 4), F(h, 5), F(h, 6), F(h, 7), F(h, 8), F(h, 9),       \
+      F(h, 10), F(h, 11), F(h, 12), F(h, 13), F(h, 14), F(h, 15)
+#else
+#error "NLANES must be 8 or 16"
+#endif
+/* Lane q of the fold's permutes at level h (indices from NLANES up pick the second vector). */
+#define FOLD_LO(h, q) ((q) % (2 * (h)) < (h) ? (q) : NLANES + (q) - (h))
+#define FOLD_HI(h, q) ((q) % (2 * (h)) < (h) ? (q) + (h) : NLANES + (q))
 #define TILE_ROWS 8
 #define PREFETCH 8 /* observations; measured best of 4, 8, 16 at MovieLens-1M shape */
 
@@ -121,38 +136,31 @@ static int NAME(cholesky)(REAL *G, int64_t wp, int64_t w) {
   return 1;
 }
 
-/* Masks for NAME(fold): at level h (LANES/2, ..., 1), lanes of each block of 2h take h lanes
-   from the first vector then h from the second, `lo` the first half of each vector's block and
-   `hi` the second. */
-static void NAME(fold_masks)(MASK *lo, MASK *hi) {
-  int level = 0;
-  for (int64_t h = LANES / 2; h >= 1; h /= 2, level++) {
-    for (int64_t q = 0; q < LANES; q++) {
-      int64_t base = q / (2 * h) * 2 * h, off = q % (2 * h);
-      lo[level][q] = off < h ? base + off : LANES + base + off - h;
-      hi[level][q] = off < h ? base + h + off : LANES + base + off;
-    }
+/* The sums of LANES vectors at once, by pairwise folding with two-source lane permutes (v is
+   overwritten). At level h (LANES/2, ..., 1), lanes of each block of 2h take h lanes from the
+   first vector then h from the second: FOLD_LO the first half of each vector's block, FOLD_HI
+   the second, so their sum halves the number of vectors. Lane q of the result is the sum of
+   v[perm[q]], perm found once by folding unit vectors. The permutes are constants, as clang's
+   __builtin_shufflevector requires (see SHUFFLE2 above). */
+#define FOLD_LEVEL(h)                                                                         \
+  for (int64_t i = 0; i < (h); i++) {                                                         \
+    VEC a = v[i], b = v[i + (h)];                                                             \
+    v[i] = SHUFFLE2(a, b, LANE_LIST(FOLD_LO, h)) + SHUFFLE2(a, b, LANE_LIST(FOLD_HI, h));     \
   }
-}
-
-/* The sums of LANES vectors at once, by pairwise folding with two-source permutes (v is
-   overwritten). Lane q of the result is the sum of v[perm[q]], perm found once by folding
-   unit vectors. */
-static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v, const MASK *lo,
-                                                            const MASK *hi) {
-  int level = 0;
-  for (int64_t m = LANES; m > 1; m /= 2, level++)
-    for (int64_t i = 0; i < m / 2; i++) {
-      VEC a = v[i], b = v[i + m / 2];
-      v[i] = __builtin_shuffle(a, b, lo[level]) + __builtin_shuffle(a, b, hi[level]);
-    }
+static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v) {
+#if NLANES == 16
+  FOLD_LEVEL(8)
+#endif
+  FOLD_LEVEL(4)
+  FOLD_LEVEL(2)
+  FOLD_LEVEL(1)
   return v[0];
 }
+#undef FOLD_LEVEL
 
 /* Σ (t − x·f)² over the row's observations, in double; LANES dot products at a time. */
 static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const int32_t *cols,
-                              const REAL *t, int64_t n, const int64_t *perm, const MASK *lo,
-                              const MASK *hi) {
+                              const REAL *t, int64_t n, const int64_t *perm) {
   double total = 0;
   int64_t l = 0;
   for (; l + LANES <= n; l += LANES) {
@@ -163,7 +171,7 @@ static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const in
       for (int64_t c = 0; c < wp; c += LANES) s += *(const VEC *)(x + c) * *(const VEC *)(f + c);
       p[q] = s;
     }
-    VEC sums = NAME(fold)(p, lo, hi);
+    VEC sums = NAME(fold)(p);
     for (int64_t q = 0; q < LANES; q++) {
       double r = (double)t[l + perm[q]] - (double)sums[q];
       total += r * r;
@@ -192,15 +200,13 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
   REAL *x = rhs + wp;
   REAL *y = x + wp;
   int64_t perm[LANES];
-  MASK lo[8], hi[8];
-  NAME(fold_masks)(lo, hi);
   {
     VEC unit[LANES];
     for (int64_t i = 0; i < LANES; i++) {
       unit[i] = (VEC){0};
       unit[i][0] = (REAL)(i + 1);
     }
-    VEC s = NAME(fold)(unit, lo, hi);
+    VEC s = NAME(fold)(unit);
     for (int64_t q = 0; q < LANES; q++) perm[q] = (int64_t)s[q] - 1;
   }
   int64_t n_failed = 0;
@@ -236,7 +242,7 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
       for (int64_t q = 0; q < LANES; q++) s += acc[q];
       x[i] = (y[i] - s) / gi[i];
     }
-    data_terms[row] = NAME(residuals)(x, wp, F, cols, t, n, perm, lo, hi);
+    data_terms[row] = NAME(residuals)(x, wp, F, cols, t, n, perm);
     REAL *o = out + row * w;
     for (int64_t a = 0; a < w; a++) o[a] = x[a];
   }
@@ -245,6 +251,9 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
 }
 
 #undef LANES
+#undef LANE_LIST
+#undef FOLD_LO
+#undef FOLD_HI
 #undef VEC
 #undef MASK
 #undef TILE_ROWS
