@@ -6,6 +6,7 @@ dashboard.
 
 from . import experiments
 from ._kernel import describe as solver_engine
+from ._kernel import prepare as prepare_engine
 from ._propose import MappingProposal
 from .als import ALS, FitEvent, ObjectiveTerms, Snapshot, als_half_step, objective
 from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
@@ -56,6 +57,7 @@ from .tune import TuneEvent, TuneResult, tune
 
 __all__ = [
     "solver_engine",
+    "prepare_engine",
     "RunFileError",
     "RunRecord",
     "factors_frame",

@@ -10,8 +10,9 @@ where F is the fixed factor matrix of the other side (w = k, or k + 1 with a bia
 Two engines solve the same systems. The compiled kernel (``_kernel``: one pass per row in C,
 symmetric Gram tiles, Cholesky) runs whenever it can be built and every row has a positive
 ridge; it is about 2.7 times as fast at MovieLens-1M size (benchmarks/README.md). The numpy
-engine below handles everything else (zero ridge, no C compiler, ``ALS_CORE_ENGINE=numpy``);
-rows the kernel finds not numerically positive definite get a least-norm solve.
+engine below handles everything else (zero ridge, no C compiler, ``ALS_CORE_ENGINE=numpy``,
+and every half-step while the kernel is still compiling in the background); rows the kernel
+finds not numerically positive definite get a least-norm solve.
 
 How the numpy engine works, and why this way (measured on 2 cores, MovieLens-1M shape,
 k = 50; see benchmarks/bench_speed.py):
@@ -310,14 +311,19 @@ def solve_rows(
         raise ValueError(f"engine must be 'auto', 'compiled' or 'numpy', got {engine!r}")
     lam = np.ascontiguousarray(lam_rows, dtype=fixed.dtype)
     if engine != "numpy":
-        lib = _compiled_kernel(plan, fixed, lam, required=engine == "compiled")
-        if lib is not None:
-            return _solve_compiled(lib, plan, fixed, targets, lam, n_threads)
+        kernel = _compiled_kernel(plan, fixed, lam, required=engine == "compiled")
+        if kernel is not None:
+            return _solve_compiled(kernel, plan, fixed, targets, lam, n_threads)
     return _solve_numpy(plan, fixed, targets, lam, n_threads)
 
 
 def _compiled_kernel(plan: RowPlan, fixed: np.ndarray, lam: np.ndarray, *, required: bool):
-    """The kernel library if it applies to this solve, else None (or an error if required)."""
+    """The kernel if it applies to this solve and is ready, else None (or an error if required).
+
+    Not required ("auto"), it never waits for the compiler: while the kernel builds in the
+    background (seconds, once per machine) half-steps run on the numpy engine, whose results
+    agree to rounding.
+    """
     reasons = []
     if fixed.dtype not in (np.float64, np.float32):
         reasons.append(f"dtype {fixed.dtype} (it has float64 and float32)")
@@ -326,6 +332,8 @@ def _compiled_kernel(plan: RowPlan, fixed: np.ndarray, lam: np.ndarray, *, requi
     if len(plan.order) and not np.all(lam[plan.order] > 0):
         reasons.append("a row with zero ridge (the numpy engine finds the least-norm solution)")
     if not reasons:
+        if not required:
+            return _kernel.current()
         try:
             return _kernel.load()
         except _kernel.KernelUnavailable as exc:
@@ -336,7 +344,7 @@ def _compiled_kernel(plan: RowPlan, fixed: np.ndarray, lam: np.ndarray, *, requi
 
 
 def _solve_compiled(
-    lib,
+    kernel: _kernel.Kernel,
     plan: RowPlan,
     fixed: np.ndarray,
     targets: np.ndarray,
@@ -346,36 +354,32 @@ def _solve_compiled(
     """Stripes of the longest-first row order on worker threads (ctypes drops the GIL)."""
     dtype = fixed.dtype
     variant = _kernel.choose_variant(dtype, plan.width)
-    padded = _kernel.pad_factors(fixed, variant)
-    targets = np.ascontiguousarray(targets, dtype=dtype)
-    out = np.zeros((plan.n_rows, plan.width), dtype=dtype)
-    data_terms = np.zeros(plan.n_rows)
+    step = _kernel.HalfStep.checked(
+        variant,
+        indptr=plan.indptr,
+        indices=plan.indices,
+        targets=np.ascontiguousarray(targets, dtype=dtype),
+        padded=_kernel.pad_factors(fixed, variant),
+        width=plan.width,
+        lam=lam,
+        out=np.zeros((plan.n_rows, plan.width), dtype=dtype),
+        data_terms=np.zeros(plan.n_rows),
+    )
     workers = _worker_count(n_threads, plan, len(plan.order))
     stripes = [np.ascontiguousarray(plan.order[i::workers]) for i in range(workers)]
     failed: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * workers
 
     def run(i: int) -> None:
-        failed[i] = _kernel.solve_stripe(
-            lib,
-            variant,
-            plan.indptr,
-            plan.indices,
-            targets,
-            padded,
-            plan.width,
-            lam,
-            stripes[i],
-            out,
-            data_terms,
-        )
+        failed[i] = _kernel.solve_stripe(kernel, step, stripes[i])
 
     if workers == 1:
         run(0)
     else:
         _run_threaded(run, tuple(range(workers)), workers)
     redo = np.sort(np.concatenate(failed))
+    out, data_terms = step.out, step.data_terms
     if len(redo):
-        _solve_rows_least_norm(plan, fixed, targets, lam, redo, out, data_terms)
+        _solve_rows_least_norm(plan, fixed, step.targets, lam, redo, out, data_terms)
     return out, math.fsum(data_terms.tolist())
 
 

@@ -6,7 +6,14 @@ switch. Tolerances: float64 solutions to 1e-12 of their scale, float32 to 2e-4.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import subprocess
+import sys
+import threading
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +28,26 @@ HAVE_COMPILER = any(shutil.which(name) for name in ("cc", "gcc", "clang"))
 needs_kernel = pytest.mark.skipif(not HAVE_COMPILER, reason="no C compiler on this machine")
 
 
+def _numpy_engine_called(*args, **kwargs):
+    raise AssertionError("the numpy engine ran although the kernel applies")
+
+
+def _half_step(plan, targets, fixed, ridge, variant="f64"):
+    """A checked half-step of ``plan`` for the kernel (float64 unless told)."""
+    dtype = _kernel.VARIANTS[variant][0]
+    return _kernel.HalfStep.checked(
+        variant,
+        indptr=plan.indptr,
+        indices=plan.indices,
+        targets=np.ascontiguousarray(targets, dtype=dtype),
+        padded=_kernel.pad_factors(fixed, variant),
+        width=fixed.shape[1],
+        lam=np.ascontiguousarray(ridge, dtype=dtype),
+        out=np.zeros((plan.n_rows, fixed.shape[1]), dtype=dtype),
+        data_terms=np.zeros(plan.n_rows),
+    )
+
+
 def _solve_with(R, fixed, ridge, engine, n_threads=1):
     plan = _solve.plan_rows(R.indptr, R.indices, R.shape[1], fixed.shape[1])
     data = R.data.astype(fixed.dtype)
@@ -30,22 +57,30 @@ def _solve_with(R, fixed, ridge, engine, n_threads=1):
 @pytest.fixture()
 def fresh_kernel_state(monkeypatch, tmp_path):
     """A process that has not loaded the kernel yet, building into its own cache folder."""
-    monkeypatch.setattr(_kernel, "_state", {})
-    monkeypatch.setenv("ALS_CORE_KERNEL_DIR", str(tmp_path))
-    return tmp_path
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setattr(_kernel, "_state", _kernel._State())
+    monkeypatch.setenv("ALS_CORE_KERNEL_DIR", str(folder))
+    monkeypatch.delenv("ALS_CORE_ENGINE", raising=False)
+    if shutil.which("clang"):  # builds the kernel in less than half of gcc's time
+        monkeypatch.setenv("CC", "clang")
+    return folder
+
+
+def _new_process(monkeypatch):
+    """Forget the loaded kernel, as a new process on the same machine would."""
+    monkeypatch.setattr(_kernel, "_state", _kernel._State())
 
 
 # ----------------------------------------------------------------------------- exactness
-@needs_kernel
-def test_the_kernel_builds_and_loads_on_a_machine_with_a_compiler():
+def test_the_kernel_builds_and_loads_with_each_compiler(kernel_compiler):
     assert _kernel.available(), _kernel.describe()
     assert _kernel.describe().startswith("compiled C kernel")
 
 
-@needs_kernel
 @pytest.mark.parametrize("width", [1, 2, 3, 7, 8, 9, 15, 16, 17, 20, 21, 24, 31, 33, 50, 51])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
+def test_every_width_and_row_length_equals_the_reference_loop(width, dtype, kernel_compiler):
     # Widths on and off the 8- and 16-lane vector sizes, rows shorter than a tile, than the
     # width, and longer than both, plus empty rows. The data term is checked against a direct
     # sum of squared residuals.
@@ -64,10 +99,11 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype):
     assert np.all(X[np.diff(R.indptr) == 0] == 0)
 
 
-@needs_kernel
 @pytest.mark.parametrize("variant", ["f32", "f32_narrow"])
 @pytest.mark.parametrize("width", [3, 8, 20, 50])
-def test_both_float32_vector_widths_equal_the_reference_loop(monkeypatch, variant, width):
+def test_both_float32_vector_widths_equal_the_reference_loop(
+    monkeypatch, variant, width, kernel_compiler
+):
     monkeypatch.setattr(_kernel, "choose_variant", lambda dtype, w: variant)
     rng = np.random.default_rng(width + 1)
     R = ratings_with_row_lengths(rng, [0, 1, 5, 9, 17, width, 2 * width + 1, 120], 200)
@@ -91,8 +127,7 @@ def test_the_float32_vector_width_follows_the_tile_work():
         _kernel.choose_variant(np.float16, 20)
 
 
-@needs_kernel
-def test_compiled_and_numpy_engines_agree_on_a_skewed_problem():
+def test_compiled_and_numpy_engines_agree_on_a_skewed_problem(kernel_compiler):
     # Long-tailed row lengths like real ratings, k = 50: both engines, 1e-12 of the scale.
     rng = np.random.default_rng(5)
     lengths = np.minimum(20 + rng.lognormal(3.0, 1.0, 300).astype(int), 900)
@@ -105,8 +140,7 @@ def test_compiled_and_numpy_engines_agree_on_a_skewed_problem():
     assert d_c == pytest.approx(d_n, rel=1e-12)
 
 
-@needs_kernel
-def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution():
+def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution(kernel_compiler):
     # Two identical columns and a ridge lost to rounding (1 + 1e-30 == 1): the Gram matrix is
     # singular in floating point (powers of two: the second pivot is exactly 0). The kernel
     # reports the rows; the solver then gives the minimum-norm least-squares solution, which
@@ -115,11 +149,8 @@ def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution():
     R = sp.csr_matrix(np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 4.0]]))
     ridge = np.full(2, 1e-30)
     plan = _solve.plan_rows(R.indptr, R.indices, 3, 2)
-    out, terms = np.zeros((2, 2)), np.zeros(2)
-    failed = _kernel.solve_stripe(
-        _kernel.load(), "f64", plan.indptr, plan.indices, R.data, _kernel.pad_factors(F, "f64"),
-        2, ridge, plan.order, out, terms,
-    )  # fmt: skip
+    step = _half_step(plan, R.data, F, ridge)
+    failed = _kernel.solve_stripe(_kernel.load(), step, plan.order)
     assert sorted(failed.tolist()) == [0, 1]
     X, data_term = _solve_with(R, F, ridge, "compiled")
     for u in range(2):
@@ -130,8 +161,7 @@ def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution():
     assert data_term == pytest.approx(direct_data_term(R, X, F), rel=1e-12)
 
 
-@needs_kernel
-def test_a_nan_factor_spoils_only_the_rows_that_use_it():
+def test_a_nan_factor_spoils_only_the_rows_that_use_it(kernel_compiler):
     rng = np.random.default_rng(2)
     rows, cols = [0, 0, 0, 1, 1, 1, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]
     R = sp.csr_matrix((rng.integers(1, 6, 8).astype(float), (rows, cols)), shape=(3, 8))
@@ -143,10 +173,11 @@ def test_a_nan_factor_spoils_only_the_rows_that_use_it():
 
 
 # ----------------------------------------------------------------------------- engines
-@needs_kernel
 @pytest.mark.parametrize("regularization", ["plain", "weighted"])
 @pytest.mark.parametrize("biases", [False, True])
-def test_a_whole_fit_is_the_same_with_either_engine(monkeypatch, regularization, biases):
+def test_a_whole_fit_is_the_same_with_either_engine(
+    monkeypatch, regularization, biases, kernel_compiler
+):
     rng = np.random.default_rng(7)
     R = ratings_with_row_lengths(rng, rng.integers(1, 40, size=60), 45)
     fits = {}
@@ -161,13 +192,8 @@ def test_a_whole_fit_is_the_same_with_either_engine(monkeypatch, regularization,
     np.testing.assert_allclose(b.history_["objective"], a.history_["objective"], rtol=1e-10)
 
 
-@needs_kernel
-def test_fit_uses_the_kernel_by_default(monkeypatch):
-    def numpy_engine_called(*args, **kwargs):
-        raise AssertionError("the numpy engine ran although the kernel applies")
-
-    monkeypatch.delenv("ALS_CORE_ENGINE", raising=False)
-    monkeypatch.setattr(_solve, "_solve_numpy", numpy_engine_called)
+def test_fit_uses_the_kernel_by_default_once_it_is_built(monkeypatch, kernel_compiler):
+    monkeypatch.setattr(_solve, "_solve_numpy", _numpy_engine_called)
     rng = np.random.default_rng(1)
     ac.ALS(k=3, lam=0.1, iterations=2).fit(ratings_with_row_lengths(rng, [5, 7, 9, 4], 12))
 
@@ -183,18 +209,21 @@ def test_zero_ridge_goes_to_the_numpy_engine_and_compiled_refuses_it():
         _solve_with(R, Y, np.zeros(4), "compiled")
 
 
-def test_engine_setting_numpy_never_touches_the_kernel(monkeypatch):
-    def load():
-        raise AssertionError("kernel loaded although ALS_CORE_ENGINE=numpy")
+def test_engine_setting_numpy_never_touches_the_kernel(monkeypatch, fresh_kernel_state):
+    def touched(*args):
+        raise AssertionError("kernel touched although ALS_CORE_ENGINE=numpy")
 
     monkeypatch.setenv("ALS_CORE_ENGINE", "numpy")
-    monkeypatch.setattr(_kernel, "load", load)
+    for name in ("load", "current", "_start"):
+        monkeypatch.setattr(_kernel, name, touched)
     rng = np.random.default_rng(4)
     R = ratings_with_row_lengths(rng, [3, 5, 8], 10)
     Y = rng.standard_normal((10, 3))
     X, _ = _solve_with(R, Y, np.full(3, 0.5), None)
     np.testing.assert_allclose(X, reference_half_step(R, Y, 0.5), rtol=0, atol=1e-12)
-    assert "ALS_CORE_ENGINE=numpy" in _kernel.describe()
+    assert "ALS_CORE_ENGINE=numpy" in ac.solver_engine()
+    ac.prepare_engine()  # nothing to prepare
+    assert list(fresh_kernel_state.iterdir()) == []
 
 
 def test_a_bad_engine_name_is_a_clear_error(monkeypatch):
@@ -209,9 +238,7 @@ def test_a_bad_engine_name_is_a_clear_error(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- building
-def test_without_a_compiler_the_numpy_engine_answers_and_says_why(monkeypatch, tmp_path):
-    monkeypatch.setattr(_kernel, "_state", {})
-    monkeypatch.setenv("ALS_CORE_KERNEL_DIR", str(tmp_path))
+def test_without_a_compiler_the_numpy_engine_answers_and_says_why(monkeypatch, fresh_kernel_state):
     monkeypatch.delenv("CC", raising=False)
     monkeypatch.setattr(_kernel.shutil, "which", lambda name: None)
     rng = np.random.default_rng(8)
@@ -234,27 +261,298 @@ def test_a_failing_compiler_leaves_nothing_half_written(fresh_kernel_state, monk
 
 
 @needs_kernel
-def test_the_build_is_cached_and_reused(fresh_kernel_state, monkeypatch):
-    _kernel.load()
-    built = [p for p in fresh_kernel_state.iterdir() if p.name.startswith("als_kernel_")]
-    assert len(built) == 1 and not [p for p in fresh_kernel_state.iterdir() if "building" in p.name]
+def test_the_build_is_cached_with_its_sha256_and_reused(fresh_kernel_state, monkeypatch):
+    kernel = _kernel.load()
+    names = sorted(p.name for p in fresh_kernel_state.iterdir())
+    assert names == [kernel.path.name, kernel.path.name + ".sha256"]  # no temporary files left
+    recorded = (fresh_kernel_state / names[1]).read_text().split()
+    assert recorded == [hashlib.sha256(kernel.path.read_bytes()).hexdigest(), kernel.path.name]
 
     def compile_again(*args):
         raise AssertionError("compiled again although the cache holds this build")
 
-    monkeypatch.setattr(_kernel, "_state", {})  # a new process, same machine
+    _new_process(monkeypatch)
     monkeypatch.setattr(_kernel, "_compile", compile_again)
-    assert _kernel.available()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a good cache is used without a word
+        assert _kernel.load().path == kernel.path
 
 
-def test_the_cache_key_changes_with_source_flags_compiler_and_cpu(monkeypatch):
-    base = _kernel._cache_key(b"source", "cc", ["-O3"])
-    assert _kernel._cache_key(b"source", "cc", ["-O3"]) == base
-    assert _kernel._cache_key(b"source2", "cc", ["-O3"]) != base
-    assert _kernel._cache_key(b"source", "cc", ["-O2"]) != base
-    assert _kernel._cache_key(b"source", "clang", ["-O3"]) != base
+def test_the_cache_key_changes_with_source_flags_compiler_and_cpu(monkeypatch, tmp_path):
+    base = _kernel._source_key(b"source", ["-O3"])
+    assert _kernel._source_key(b"source", ["-O3"]) == base
+    assert _kernel._source_key(b"source2", ["-O3"]) != base
+    assert _kernel._source_key(b"source", ["-O2"]) != base
+    assert _kernel._compiler_key("gcc") != _kernel._compiler_key("clang")
+    # the compiler's file: an upgrade in place (new size or time) gives a new key
+    fake = tmp_path / "fakecc"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path), prepend=os.pathsep)
+    before = _kernel._compiler_key("fakecc")
+    fake.write_text("#!/bin/sh\n# upgraded\n")
+    assert _kernel._compiler_key("fakecc") != before
     monkeypatch.setattr(_kernel, "_cpu_signature", lambda: "another cpu")
-    assert _kernel._cache_key(b"source", "cc", ["-O3"]) != base
+    assert _kernel._source_key(b"source", ["-O3"]) != base
+
+
+# ----------------------------------------------------------------------------- trust
+PLANTED = r"""
+#include <stdio.h>
+/* Runs as soon as the library is loaded: the marker proves that it was. */
+__attribute__((constructor)) static void planted(void) {
+  FILE *f = fopen(MARKER, "w");
+  if (f) { fputs("planted code ran", f); fclose(f); }
+}
+int not_the_kernel(void) { return 0; }
+"""
+
+
+def _plant(target, marker, tmp_path):
+    """Compile PLANTED (its constructor writes ``marker``) and put it at ``target``."""
+    source = tmp_path / "planted.c"
+    source.write_text(PLANTED)
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    built = tmp_path / "planted.so"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", f'-DMARKER="{marker}"', "-o", str(built), str(source)],
+        check=True,
+    )
+    os.replace(built, target)
+
+
+def _small_fit():
+    rng = np.random.default_rng(11)
+    R = ratings_with_row_lengths(rng, rng.integers(2, 12, size=25), 18)
+    return R, ac.ALS(k=4, lam=0.1, iterations=3, seed=0).fit(R)
+
+
+NEW_PROCESS_FIT = """
+import sys
+sys.path.insert(0, {root!r})
+import numpy as np
+import scipy.sparse as sp
+import als_core as ac
+R = sp.random(25, 18, density=0.4, random_state=1, format="csr") * 5
+model = ac.ALS(k=4, lam=0.1, iterations=3, seed=0).fit(R)
+ac._kernel.available()  # waits for a rebuild in progress
+print(np.isfinite(model.user_factors_).all(), ac.solver_engine())
+"""
+
+
+def _fit_in_a_new_process(folder):
+    """A fit in a new Python process using the kernel cache ``folder``: (stdout, stderr).
+
+    A new process, because the dynamic loader of this one would hand back the library it
+    loaded before under the same file name, whatever the file now holds."""
+    code = NEW_PROCESS_FIT.format(root=str(Path(__file__).resolve().parents[1]))
+    env = {**os.environ, "ALS_CORE_KERNEL_DIR": str(folder)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip(), done.stderr
+
+
+@needs_kernel
+def test_a_library_planted_over_the_cache_never_runs_and_the_fit_works(
+    fresh_kernel_state, tmp_path
+):
+    genuine = _kernel.load().path
+    marker = tmp_path / "planted-code-ran"
+    _plant(genuine, marker, tmp_path)  # its recorded SHA-256 is still the genuine one's
+    out, err = _fit_in_a_new_process(fresh_kernel_state)
+    assert not marker.exists()
+    assert out == f"True compiled C kernel (-O3 -march=native -shared -fPIC, {genuine.name})"
+    assert err.count("RuntimeWarning") == 1 and "does not match its recorded SHA-256" in err
+    recorded = (genuine.parent / (genuine.name + ".sha256")).read_text().split()[0]
+    assert hashlib.sha256(genuine.read_bytes()).hexdigest() == recorded  # rebuilt
+
+
+@needs_kernel
+def test_a_planted_library_with_a_matching_hash_but_no_kernel_is_rebuilt(
+    fresh_kernel_state, tmp_path
+):
+    genuine = _kernel.load().path
+    _plant(genuine, tmp_path / "marker", tmp_path)
+    digest = hashlib.sha256(genuine.read_bytes()).hexdigest()
+    (genuine.parent / (genuine.name + ".sha256")).write_text(f"{digest}  {genuine.name}\n")
+    out, err = _fit_in_a_new_process(fresh_kernel_state)
+    assert out.startswith("True compiled C kernel")
+    assert err.count("RuntimeWarning") == 1 and "lacks the kernel's functions" in err
+    assert hashlib.sha256(genuine.read_bytes()).hexdigest() != digest  # replaced
+
+
+@needs_kernel
+def test_a_planted_library_that_cannot_be_rebuilt_leaves_numpy_and_one_warning(
+    fresh_kernel_state, monkeypatch, tmp_path
+):
+    genuine = _kernel.load().path
+    _plant(genuine, tmp_path / "marker", tmp_path)
+    digest = hashlib.sha256(genuine.read_bytes()).hexdigest()
+    (genuine.parent / (genuine.name + ".sha256")).write_text(f"{digest}  {genuine.name}\n")
+    _new_process(monkeypatch)
+
+    def broken_compiler(*args):
+        raise _kernel.KernelUnavailable("the compiler broke")
+
+    monkeypatch.setattr(_kernel, "_compile", broken_compiler)
+    with pytest.warns(RuntimeWarning, match="numpy solver.*lacks the kernel's functions") as caught:
+        _, first = _small_fit()
+        _, second = _small_fit()
+        _kernel.available()
+    assert len(caught) == 1
+    np.testing.assert_array_equal(first.user_factors_, second.user_factors_)
+    assert "compiled kernel unavailable" in ac.solver_engine()
+
+
+@needs_kernel
+def test_a_library_without_its_recorded_hash_is_not_loaded(fresh_kernel_state, monkeypatch):
+    genuine = _kernel.load().path
+    (genuine.parent / (genuine.name + ".sha256")).unlink()
+    _new_process(monkeypatch)
+    loaded = []
+    real_load = _kernel.ctypes.CDLL
+    monkeypatch.setattr(_kernel.ctypes, "CDLL", lambda path: loaded.append(path) or real_load(path))
+    with pytest.warns(RuntimeWarning, match="has no recorded SHA-256"):
+        kernel = _kernel.load()
+    assert len(loaded) == 1  # only the rebuilt library, never the unrecorded one
+    assert (genuine.parent / (genuine.name + ".sha256")).exists() and kernel.path == genuine
+
+
+@needs_kernel
+def test_a_cached_kernel_is_used_where_no_compiler_is_installed(fresh_kernel_state, monkeypatch):
+    built = _kernel.load().path
+    _new_process(monkeypatch)
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setattr(_kernel.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_solve, "_solve_numpy", _numpy_engine_called)
+    _small_fit()
+    assert (
+        ac.solver_engine() == f"compiled C kernel (-O3 -march=native -shared -fPIC, {built.name})"
+    )
+
+
+# ----------------------------------------------------------------------------- cold start
+@needs_kernel
+def test_the_first_fit_does_not_wait_for_the_compiler(fresh_kernel_state, monkeypatch):
+    # The compiler is held back until the fit is over: the fit must not wait for it (on the
+    # numpy engine), the engine line must say so, and the kernel must take over once built.
+    release, compiled = threading.Event(), threading.Event()
+    real_compile = _kernel._compile
+
+    def held_compile(*args):
+        release.wait(timeout=20)
+        real_compile(*args)
+        compiled.set()
+
+    monkeypatch.setattr(_kernel, "_compile", held_compile)
+    ac.prepare_engine()
+    assert ac.solver_engine().startswith("numpy solver while the compiled kernel builds")
+    R, model = _small_fit()
+    assert not compiled.is_set()
+    release.set()
+    _kernel.load()
+    assert ac.solver_engine().startswith("compiled C kernel")
+    monkeypatch.setattr(_solve, "_solve_numpy", _numpy_engine_called)
+    again = ac.ALS(k=4, lam=0.1, iterations=3, seed=0).fit(R)
+    scale = np.abs(model.user_factors_).max()
+    np.testing.assert_allclose(again.user_factors_, model.user_factors_, rtol=0, atol=1e-9 * scale)
+
+
+# ----------------------------------------------------------------------------- the C boundary
+def _valid_step_arrays():
+    """The arguments of a small, valid float64 half-step (2 fixed rows, 3 rows, width 2)."""
+    return dict(
+        indptr=np.array([0, 2, 2, 3], dtype=np.int64),
+        indices=np.array([0, 1, 1], dtype=np.int32),
+        targets=np.array([3.0, 4.0, 5.0]),
+        padded=_kernel.pad_factors(np.array([[1.0, 0.5], [0.2, 2.0]]), "f64"),
+        width=2,
+        lam=np.full(3, 0.1),
+        out=np.zeros((3, 2)),
+        data_terms=np.zeros(3),
+    )
+
+
+def _strided(a):
+    return np.repeat(a, 2, axis=0)[::2]
+
+
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+WRONG_ARRAYS = [
+    ("indptr", lambda a: a.astype(np.int32), "indptr must be int64"),
+    ("indptr", _strided, "indptr must be C-contiguous"),
+    ("indptr", lambda a: a[:-1], "expected indptr of length 4"),
+    ("indptr", lambda a: np.array([0, 2, 1, 3], dtype=np.int64), "never decrease"),
+    ("indptr", lambda a: np.array([0, 2, 2, 9], dtype=np.int64), r"indices of length ≥ 9"),
+    ("indptr", lambda a: a.tolist(), "indptr must be a numpy array"),
+    ("indices", lambda a: a.astype(np.int64), "indices must be int32"),
+    ("indices", _strided, "indices must be C-contiguous"),
+    ("indices", lambda a: a[:2], r"indices of length ≥ 3"),
+    ("indices", lambda a: np.array([0, 1, 2], dtype=np.int32), r"indices must lie in \[0, 2\)"),
+    ("indices", lambda a: np.array([0, -1, 1], dtype=np.int32), r"indices must lie in \[0, 2\)"),
+    ("targets", lambda a: a.astype(np.float32), "targets must be float64"),
+    ("targets", lambda a: a[:2], r"targets of length ≥ 3"),
+    ("targets", lambda a: a[:, None], "targets must have 1 dimension"),
+    ("padded", lambda a: a.astype(np.float32), "padded must be float64"),
+    ("padded", np.asfortranarray, "padded must be C-contiguous"),
+    ("padded", lambda a: np.ascontiguousarray(a[:, :6]), "a multiple of 8"),
+    ("padded", lambda a: a + 1.0, "zero beyond the first width columns"),
+    ("width", lambda a: 9, "width ≤ padded columns"),
+    ("width", lambda a: 0, "1 ≤ width"),
+    ("width", lambda a: 2.0, "width must be an integer"),
+    ("lam", lambda a: a[:2], "expected lam of length 3"),
+    ("lam", lambda a: a.astype(np.float32), "lam must be float64"),
+    ("out", lambda a: np.zeros((3, 3)), "out with width columns"),
+    ("out", lambda a: np.zeros((2, 2)), "expected lam of length 2"),
+    ("out", _read_only, "out must be writable"),
+    ("out", lambda a: a.astype(np.float32), "out must be float64"),
+    ("data_terms", lambda a: a.astype(np.float32), "data_terms must be float64"),
+    ("data_terms", lambda a: a[:2], "expected data_terms of length 3"),
+    ("data_terms", _read_only, "data_terms must be writable"),
+]
+
+
+@pytest.mark.parametrize(("name", "spoil", "message"), WRONG_ARRAYS)
+def test_every_wrong_array_for_the_kernel_is_a_clear_error(name, spoil, message):
+    arrays = _valid_step_arrays()
+    _kernel.HalfStep.checked("f64", **arrays)  # the untouched arrays pass
+    arrays[name] = spoil(arrays[name])
+    with pytest.raises((TypeError, ValueError), match=message):
+        _kernel.HalfStep.checked("f64", **arrays)
+
+
+def test_a_float32_variant_wants_float32_arrays():
+    arrays = _valid_step_arrays()
+    with pytest.raises(TypeError, match=r"targets must be float32 \(the f32 variant's type\)"):
+        _kernel.HalfStep.checked("f32", **arrays)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        _kernel.HalfStep.checked("f16", **arrays)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (np.array([0, 3], dtype=np.int64), r"rows must lie in \[0, 3\)"),
+        (np.array([-1], dtype=np.int64), r"rows must lie in \[0, 3\)"),
+        (np.array([0, 1], dtype=np.int32), "rows must be int64"),
+        (_strided(np.array([0, 1, 2], dtype=np.int64)), "rows must be C-contiguous"),
+    ],
+)
+def test_wrong_rows_for_a_stripe_are_a_clear_error(rows, message, kernel_compiler):
+    step = _kernel.HalfStep.checked("f64", **_valid_step_arrays())
+    with pytest.raises((TypeError, ValueError), match=message):
+        _kernel.solve_stripe(_kernel.load(), step, rows)
+    with pytest.raises(TypeError, match="step must be a HalfStep"):
+        _kernel.solve_stripe(_kernel.load(), _valid_step_arrays(), np.zeros(1, dtype=np.int64))
+    failed = _kernel.solve_stripe(_kernel.load(), step, np.arange(3, dtype=np.int64))
+    assert len(failed) == 0 and np.isfinite(step.out).all()
 
 
 def test_a_cache_folder_others_can_write_to_is_refused(fresh_kernel_state):

@@ -17,7 +17,14 @@ from helpers import direct_data_term, ratings_with_row_lengths
 from als_core import _solve
 from als_core.reference import reference_half_step
 
-ENGINES = ["numpy", "compiled"]
+
+@pytest.fixture(params=["numpy", "gcc", "clang"])
+def engine(request, kernel_builds):
+    """The numpy engine, and the compiled kernel as each installed C compiler builds it."""
+    if request.param == "numpy":
+        return "numpy"
+    kernel_builds.use(request.param)
+    return "compiled"
 
 
 def _run_solver(
@@ -76,7 +83,6 @@ def test_rows_longer_than_one_block_get_a_chunk_each(mixed):
 
 
 # ----------------------------------------------------------------------------- exactness
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("regularization", ["plain", "weighted"])
 @pytest.mark.parametrize("block_elements", [256, 4096, None])
 def test_solutions_equal_the_reference_loop_and_data_term_is_exact(
@@ -134,7 +140,6 @@ def test_zero_ridge_gives_the_least_norm_solution(mixed):
     assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-9, abs=1e-9)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_float32_agrees_with_the_float64_reference(mixed, engine):
     R, Y = mixed
     _, (X, data_term) = _run_solver(
@@ -147,7 +152,6 @@ def test_float32_agrees_with_the_float64_reference(mixed, engine):
 
 
 # ----------------------------------------------------------------------------- threads
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_threaded_result_is_bit_identical_to_serial(mixed, dtype, engine):
     R, Y = mixed
@@ -176,7 +180,6 @@ def test_worker_threads_reraise_the_first_error_and_stop():
     assert 3 not in done and len(done) < 50
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_n_threads_must_be_a_positive_integer(mixed, engine):
     R, Y = mixed
     for bad in (0, -1, True, 1.5):
