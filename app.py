@@ -107,6 +107,7 @@ def render_sidebar_model() -> None:
 
 
 def main() -> None:
+    ac.prepare_engine()  # a fresh machine compiles the kernel in the background meanwhile
     st.set_page_config(
         page_title="ALS Explorer",
         page_icon=":material/grid_view:",

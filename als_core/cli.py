@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import _kernel
 from ._validation import REGULARIZATIONS
 from .als import ALS, FitEvent
 from .errors import (
@@ -524,6 +525,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = _make_model(args)
     if args.engine == "spark":
         model.check_spark_settings()
+    else:
+        _kernel.prepare()  # a fresh machine compiles the kernel while the data is read
     ratings = _read_for(args, log)
     log(
         f"read {args.ratings}: {ratings.nnz:,} ratings by {ratings.n_users:,} users of "
