@@ -67,11 +67,48 @@ class KernelUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Kernel:
-    """A loaded kernel library whose bytes matched their recorded SHA-256."""
+    """A loaded kernel library whose bytes matched their recorded SHA-256, and its layout.
+
+    The vector width and the Gram tile follow the CPU it was built for (``_kernel.c``): rows
+    go to it padded to whole vectors and whole tiles.
+    """
 
     lib: ctypes.CDLL
     path: Path  # the cached file it was loaded from
     flags: str
+    lanes: dict[str, int]  # numbers per vector, for each variant
+    tile_rows: int  # Gram rows per register tile
+
+    def unit(self, variant: str) -> int:
+        """Rows of ``variant`` are padded to a multiple of this (lanes and tile rows are
+        powers of two, so the larger is a multiple of both)."""
+        return max(self.lanes[variant], self.tile_rows)
+
+    def choose_variant(self, dtype: np.dtype, width: int) -> str:
+        """float64, or the float32 variant whose Gram tiles need fewer vector operations.
+
+        Half-width float32 vectors win where the full ones would mostly pad (on AVX-512, k = 20
+        pads to 24 columns instead of 32: measured 1.25x faster) and lose elsewhere (k = 50:
+        1.15x slower); ties go to half-width.
+        """
+        dtype = np.dtype(dtype)
+        if dtype == np.float64:
+            return "f64"
+        if dtype != np.float32:
+            raise ValueError(f"the compiled kernel has float64 and float32, not {dtype}")
+        narrow, full = self.tile_work("f32_narrow", width), self.tile_work("f32", width)
+        return "f32_narrow" if narrow <= full else "f32"
+
+    def tile_work(self, variant: str, width: int) -> int:
+        """Vector multiply-adds per observation in ``variant``'s Gram tiles at ``width``."""
+        return tile_vectors(width, self.unit(variant), self.lanes[variant], self.tile_rows)
+
+    def pad(self, fixed: np.ndarray, variant: str) -> np.ndarray:
+        """The fixed factors with zero columns up to a whole unit, C-contiguous."""
+        n, width = fixed.shape
+        padded = np.zeros((n, padded_width(width, self.unit(variant))), dtype=VARIANTS[variant])
+        padded[:, :width] = fixed
+        return padded
 
 
 @dataclass
@@ -453,10 +490,12 @@ def _load_verified(path: Path, flags: list[str]) -> Kernel:
         with contextlib.suppress(OSError):  # the image stays mapped; Windows keeps the file
             os.unlink(copy)
     try:
-        _declare(lib)
+        lanes, tile_rows = _declare(lib)
     except AttributeError as exc:
         raise KernelUnavailable(f"{path.name} lacks the kernel's functions ({exc})") from None
-    return Kernel(lib=lib, path=path, flags=" ".join(flags))
+    if any(n not in (2, 4, 8, 16) for n in lanes.values()) or tile_rows not in (4, 8):
+        raise KernelUnavailable(f"{path.name} reports an unknown layout {lanes}, {tile_rows}")
+    return Kernel(lib=lib, path=path, flags=" ".join(flags), lanes=lanes, tile_rows=tile_rows)
 
 
 def _wait_for_build_at_exit() -> None:
@@ -469,55 +508,41 @@ def _wait_for_build_at_exit() -> None:
 atexit.register(_wait_for_build_at_exit)
 
 
-# The kernel's exported variants: name -> (dtype, lanes per vector).
+# The kernel's exported variants: name -> dtype (their vector widths depend on the CPU).
 VARIANTS = {
-    "f64": (np.dtype(np.float64), 8),
-    "f32": (np.dtype(np.float32), 16),
-    "f32_narrow": (np.dtype(np.float32), 8),
+    "f64": np.dtype(np.float64),
+    "f32": np.dtype(np.float32),
+    "f32_narrow": np.dtype(np.float32),  # half-width vectors
 }
-TILE_ROWS = 8  # rows of the Gram matrix per register tile (TILE_ROWS in _kernel_body.h)
 
 
-def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+def _declare(lib: ctypes.CDLL) -> tuple[dict[str, int], int]:
+    """Declare the solvers' signatures; return the library's layout (lanes, tile rows)."""
     pointer, integer = ctypes.c_void_p, ctypes.c_int64
+    lanes = {}
     for variant in VARIANTS:
         fn = getattr(lib, f"solve_rows_{variant}")
         fn.restype = integer
         fn.argtypes = [pointer] * 4 + [integer, integer] + [pointer] * 2 + [integer]
         fn.argtypes += [pointer] * 3
-    return lib
+        count = getattr(lib, f"lanes_{variant}")
+        count.restype, count.argtypes = integer, []
+        lanes[variant] = int(count())
+    tile_rows = lib.tile_rows
+    tile_rows.restype, tile_rows.argtypes = integer, []
+    return lanes, int(tile_rows())
 
 
 # --------------------------------------------------------------------------------- calling
-def padded_width(width: int, lanes: int) -> int:
-    return -(-width // lanes) * lanes
+def padded_width(width: int, unit: int) -> int:
+    return -(-width // unit) * unit
 
 
-def tile_vectors(width: int, lanes: int) -> int:
-    """Vector multiply-adds per observation in the Gram tiles (the kernel's main cost)."""
-    wp = padded_width(width, lanes)
-    return sum((wp - (a0 - a0 % lanes)) // lanes * TILE_ROWS for a0 in range(0, wp, TILE_ROWS))
-
-
-def choose_variant(dtype: np.dtype, width: int) -> str:
-    """The variant for this dtype and width: float32 takes half-width vectors when they need
-    no more vector operations (k = 20: 24 columns instead of 32; measured 1.25x faster), and
-    full-width ones otherwise (k = 50: 1.15x faster than half-width)."""
-    dtype = np.dtype(dtype)
-    if dtype == np.float64:
-        return "f64"
-    if dtype != np.float32:
-        raise ValueError(f"the compiled kernel has float64 and float32, not {dtype}")
-    return "f32_narrow" if tile_vectors(width, 8) <= tile_vectors(width, 16) else "f32"
-
-
-def pad_factors(fixed: np.ndarray, variant: str) -> np.ndarray:
-    """The fixed factors with zero columns up to a whole number of vectors, C-contiguous."""
-    n, width = fixed.shape
-    dtype, lanes = VARIANTS[variant]
-    padded = np.zeros((n, padded_width(width, lanes)), dtype=dtype)
-    padded[:, :width] = fixed
-    return padded
+def tile_vectors(width: int, unit: int, lanes: int, tile_rows: int) -> int:
+    """Vector multiply-adds per observation in the Gram tiles (the kernel's main cost): each
+    block of ``tile_rows`` rows from the vector holding its diagonal to the padded end."""
+    wp = padded_width(width, unit)
+    return sum((wp - (a0 - a0 % lanes)) // lanes * tile_rows for a0 in range(0, wp, tile_rows))
 
 
 @dataclass(frozen=True)
@@ -531,11 +556,12 @@ class HalfStep:
     ``solve_stripe``.
     """
 
+    kernel: Kernel
     variant: str
     indptr: np.ndarray  # (n_rows + 1,) int64, non-decreasing
     indices: np.ndarray  # (≥ indptr[-1],) int32, each < padded.shape[0]
     targets: np.ndarray  # (≥ indptr[-1],) the variant's dtype
-    padded: np.ndarray  # (n_fixed, wp) the variant's dtype, wp a whole number of vectors
+    padded: np.ndarray  # (n_fixed, wp) the variant's dtype, wp a whole unit (Kernel.pad)
     width: int  # w ≤ wp unknowns per row
     lam: np.ndarray  # (n_rows,) the variant's dtype
     out: np.ndarray  # (n_rows, w) the variant's dtype, written
@@ -544,6 +570,7 @@ class HalfStep:
     @classmethod
     def checked(
         cls,
+        kernel: Kernel,
         variant: str,
         *,
         indptr: np.ndarray,
@@ -558,7 +585,7 @@ class HalfStep:
         """Check every array the C code will read or write; raise TypeError or ValueError."""
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-        dtype, lanes = VARIANTS[variant]
+        dtype, unit = VARIANTS[variant], kernel.unit(variant)
         real = f"{dtype} (the {variant} variant's type)"
         _expect_array("indptr", indptr, np.int64, 1)
         _expect_array("indices", indices, np.int32, 1)
@@ -570,13 +597,13 @@ class HalfStep:
         n_rows, n_fixed, wp = out.shape[0], padded.shape[0], padded.shape[1]
         if isinstance(width, bool) or not isinstance(width, (int, np.integer)):
             raise TypeError(f"width must be an integer, got {width!r}")
-        if not 1 <= width <= wp or wp % lanes or out.shape[1] != width:
+        if not 1 <= width <= wp or wp % unit or out.shape[1] != width:
             raise ValueError(
-                f"expected 1 ≤ width ≤ padded columns (a multiple of {lanes}) and out with "
+                f"expected 1 ≤ width ≤ padded columns (a multiple of {unit}) and out with "
                 f"width columns, got width {width}, padded {padded.shape}, out {out.shape}"
             )
         if np.any(padded[:, width:]):
-            raise ValueError("padded must be zero beyond the first width columns (pad_factors)")
+            raise ValueError("padded must be zero beyond the first width columns (Kernel.pad)")
         for name, array in (("lam", lam), ("data_terms", data_terms)):
             if len(array) != n_rows:
                 raise ValueError(
@@ -595,7 +622,9 @@ class HalfStep:
         used = indices[int(indptr[0]) : nnz] if n_rows else indices[:0]
         if len(used) and (used.min() < 0 or used.max() >= n_fixed):
             raise ValueError(f"indices must lie in [0, {n_fixed}) (rows of padded)")
-        return cls(variant, indptr, indices, targets, padded, int(width), lam, out, data_terms)
+        return cls(
+            kernel, variant, indptr, indices, targets, padded, int(width), lam, out, data_terms
+        )
 
 
 def _expect_array(
@@ -620,7 +649,7 @@ def _expect_array(
         raise ValueError(f"{name} must be writable")
 
 
-def solve_stripe(kernel: Kernel, step: HalfStep, rows: np.ndarray) -> np.ndarray:
+def solve_stripe(step: HalfStep, rows: np.ndarray) -> np.ndarray:
     """Solve ``rows`` of ``step`` into its ``out`` and ``data_terms``; return the rows that
     were not positive definite (left untouched, for the caller to solve another way).
 
@@ -633,7 +662,7 @@ def solve_stripe(kernel: Kernel, step: HalfStep, rows: np.ndarray) -> np.ndarray
     n_rows = step.out.shape[0]
     if len(rows) and (rows.min() < 0 or rows.max() >= n_rows):
         raise ValueError(f"rows must lie in [0, {n_rows}) (rows of out)")
-    fn = getattr(kernel.lib, f"solve_rows_{step.variant}")
+    fn = getattr(step.kernel.lib, f"solve_rows_{step.variant}")
     failed = np.empty(len(rows), dtype=np.int64)
     count = fn(
         step.indptr.ctypes.data,

@@ -2,7 +2,8 @@
 
    For each listed row u with observed columns I and targets t it solves the w x w system
    (F_Iᵀ F_I + λ_u I) x = F_Iᵀ t by Cholesky, where F is the other side's factors padded with
-   zero columns to wp (a whole number of VBYTES-byte vectors), and returns Σ (t − x·f)² per row.
+   zero columns to wp (a whole number of VBYTES-byte vectors and of TILE_ROWS), and returns
+   Σ (t − x·f)² per row.
    Written with the vector extensions GCC and clang share (vector_size types, element access,
    scalar-vector arithmetic, SHUFFLE2 from _kernel.c) so either compiler emits the machine's
    widest SIMD (-march=native) without intrinsics; see _kernel.py for how and why it is
@@ -14,24 +15,27 @@ typedef MASKINT NAME(mask) __attribute__((vector_size(VBYTES)));
 #define MASK NAME(mask)
 #define LANES ((int64_t)NLANES)
 _Static_assert(NLANES * sizeof(REAL) == VBYTES, "NLANES must be VBYTES / sizeof(REAL)");
-#if NLANES == 8
+#if NLANES == 2
+#define LANE_LIST(F, h) F(h, 0), F(h, 1)
+#elif NLANES == 4
+#define LANE_LIST(F, h) F(h, 0), F(h, 1), F(h, 2), F(h, 3)
+#elif NLANES == 8
 #define LANE_LIST(F, h) F(h, 0), F(h, 1), F(h, 2), F(h, 3), F(h, 4), F(h, 5), F(h, 6), F(h, 7)
 #elif NLANES == 16
 #define LANE_LIST(F, h)                                                                       \
   F(h, 0), F(h, 1), F(h, 2), F(h, 3), F(h, 4), F(h, 5), F(h, 6), F(h, 7), F(h, 8), F(h, 9),       \
       F(h, 10), F(h, 11), F(h, 12), F(h, 13), F(h, 14), F(h, 15)
 #else
-#error "NLANES must be 8 or 16"
+#error "NLANES must be 2, 4, 8 or 16"
 #endif
 /* Lane q of the fold's permutes at level h (indices from NLANES up pick the second vector). */
 #define FOLD_LO(h, q) ((q) % (2 * (h)) < (h) ? (q) : NLANES + (q) - (h))
 #define FOLD_HI(h, q) ((q) % (2 * (h)) < (h) ? (q) + (h) : NLANES + (q))
-#define TILE_ROWS 8
 #define PREFETCH 8 /* observations; measured best of 4, 8, 16 at MovieLens-1M shape */
 
-/* Rows a0..a0+7 of the Gram matrix, columns cb .. cb + NC*LANES: sum over the row's observations
-   of f[a0 + r] * f[cb ...], with the 8 x NC accumulators in registers. With RHS, also the
-   right-hand side sum of t * f[cb ...] over the same columns. */
+/* Rows a0 .. a0 + TILE_ROWS of the Gram matrix, columns cb .. cb + NC*LANES: sum over the
+   row's observations of f[a0 + r] * f[cb ...], with the TILE_ROWS x NC accumulators in
+   registers. With RHS, also the right-hand side sum of t * f[cb ...] over the same columns. */
 #define GRAM_TILE(NC, RHS)                                                                    \
   static inline __attribute__((always_inline)) void NAME(gram_tile_##NC##_##RHS)(           \
       REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int32_t *cols, const REAL *t,      \
@@ -83,7 +87,7 @@ static void NAME(gram)(REAL *G, REAL *rhs, int64_t wp, const REAL *F, const int3
     int64_t cb = a0 - a0 % LANES;
     while (cb < wp) {
       int64_t left = (wp - cb) / LANES;
-      int64_t nc = left >= 3 ? 3 : left; /* 24 accumulators: as many as the registers allow */
+      int64_t nc = left >= 3 ? 3 : left; /* as many accumulators as the registers hold */
       if (a0 == 0) {
         if (nc == 3) NAME(gram_tile_3_1)(G, rhs, wp, F, cols, t, n, a0, cb);
         else if (nc == 2) NAME(gram_tile_2_1)(G, rhs, wp, F, cols, t, n, a0, cb);
@@ -148,11 +152,15 @@ static int NAME(cholesky)(REAL *G, int64_t wp, int64_t w) {
     v[i] = SHUFFLE2(a, b, LANE_LIST(FOLD_LO, h)) + SHUFFLE2(a, b, LANE_LIST(FOLD_HI, h));     \
   }
 static inline __attribute__((always_inline)) VEC NAME(fold)(VEC *v) {
-#if NLANES == 16
+#if NLANES >= 16
   FOLD_LEVEL(8)
 #endif
+#if NLANES >= 8
   FOLD_LEVEL(4)
+#endif
+#if NLANES >= 4
   FOLD_LEVEL(2)
+#endif
   FOLD_LEVEL(1)
   return v[0];
 }
@@ -186,6 +194,8 @@ static double NAME(residuals)(const REAL *x, int64_t wp, const REAL *F, const in
   }
   return total;
 }
+
+int64_t NAME(lanes)(void) { return LANES; }
 
 /* Solve every listed row; returns how many were not positive definite (their indices are
    written to `failed`, their outputs left untouched). */
@@ -256,5 +266,4 @@ int64_t NAME(solve_rows)(const int64_t *indptr, const int32_t *indices, const RE
 #undef FOLD_HI
 #undef VEC
 #undef MASK
-#undef TILE_ROWS
 #undef PREFETCH

@@ -353,13 +353,14 @@ def _solve_compiled(
 ) -> tuple[np.ndarray, float]:
     """Stripes of the longest-first row order on worker threads (ctypes drops the GIL)."""
     dtype = fixed.dtype
-    variant = _kernel.choose_variant(dtype, plan.width)
+    variant = kernel.choose_variant(dtype, plan.width)
     step = _kernel.HalfStep.checked(
+        kernel,
         variant,
         indptr=plan.indptr,
         indices=plan.indices,
         targets=np.ascontiguousarray(targets, dtype=dtype),
-        padded=_kernel.pad_factors(fixed, variant),
+        padded=kernel.pad(fixed, variant),
         width=plan.width,
         lam=lam,
         out=np.zeros((plan.n_rows, plan.width), dtype=dtype),
@@ -370,7 +371,7 @@ def _solve_compiled(
     failed: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * workers
 
     def run(i: int) -> None:
-        failed[i] = _kernel.solve_stripe(kernel, step, stripes[i])
+        failed[i] = _kernel.solve_stripe(step, stripes[i])
 
     if workers == 1:
         run(0)

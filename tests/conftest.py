@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.app_support import open_app  # noqa: E402
 from tests.kernel_support import (  # noqa: E402, F401 (fixtures)
     _kernel_states,
+    kernel_build,
     kernel_builds,
     kernel_compiler,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -33,14 +34,15 @@ def _numpy_engine_called(*args, **kwargs):
 
 
 def _half_step(plan, targets, fixed, ridge, variant="f64"):
-    """A checked half-step of ``plan`` for the kernel (float64 unless told)."""
-    dtype = _kernel.VARIANTS[variant][0]
+    """A checked half-step of ``plan`` for the loaded kernel (float64 unless told)."""
+    dtype, kernel = _kernel.VARIANTS[variant], _kernel.load()
     return _kernel.HalfStep.checked(
+        kernel,
         variant,
         indptr=plan.indptr,
         indices=plan.indices,
         targets=np.ascontiguousarray(targets, dtype=dtype),
-        padded=_kernel.pad_factors(fixed, variant),
+        padded=kernel.pad(fixed, variant),
         width=fixed.shape[1],
         lam=np.ascontiguousarray(ridge, dtype=dtype),
         out=np.zeros((plan.n_rows, fixed.shape[1]), dtype=dtype),
@@ -80,7 +82,7 @@ def test_the_kernel_builds_and_loads_with_each_compiler(kernel_compiler):
 
 @pytest.mark.parametrize("width", [1, 2, 3, 7, 8, 9, 15, 16, 17, 20, 21, 24, 31, 33, 50, 51])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_width_and_row_length_equals_the_reference_loop(width, dtype, kernel_compiler):
+def test_every_width_and_row_length_equals_the_reference_loop(width, dtype, kernel_build):
     # Widths on and off the 8- and 16-lane vector sizes, rows shorter than a tile, than the
     # width, and longer than both, plus empty rows. The data term is checked against a direct
     # sum of squared residuals.
@@ -102,9 +104,9 @@ def test_every_width_and_row_length_equals_the_reference_loop(width, dtype, kern
 @pytest.mark.parametrize("variant", ["f32", "f32_narrow"])
 @pytest.mark.parametrize("width", [3, 8, 20, 50])
 def test_both_float32_vector_widths_equal_the_reference_loop(
-    monkeypatch, variant, width, kernel_compiler
+    monkeypatch, variant, width, kernel_build
 ):
-    monkeypatch.setattr(_kernel, "choose_variant", lambda dtype, w: variant)
+    monkeypatch.setattr(_kernel.Kernel, "choose_variant", lambda self, dtype, w: variant)
     rng = np.random.default_rng(width + 1)
     R = ratings_with_row_lengths(rng, [0, 1, 5, 9, 17, width, 2 * width + 1, 120], 200)
     Y = rng.standard_normal((200, width)).astype(np.float32)
@@ -114,17 +116,42 @@ def test_both_float32_vector_widths_equal_the_reference_loop(
     assert data_term == pytest.approx(direct_data_term(R, X, Y), rel=1e-5)
 
 
+def _layout(lanes_f64, tile_rows):
+    """A kernel's layout without its library: vectors of ``lanes_f64`` doubles."""
+    lanes = {"f64": lanes_f64, "f32": 2 * lanes_f64, "f32_narrow": lanes_f64}
+    return _kernel.Kernel(lib=None, path=Path("layout"), flags="", lanes=lanes, tile_rows=tile_rows)
+
+
+AVX512, AVX2 = _layout(8, 8), _layout(4, 4)
+
+
 def test_the_float32_vector_width_follows_the_tile_work():
-    # Vector multiply-adds per observation: 8-row tiles over the upper block triangle.
-    # k = 50 in 8-lane vectors: 7 + 6 + ... + 1 vectors in the 7 row blocks, 8 rows each.
-    assert _kernel.tile_vectors(50, 8) == 8 * sum(range(1, 8))
-    # in 16-lane vectors (64 columns): blocks of 8 rows start at 0, 0, 16, 16, ... columns
-    assert _kernel.tile_vectors(50, 16) == 8 * (4 + 4 + 3 + 3 + 2 + 2 + 1 + 1)
-    assert _kernel.choose_variant(np.float32, 50) == "f32"
-    assert _kernel.choose_variant(np.float32, 20) == "f32_narrow"
-    assert _kernel.choose_variant(np.float64, 20) == "f64"
+    # Vector multiply-adds per observation: tiles of rows over the upper block triangle.
+    # AVX-512, k = 50 in 8-lane vectors (56 columns): 7 + 6 + ... + 1 vectors in the 7 row
+    # blocks of 8 rows; in 16-lane vectors (64 columns) blocks start at 0, 0, 16, 16, ...
+    assert AVX512.tile_work("f32_narrow", 50) == 8 * sum(range(1, 8))
+    assert AVX512.tile_work("f32", 50) == 8 * (4 + 4 + 3 + 3 + 2 + 2 + 1 + 1)
+    assert AVX512.choose_variant(np.float32, 50) == "f32"
+    assert AVX512.choose_variant(np.float32, 20) == "f32_narrow"  # 24 columns, not 32
+    # AVX2, k = 20: 8-lane vectors (24 columns) in 4-row blocks starting at columns 0, 0, 8,
+    # 8, 16, 16; 4-lane ones (20 columns) at 0, 4, ..., 16.
+    assert AVX2.tile_work("f32", 20) == 4 * (3 + 3 + 2 + 2 + 1 + 1)
+    assert AVX2.tile_work("f32_narrow", 20) == 4 * (5 + 4 + 3 + 2 + 1)
+    assert AVX2.choose_variant(np.float32, 20) == "f32"
+    assert AVX2.choose_variant(np.float64, 20) == "f64"
     with pytest.raises(ValueError, match="float64 and float32"):
-        _kernel.choose_variant(np.float16, 20)
+        AVX2.choose_variant(np.float16, 20)
+
+
+def test_the_build_follows_the_cpu(kernel_compiler):
+    # Vectors as wide as the registers: 64 bytes with AVX-512, 32 with AVX, 16 otherwise.
+    kernel = _kernel.load()
+    flags = _kernel._cpu_signature().split()
+    width = 64 if "avx512f" in flags else 32 if "avx" in flags else 16
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert kernel.lanes == {"f64": width // 8, "f32": width // 4, "f32_narrow": width // 8}
+    assert kernel.tile_rows in (4, 8)
+    assert kernel.pad(np.ones((3, 5)), "f64").shape[1] % kernel.tile_rows == 0
 
 
 def test_compiled_and_numpy_engines_agree_on_a_skewed_problem(kernel_compiler):
@@ -150,7 +177,7 @@ def test_a_row_whose_cholesky_fails_gets_the_least_norm_solution(kernel_compiler
     ridge = np.full(2, 1e-30)
     plan = _solve.plan_rows(R.indptr, R.indices, 3, 2)
     step = _half_step(plan, R.data, F, ridge)
-    failed = _kernel.solve_stripe(_kernel.load(), step, plan.order)
+    failed = _kernel.solve_stripe(step, plan.order)
     assert sorted(failed.tolist()) == [0, 1]
     X, data_term = _solve_with(R, F, ridge, "compiled")
     for u in range(2):
@@ -467,7 +494,7 @@ def _valid_step_arrays():
         indptr=np.array([0, 2, 2, 3], dtype=np.int64),
         indices=np.array([0, 1, 1], dtype=np.int32),
         targets=np.array([3.0, 4.0, 5.0]),
-        padded=_kernel.pad_factors(np.array([[1.0, 0.5], [0.2, 2.0]]), "f64"),
+        padded=AVX2.pad(np.array([[1.0, 0.5], [0.2, 2.0]]), "f64"),
         width=2,
         lam=np.full(3, 0.1),
         out=np.zeros((3, 2)),
@@ -502,7 +529,7 @@ WRONG_ARRAYS = [
     ("targets", lambda a: a[:, None], "targets must have 1 dimension"),
     ("padded", lambda a: a.astype(np.float32), "padded must be float64"),
     ("padded", np.asfortranarray, "padded must be C-contiguous"),
-    ("padded", lambda a: np.ascontiguousarray(a[:, :6]), "a multiple of 8"),
+    ("padded", lambda a: np.ascontiguousarray(a[:, :3]), r"a multiple of 4"),
     ("padded", lambda a: a + 1.0, "zero beyond the first width columns"),
     ("width", lambda a: 9, "width ≤ padded columns"),
     ("width", lambda a: 0, "1 ≤ width"),
@@ -522,18 +549,18 @@ WRONG_ARRAYS = [
 @pytest.mark.parametrize(("name", "spoil", "message"), WRONG_ARRAYS)
 def test_every_wrong_array_for_the_kernel_is_a_clear_error(name, spoil, message):
     arrays = _valid_step_arrays()
-    _kernel.HalfStep.checked("f64", **arrays)  # the untouched arrays pass
+    _kernel.HalfStep.checked(AVX2, "f64", **arrays)  # the untouched arrays pass
     arrays[name] = spoil(arrays[name])
     with pytest.raises((TypeError, ValueError), match=message):
-        _kernel.HalfStep.checked("f64", **arrays)
+        _kernel.HalfStep.checked(AVX2, "f64", **arrays)
 
 
 def test_a_float32_variant_wants_float32_arrays():
     arrays = _valid_step_arrays()
     with pytest.raises(TypeError, match=r"targets must be float32 \(the f32 variant's type\)"):
-        _kernel.HalfStep.checked("f32", **arrays)
+        _kernel.HalfStep.checked(AVX2, "f32", **arrays)
     with pytest.raises(ValueError, match="variant must be one of"):
-        _kernel.HalfStep.checked("f16", **arrays)
+        _kernel.HalfStep.checked(AVX2, "f16", **arrays)
 
 
 @pytest.mark.parametrize(
@@ -546,12 +573,15 @@ def test_a_float32_variant_wants_float32_arrays():
     ],
 )
 def test_wrong_rows_for_a_stripe_are_a_clear_error(rows, message, kernel_compiler):
-    step = _kernel.HalfStep.checked("f64", **_valid_step_arrays())
+    kernel = _kernel.load()
+    arrays = _valid_step_arrays()
+    arrays["padded"] = kernel.pad(arrays["padded"][:, :2], "f64")
+    step = _kernel.HalfStep.checked(kernel, "f64", **arrays)
     with pytest.raises((TypeError, ValueError), match=message):
-        _kernel.solve_stripe(_kernel.load(), step, rows)
+        _kernel.solve_stripe(step, rows)
     with pytest.raises(TypeError, match="step must be a HalfStep"):
-        _kernel.solve_stripe(_kernel.load(), _valid_step_arrays(), np.zeros(1, dtype=np.int64))
-    failed = _kernel.solve_stripe(_kernel.load(), step, np.arange(3, dtype=np.int64))
+        _kernel.solve_stripe(arrays, np.zeros(1, dtype=np.int64))
+    failed = _kernel.solve_stripe(step, np.arange(3, dtype=np.int64))
     assert len(failed) == 0 and np.isfinite(step.out).all()
 
 
