@@ -138,11 +138,23 @@ def engine_setting() -> str:
 
 
 def prepare() -> None:
-    """Start getting the kernel ready in the background (a cached build, else a compile).
+    """Start getting the compiled kernel ready in the background (``ac.prepare_engine``).
 
-    Returns at once and never raises: the app and the command line call it at start so the
-    compiler (seconds, once per machine) runs while they read data. Does nothing under
-    ``ALS_CORE_ENGINE=numpy``.
+    Returns at once and never raises: a verified cached build is loaded (milliseconds), else
+    the kernel is compiled in a background thread (seconds, once per machine) while the
+    caller goes on; until it is ready, half-steps run on the numpy engine. The app and the
+    command line call it at start. Does nothing under ``ALS_CORE_ENGINE=numpy``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import als_core as ac
+    >>> ac.prepare_engine()  # returns at once
+    >>> ac.solver_engine().startswith(("compiled C kernel", "numpy solver"))
+    True
     """
     if engine_setting() != "numpy":
         _start(_state)
@@ -183,9 +195,20 @@ def available() -> bool:
 
 
 def describe() -> str:
-    """One line for the app, benchmarks and logs: which engine solves half-steps now, and why.
+    """Which engine solves half-steps now, and why (``ac.solver_engine``); never waits.
 
-    Does not wait: while the kernel builds it says so.
+    Returns
+    -------
+    str
+        "compiled C kernel (flags, file)", "numpy solver while the compiled kernel builds
+        (...)", "numpy solver (compiled kernel unavailable: why)" or "numpy solver
+        (ALS_CORE_ENGINE=numpy)".
+
+    Examples
+    --------
+    >>> import als_core as ac
+    >>> ac.solver_engine().startswith(("compiled C kernel", "numpy solver"))
+    True
     """
     if engine_setting() == "numpy":
         return "numpy solver (ALS_CORE_ENGINE=numpy)"

@@ -31,6 +31,8 @@ DOCUMENTED = [
     ("objective", ac.objective, (*FUNCTION, "Raises")),
     ("load_model", ac.load_model, (*FUNCTION, "Raises")),
     ("tune", ac.tune, (*FUNCTION, "Raises")),
+    ("prepare_engine", ac.prepare_engine, ("Returns", "Examples")),
+    ("solver_engine", ac.solver_engine, ("Returns", "Examples")),
 ]
 IDS = [name for name, _, _ in DOCUMENTED]
 
