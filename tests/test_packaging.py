@@ -30,6 +30,7 @@ import als_core as ac
 r = ac.Ratings.from_codes([0, 0, 1, 2], [0, 1, 1, 0], [5.0, 3.0, 4.0, 1.0], shape=(3, 2))
 model = ac.ALS(k=1, lam=0.1, iterations=2).fit(r)
 files = resources.files("als_core")
+ac._kernel.available()  # the first fit ran on numpy while the kernel compiled: wait for it
 print(json.dumps({
     "file": ac.__file__,
     "engine": ac.solver_engine(),
