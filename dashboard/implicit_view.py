@@ -171,7 +171,7 @@ def show_fit(
             "most-rated items the user has not seen.",
         )
     cols[3].metric("Iterations run", f"{fit.model.n_iter_}/{fit.params['iterations']}")
-    cols[4].metric("Time", f"{seconds:.3g} s")
+    cols[4].metric("Time", f"{seconds:.2f} s")
     st.caption(
         f"{fit.n_train:,} training and {fit.n_heldout:,} held-out interactions · "
         f"{int(fit.metrics['users'])} users with held-out items · the arrows compare with "

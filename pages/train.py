@@ -180,7 +180,8 @@ def metrics_row(fit: settings.FitResult) -> None:
     cols[3].metric("Iterations run", f"{m['iterations_run']}/{fit.settings['iterations']}")
     cols[4].metric(
         "Time",
-        f"{fit.seconds:.3g} s",  # 3 digits: "59.6 s" fits the column, "0.04 s" stays
+        # Long fits in 3 digits ("59.6 s"): two decimals more would be cut off at 1280 px.
+        f"{fit.seconds:.2f} s" if fit.seconds < 10 else f"{fit.seconds:.3g} s",
         help=f"Wall time of the whole fit. Half-steps solved by the {fitting.solver_engine()}.",
     )
     reasons = {

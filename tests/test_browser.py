@@ -111,3 +111,22 @@ def test_upload_train_and_charts_in_chromium(server, browser, artifacts, tmp_pat
     page.screenshot(path=artifacts / "3_train_on_upload.png", full_page=True)
     print(f"screenshots in {artifacts}")
     assert time.monotonic() - started < 90
+
+
+def test_stop_during_a_slow_fit_keeps_the_model_as_far_as_it_got(server, browser, artifacts):
+    """The Stop button of a running fit, clicked in a real browser (AppTest cannot click while
+    a script runs): the fit ends after its half-step and that model is shown, marked."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    slow = "data=synthetic&gen=n_users:3000,n_items:1000,rank:3,density:0.05,seed:0&k=30&it=50"
+    page.goto(f"{server}/train?{slow}")
+    page.get_by_text("Training: iteration").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Training was stopped. The charts show the model as it was after").wait_for()
+    run = page.locator('[data-testid="stMetric"]', has_text="Iterations run")
+    done = int(run.locator('[data-testid="stMetricValue"]').inner_text().split("/")[0])
+    assert done < 50
+    page.get_by_text("stopped by request").wait_for()
+    page.get_by_role("button", name="Train with these settings").wait_for()
+    assert page.get_by_text("Something went wrong").count() == 0
+    page.screenshot(path=artifacts / "4_train_stopped.png", full_page=True)
