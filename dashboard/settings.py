@@ -125,11 +125,18 @@ def fit_model(
     *,
     callback: Any = None,
     fingerprint: str = "",
+    snapshot_max_bytes: int | None = None,
 ) -> FitResult:
-    """Split and fit: the one place a page's settings become a model."""
+    """Split and fit: the one place a page's settings become a model.
+
+    ``snapshot_max_bytes``: keep the factors after every half-step (``model.snapshots_``) in
+    at most this much memory (past it the library keeps every other one); None keeps none."""
     s = effective_settings(settings, ratings)
     train, valid = split_ratings(ratings, s)
     model = build_model(s, has_validation=valid is not None)
+    if snapshot_max_bytes is not None:
+        model.snapshots = True
+        model.snapshot_max_bytes = snapshot_max_bytes
     start = time.perf_counter()
     model.fit(train, validation=valid, callback=callback)
     return FitResult(

@@ -12,7 +12,7 @@ a time). With biases the loop runs on what the library solves: each fixed row ge
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import als_core as ac
 from als_core.reference import UpdateStep, reference_solve_row, reference_update_steps
 
-from .settings import FitResult, build_model, effective_settings, split_ratings
+from .settings import FitResult, fit_model
 
 SIDES = ("users", "items")
 
@@ -571,29 +571,16 @@ def fit_with_snapshots(
     other pages show. The start itself comes from a fit with zero iterations. ``fingerprint``
     (of ``ratings``) goes into the fit's key; ``callback`` gets each half-step's ``FitEvent``.
     """
-    s = effective_settings(settings, ratings)
-    train, valid = split_ratings(ratings, s)
-    model = build_model(s, has_validation=valid is not None)
-    model.snapshots = True
-    model.snapshot_max_bytes = SNAPSHOT_BUDGET_BYTES
-    model.fit(train, validation=valid, callback=callback)
+    fit = fit_model(
+        ratings,
+        settings,
+        callback=callback,
+        fingerprint=fingerprint,
+        snapshot_max_bytes=SNAPSHOT_BUDGET_BYTES,
+    )
+    model = fit.model
     start_params = {**model.get_params(), "iterations": 0, "snapshots": False}
     start_params.update(tol=None, patience=None)
-    start = ac.ALS(**start_params).fit(train)
-    initial = FactorState(
-        iteration=0,
-        side="start",
-        user_factors=start.user_factors_,
-        item_factors=start.item_factors_,
-        user_bias=start.user_bias_,
-        item_bias=start.item_bias_,
-    )
-    fit = FitResult(
-        settings=s,
-        model=model,
-        train=train,
-        validation=valid,
-        seconds=0.0,
-        fingerprint=fingerprint,
-    )
+    start = ac.ALS(**start_params).fit(fit.train)
+    initial = replace(final_state(start), iteration=0, side="start")
     return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))
