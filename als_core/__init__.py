@@ -63,6 +63,7 @@ _PUBLIC = {
     ),
     "model_io": ("ModelDirError", "load_model", "save_model"),
     "movielens": ("load_movielens_100k",),
+    "names": ("Names", "NamesReport", "read_item_names", "read_user_names"),
     "ratings": ("MAX_ABS_RATING", "DuplicateNote", "Ratings"),
     "samples": ("SAMPLES", "load_sample"),
     "split": ("Split", "split"),

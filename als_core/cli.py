@@ -38,6 +38,7 @@ from .errors import (
 from .io import MAX_BYTES, read_ratings_report
 from .metrics import mae, rmse
 from .model_io import ModelDirError, check_model_target, load_model, save_model
+from .names import read_item_names
 from .ratings import (
     DEFAULT_DUPLICATES,
     DUPLICATE_POLICIES,
@@ -293,6 +294,14 @@ def _add_fit(commands: Any) -> None:
         help="spark with --biases: ridge of the bias pre-fit (ac.BiasOnly)",
     )
     _add_reader_options(p)
+    p.add_argument(
+        "--items",
+        default=None,
+        metavar="FILE",
+        help="item names to keep with the model: MovieLens movies.csv or u.item, goodbooks "
+        "books.csv, Book-Crossing BX-Books.csv, or any table of id and title (the id column "
+        "is the one matching the ratings' item ids; genres become categories)",
+    )
     _add_common(p)
     p.set_defaults(run=cmd_fit)
 
@@ -522,6 +531,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise CliError("--patience needs a validation set: add --validation FRACTION")
     _check_tune_options(args)
     check_model_target(Path(args.out), overwrite=args.overwrite)
+    if args.items is not None and not Path(args.items).is_file():
+        raise CliError(f"no item names file at {args.items!r}; check the path")
     model = _make_model(args)
     if args.engine == "spark":
         model.check_spark_settings()
@@ -532,6 +543,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"read {args.ratings}: {ratings.nnz:,} ratings by {ratings.n_users:,} users of "
         f"{ratings.n_items:,} items"
     )
+    if args.items is not None:
+        ratings = _with_item_names(ratings, args.items, log)
     train, valid = ratings, None
     if args.validation > 0:
         parts = split(ratings, method="random", fraction=args.validation, seed=args.seed)
@@ -559,6 +572,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     run = {
         "command": "fit",
         "input": str(Path(args.ratings).resolve()),
+        "items": None if args.items is None else str(Path(args.items).resolve()),
         "engine": args.engine,
         "validation_fraction": args.validation,
         "validation_ratings": 0 if valid is None else valid.nnz,
@@ -676,6 +690,25 @@ def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
     if note is not None:
         log(f"note: {note.sentence()} (choose with --duplicates mean|first|last|error)")
     return ratings
+
+
+def _with_item_names(ratings: Ratings, path: str, log: _Log) -> Ratings:
+    try:
+        names = read_item_names(path, item_ids=ratings.item_ids, max_bytes=2**40)
+    except RatingsError as exc:
+        raise CliError(f"cannot read item names from {path}: {exc}") from exc
+    report = names.report
+    what = f"titles from {report.title_column!r}" + (
+        f", categories from {report.category_column}" if report.category_column else ""
+    )
+    extra = f"; {report.unmatched:,} name(s) match no rated item" if report.unmatched else ""
+    log(
+        f"names: {report.matched:,} of {ratings.n_items:,} items named from {Path(path).name} "
+        f"({what}){extra}"
+    )
+    for warning in report.warnings:
+        log(f"note: {warning}")
+    return ratings.with_item_names(names)
 
 
 def _make_model(args: argparse.Namespace) -> ALS:
@@ -826,6 +859,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         )
     recs = model.recommend(int(position), n=args.n, exclude_seen=not args.include_seen)
     table = recs[["rank", "item_id", "score"]]
+    info = model.train_ratings_.item_info
+    if info is not None and "title" in info.columns:  # names kept by fit --items
+        titles = info["title"].to_numpy(dtype=object)[recs["item"].to_numpy()]
+        table = table.assign(title=[t if isinstance(t, str) else "" for t in titles])
     if args.format == "json":
         print(json.dumps({"user": args.user, "items": _json_rows(table)}))
     elif args.format == "csv":

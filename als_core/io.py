@@ -131,6 +131,7 @@ _BLOCK_BYTES = 4 * 2**20
 # Integer ids are factorised this many rows at a time (few labels repeat across groups).
 _GROUP_ROWS = 2**22
 _MAX_EXAMPLES = 5
+_FIELDS = "user, item and rating"
 _TOO_LARGE = (
     f"rating(s) in {{column}} are larger in size than {MAX_ABS_RATING:g}, the most a rating may "
     "be (a fit squares and sums ratings, and would overflow)"
@@ -254,27 +255,84 @@ def read_ratings(
     duplicates: str = DEFAULT_DUPLICATES,
     max_bytes: int = MAX_BYTES,
 ) -> Ratings:
-    """Read a ratings file (long or wide form) into ``Ratings``; see the module docs.
+    r"""Read a ratings file (long or wide form) into ``Ratings``.
 
-    Parameters (all but ``source`` keyword only)
-    --------------------------------------------
-    source: a path, the file's bytes, or a binary file-like object (read from the start).
-    columns: explicit mapping that overrides detection, role -> header name or 0-based
-        position, roles ``user``, ``item``, ``rating``, ``timestamp`` (``None`` = no such
-        column). In wide form only ``user`` is used (the column holding user ids).
-    wide: force wide (True) or long (False) form; None detects it.
-    separator: force the separator (``","``, ``";"``, ``"\\t"``, ``"|"``, ``"::"`` or ``" "``
-        for runs of spaces); None detects it.
-    header: force whether the first line is a header; None detects it.
-    zero_is_missing: in wide form, a 0 cell means *not rated* (as in the article's picture).
-    drop_invalid: drop rows whose rating is not a finite number (or whose ids or timestamp are
-        missing or unreadable; in wide form, such cells) instead of raising; the report says
-        how many and which lines.
-    duplicates: repeated (user, item) pairs: ``"error"`` (default), ``"last"``, ``"first"`` or
-        ``"mean"`` (timestamps: the latest).
-    max_bytes: refuse files larger than this (default ``MAX_UPLOAD_MB`` megabytes).
+    Separator, encoding, header, layout and columns are detected (module docs); anything
+    detected can be forced. ``read_ratings_report`` returns the same plus what was detected
+    and done; ``inspect_ratings`` looks at the first lines only.
 
-    Raises ``RatingsError`` (and nothing else) for anything that cannot be read as ratings.
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        A path (read in pieces, never whole), the file's bytes, or a binary file-like object
+        such as Streamlit's UploadedFile (read from the start).
+    columns : dict, optional
+        Role -> header name or 0-based position, overriding detection; roles ``user``,
+        ``item``, ``rating``, ``timestamp`` (None: no such column). A
+        ``MappingProposal.columns`` fits here as it is. In wide form only ``user`` is used
+        (the column holding user ids).
+    wide : bool, optional
+        Force wide (True) or long (False) form; None detects it.
+    separator : {",", ";", "\t", "|", "::", " "}, optional
+        Force the separator (``" "``: runs of spaces); None detects it.
+    header : bool, optional
+        Force whether the first line is a header; None detects it.
+    zero_is_missing : bool, default False
+        In wide form, a 0 cell means *not rated* (as in the article's picture).
+    drop_invalid : bool, default False
+        Drop rows whose rating is not a finite number, is larger in size than
+        ``MAX_ABS_RATING``, or whose ids or timestamp are missing or unreadable (in wide form,
+        such cells) instead of raising; the report says how many and which lines.
+    duplicates : {"mean", "first", "last", "error"}, default "mean"
+        A (user, item) pair rated more than once keeps the mean of its ratings (and its
+        latest timestamp), the first or the last rating; ``"error"`` raises
+        ``DuplicateRatingsError``. The report's ``duplicates`` says how many and where.
+    max_bytes : int, default ``MAX_UPLOAD_MB`` megabytes
+        Refuse larger files.
+
+    Returns
+    -------
+    Ratings
+        Ids as given (plain integers as int64, anything else as text: "007" stays "007"),
+        numbered in order of first appearance; ``notes`` holds the report's summary.
+
+    Raises
+    ------
+    RatingsError
+        For anything that cannot be read as ratings, and nothing else: the message says what,
+        where (line and column) and how to fix it. Subclasses carry structure for a UI:
+        ``DuplicateRatingsError`` (``.note``, a ``DuplicateNote``) and
+        ``ColumnMappingError`` (``.proposal``, a ``MappingProposal``).
+
+    Examples
+    --------
+    >>> import als_core as ac
+    >>> r = ac.read_ratings(b"userId;movieId;rating\n7;1;4,5\n7;2;3\n9;1;2\n9;2;5\n")
+    >>> r
+    Ratings(2 users x 2 items, 4 ratings, density 100.00%)
+    >>> r.to_frame()
+       user  item  rating
+    0     7     1     4.5
+    1     7     2     3.0
+    2     9     1     2.0
+    3     9     2     5.0
+
+    A pair rated twice keeps its mean, and the report says where:
+
+    >>> r, report = ac.read_ratings_report(b"u,i,r\n1,1,4\n1,2,3\n2,1,5\n1,1,2\n2,2,1\n")
+    >>> report.duplicates.pairs, report.duplicates.lines, report.duplicates.values
+    (1, (2, 5), (4.0, 2.0))
+    >>> report.duplicates.where()
+    'user 1, item 1 on lines 2 and 5'
+    >>> float(r.matrix[0, 0])
+    3.0
+
+    Bad input says what and where:
+
+    >>> ac.read_ratings(b"user,item,rating\n1,1,5\n1,2,abc\n2,1,4\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    als_core.errors.RatingsError: 1 rating(s) in 'rating' (column 3) are not ...: line 3 'abc'...
     """
     ratings, _ = read_ratings_report(
         source,
@@ -302,7 +360,37 @@ def read_ratings_report(
     duplicates: str = DEFAULT_DUPLICATES,
     max_bytes: int = MAX_BYTES,
 ) -> tuple[Ratings, ReadReport]:
-    """``read_ratings`` plus the ``ReadReport`` of what was detected and done."""
+    r"""``read_ratings`` plus the ``ReadReport`` of what was detected and done.
+
+    Parameters
+    ----------
+    source, columns, wide, separator, header, zero_is_missing, drop_invalid, duplicates, \
+max_bytes
+        As ``read_ratings``.
+
+    Returns
+    -------
+    ratings : Ratings
+    report : ReadReport
+        Encoding, separator, header, layout and mapping (``columns``, ``column_positions``,
+        ``proposal``), rows read, blank lines, rows dropped and where, the ``duplicates``
+        note, sizes and id types; ``summary()`` says it in short sentences.
+
+    Raises
+    ------
+    RatingsError
+        As ``read_ratings``.
+
+    Examples
+    --------
+    >>> import als_core as ac
+    >>> data = b"user,item,rating\n\n1,10,5\n2,10,4\n2,11,1\n1,11,2\n"
+    >>> r, report = ac.read_ratings_report(data)
+    >>> report.separator_name, report.header, report.blank_lines, report.n_ratings
+    ('comma', True, 1, 4)
+    >>> report.proposal.reasons["rating"]
+    "its header 'rating' names it"
+    """
     options = _Options(
         columns=dict(columns) if columns is not None else None,
         wide=wide,
@@ -337,12 +425,44 @@ def inspect_ratings(
     max_bytes: int = MAX_BYTES,
     n_rows: int = 10,
 ) -> ReadReport:
-    """Detect the dialect, header, layout and column mapping from the first lines only.
+    r"""Detect the dialect, header, layout and column mapping from the first lines only.
 
-    Never raises over the mapping (missing or ambiguous columns go into ``warnings`` and the
-    role's entry is None), so a UI can list ``header_names`` for the user to choose from.
-    ``preview`` holds the first ``n_rows`` rows as text. Raises ``RatingsError`` only when the
-    bytes cannot be a table at all (empty, binary, too big, no separator).
+    Never raises over the mapping: missing or ambiguous columns go into ``warnings``, the
+    role's entry in ``columns`` is None, and ``proposal`` holds the best guess from the values
+    with a reason per role, so a UI can show it pre-filled and read the file with
+    ``read_ratings(source, columns=report.proposal.columns)``.
+
+    Parameters
+    ----------
+    source, columns, wide, separator, header, max_bytes
+        As ``read_ratings``.
+    n_rows : int, default 10
+        Rows of text kept in ``preview``.
+
+    Returns
+    -------
+    ReadReport
+        Without the counts of a full read; ``preview`` holds the first rows as text.
+
+    Raises
+    ------
+    RatingsError
+        Only when the bytes cannot be a table at all (empty, binary, JSON, too big, no
+        separator).
+
+    Examples
+    --------
+    >>> import als_core as ac
+    >>> data = (b"1,100,Drama,R001,4,2019-03-01\n2,101,Comedy,R002,5,2019-03-02\n"
+    ...         b"1,101,Comedy,R003,2,2019-03-02\n3,100,Drama,R004,3,2019-03-04\n"
+    ...         b"2,102,Action,R005,1,2019-03-05\n3,102,Action,R006,4,2019-03-07\n")
+    >>> report = ac.inspect_ratings(data)
+    >>> report.proposal.summary()
+    'user = column 1, item = column 2, rating = column 5, timestamp = column 6'
+    >>> report.proposal.reasons["rating"]
+    '5 distinct numbers from 1 to 5 (1, 2, 3, 4, 5): a rating scale'
+    >>> ac.read_ratings(data, columns=report.proposal.columns)
+    Ratings(3 users x 3 items, 6 ratings, density 66.67%)
     """
     options = _Options(
         columns=dict(columns) if columns is not None else None,
@@ -386,6 +506,7 @@ class _Options:
     drop_invalid: bool = False
     duplicates: str = DEFAULT_DUPLICATES
     max_bytes: int = MAX_BYTES
+    fields: str = _FIELDS  # what a line holds, for messages
 
 
 @dataclass
@@ -479,6 +600,63 @@ def _read(source: Any, options: _Options) -> tuple[Ratings, ReadReport]:
     report.n_users, report.n_items, report.n_ratings = ratings.n_users, ratings.n_items, ratings.nnz
     ratings = _with_notes(ratings, report.summary())
     return ratings, report
+
+
+@dataclass
+class TextTable:
+    """A delimited text file read whole as text columns, with what the reader detected.
+
+    The same detection as ``read_ratings`` (encoding, separator, header, quoting); lines with
+    the wrong number of fields are skipped and listed instead of refused. For files that are
+    not ratings (item names); internal to the library.
+    """
+
+    table: pa.Table  # one string column per field ("c0", "c1", ...), trimmed
+    names: list[str]  # header names, or "column 1", ... without a header
+    header: bool
+    encoding: str
+    separator_name: str
+    source: str | None
+    skipped: int  # lines left out: not the number of fields of the others
+    skipped_examples: list[str]  # e.g. "line 7 has 3 fields"
+    blank_lines: int
+    first_rows: list[list[str]]  # the first lines split into fields, header included
+
+
+def read_text_table(
+    source: str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes],
+    *,
+    header: bool | None = None,
+    fields: str = _FIELDS,
+    max_bytes: int = MAX_BYTES,
+) -> TextTable:
+    """Read any delimited text table the ratings reader understands (see ``TextTable``);
+    ``header`` forces whether the first line is a header (None: detect); ``fields`` says what
+    a line holds, for messages ("the id and the title")."""
+    decoded = _decode(_load_source(source, max_bytes))
+    dialect = _detect(decoded, _Options(header=header, fields=fields))
+    plan = _Plan(layout="wide", positions={}, mapped_by="")
+    batches, rejects = _parse(dialect, plan)
+    schema = pa.schema([(f"c{j}", pa.string()) for j in range(dialect.n_columns)])
+    table = pa.Table.from_batches(list(batches), schema=schema)
+    table = pa.table({name: _trimmed(table[name]) for name in table.column_names})
+    lines = _Lines(dialect, rejects, table.num_rows)
+    examples = [
+        f"line {lines.of_parser_row(number)} has {n} field(s)"
+        for number, _, n in rejects.ragged[:3]
+    ]
+    return TextTable(
+        table=table,
+        names=list(dialect.names),
+        header=dialect.header,
+        encoding=decoded.encoding,
+        separator_name=_SEPARATOR_NAMES[dialect.separator],
+        source=decoded.name,
+        skipped=len(rejects.ragged),
+        skipped_examples=examples,
+        blank_lines=lines.blank_lines(),
+        first_rows=dialect.sample_rows,
+    )
 
 
 # ----------------------------------------------------------------------- bytes and text
@@ -776,7 +954,7 @@ def _detect(decoded: _Decoded, options: _Options) -> _Dialect:
     if not numbered:
         raise RatingsError("the file has no lines with text; expected user, item, rating rows")
     _refuse_other_formats(numbered[0][1])
-    separator = _choose_separator(numbered, options.separator)
+    separator = _choose_separator(numbered, options.separator, options.fields)
     lines = [ln for _, ln in numbered]
     rows = [_split_fields(ln, separator) for ln in lines]
     width = Counter(len(r) for r in rows).most_common(1)[0][0]
@@ -788,8 +966,8 @@ def _detect(decoded: _Decoded, options: _Options) -> _Dialect:
                 "detected"
             )
         raise RatingsError(
-            f"every line has a single field (first line: {_clip(lines[0])!r}); separate user, "
-            "item and rating with a comma, semicolon, tab, pipe, spaces or '::'"
+            f"every line has a single field (first line: {_clip(lines[0])!r}); separate "
+            f"{options.fields} with a comma, semicolon, tab, pipe, spaces or '::'"
         )
     has_header = options.header if options.header is not None else _looks_like_header(rows)
     warnings: list[str] = []
@@ -824,7 +1002,9 @@ def _clip(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _choose_separator(numbered: list[tuple[int, str]], forced: str | None) -> str:
+def _choose_separator(
+    numbered: list[tuple[int, str]], forced: str | None, fields: str = _FIELDS
+) -> str:
     if forced is not None:
         allowed = (*_SEPARATORS, " ")
         if forced not in allowed:
@@ -851,7 +1031,7 @@ def _choose_separator(numbered: list[tuple[int, str]], forced: str | None) -> st
     elif loose:
         chosen, width = max(loose)[3], max(loose)[1]
     else:
-        raise RatingsError(_mixed_separators_message(numbered[:50]))
+        raise RatingsError(_mixed_separators_message(numbered[:50], fields))
     if width and len(lines) > 1:
         _refuse_a_header_with_another_separator(numbered, chosen, width)
     return chosen
@@ -867,7 +1047,7 @@ def _best_separator(line: str) -> tuple[str, int] | None:
     return best
 
 
-def _mixed_separators_message(numbered: list[tuple[int, str]]) -> str:
+def _mixed_separators_message(numbered: list[tuple[int, str]], fields: str) -> str:
     by_separator: dict[str, list[int]] = {}
     for number, line in numbered:
         best = _best_separator(line)
@@ -876,7 +1056,7 @@ def _mixed_separators_message(numbered: list[tuple[int, str]]) -> str:
     if len(by_separator) < 2:
         return (
             f"could not find a separator in the first lines (line {numbered[0][0]}: "
-            f"{_clip(numbered[0][1])!r}); separate user, item and rating with a comma, "
+            f"{_clip(numbered[0][1])!r}); separate {fields} with a comma, "
             "semicolon, tab, pipe, spaces or '::'"
         )
     parts = [

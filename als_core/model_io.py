@@ -10,7 +10,8 @@ A model directory holds (format version 1)::
                            rating scale, stop reason, ...; and how it was run)
     user_factors.parquet   one row per user, in index order: user_id, n_ratings, [bias],
                            factor_0.. (``export.factors_frame``)
-    item_factors.parquet   one row per item, the same with item_id
+    item_factors.parquet   one row per item, the same with item_id (and title, genres, genre
+                           when the ratings had item names: ``Ratings.with_item_names``)
     train_ratings.parquet  the training ratings: user_index, item_index, rating
 
 ``user_id``/``item_id`` hold the original labels (numbers or text, as read); the row number of
@@ -207,7 +208,11 @@ _FILE_DESCRIPTIONS = (
     (MANIFEST, "format name and version, engine, file names"),
     (FILES["run"], "`settings`, `history` (per half-step), `dataset`, `extra` (engine, fit, run)"),
     (FILES["user_factors"], "one row per user: `user_id`, `n_ratings`, [`bias`], `factor_0`.."),
-    (FILES["item_factors"], "one row per item: `item_id`, the same columns"),
+    (
+        FILES["item_factors"],
+        "one row per item: `item_id`, [`title`, `genres`, `genre` when names were given], "
+        "the same columns",
+    ),
     (FILES["train_ratings"], "`user_index`, `item_index` (factor file rows), `rating`"),
 )
 

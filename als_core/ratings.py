@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -467,6 +468,44 @@ class Ratings:
             notes=self.notes,
         )
 
+    def with_item_names(self, names: Any) -> Ratings:
+        """These ratings with titles (and categories) for their items, as ``item_info``.
+
+        Parameters
+        ----------
+        names : Names or pandas.DataFrame
+            What ``ac.read_item_names`` returns, or a table indexed by item id with a
+            ``title`` column (and optionally ``genres`` / ``genre``). Ids are matched as
+            written (7 matches "7"); items without a name get a missing title and keep
+            showing their id. Columns of an existing ``item_info`` that the names do not
+            have are kept.
+
+        Returns
+        -------
+        Ratings
+            The same ratings (same matrix and ids) with the new ``item_info``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import als_core as ac
+        >>> r = ac.Ratings.from_frame(pd.DataFrame(
+        ...     {"user": [1, 1, 2], "item": [10, 20, 10], "rating": [4.0, 3.0, 5.0]}))
+        >>> titles = pd.DataFrame({"title": ["Heat", "Up"]}, index=pd.Index(["10", "30"]))
+        >>> r.with_item_names(titles).item_info
+           id title
+        0  10  Heat
+        1  20   NaN
+        """
+        table = getattr(names, "table", names)
+        return replace(self, item_info=_merge_info(self.item_info, table, self.item_ids))
+
+    def with_user_names(self, names: Any) -> Ratings:
+        """These ratings with names for their users, as ``user_info`` (see
+        ``with_item_names``; the table's column is ``name``)."""
+        table = getattr(names, "table", names)
+        return replace(self, user_info=_merge_info(self.user_info, table, self.user_ids))
+
     def fingerprint(self) -> str:
         """A short hash of the observations and labels, stable across processes (cache key)."""
         h = hashlib.blake2b(digest_size=16)
@@ -564,6 +603,26 @@ def _timestamps_as_float(ts: np.ndarray) -> np.ndarray:
             f"(first at row {first}: {ts[first]!r})"
         )
     return (dates - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
+
+
+def _merge_info(info: pd.DataFrame | None, names: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """One row per index: ``id``, the names' columns (matched by the ids' text), then the
+    columns of ``info`` the names do not replace."""
+    if not isinstance(names, pd.DataFrame):
+        raise RatingsError(
+            f"expected what read_item_names returns or a DataFrame indexed by id, got "
+            f"{type(names).__name__}"
+        )
+    keys = pd.Index([str(i) for i in names.index])
+    unique = ~keys.duplicated(keep="first")
+    by_text = names[unique].set_axis(keys[unique], axis=0)
+    aligned = by_text.reindex(pd.Index([str(i) for i in ids])).reset_index(drop=True)
+    out = pd.DataFrame({"id": ids})
+    out = pd.concat([out, aligned], axis=1)
+    if info is not None:
+        keep = [c for c in info.columns if c not in out.columns]
+        out = pd.concat([out, info[keep].reset_index(drop=True)], axis=1)
+    return out
 
 
 def _align_info(info: pd.DataFrame | None, ids: np.ndarray) -> pd.DataFrame | None:

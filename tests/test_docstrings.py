@@ -33,6 +33,12 @@ DOCUMENTED = [
     ("tune", ac.tune, (*FUNCTION, "Raises")),
     ("prepare_engine", ac.prepare_engine, ("Returns", "Examples")),
     ("solver_engine", ac.solver_engine, ("Returns", "Examples")),
+    ("read_ratings", ac.read_ratings, (*FUNCTION, "Raises")),
+    ("read_ratings_report", ac.read_ratings_report, (*FUNCTION, "Raises")),
+    ("inspect_ratings", ac.inspect_ratings, (*FUNCTION, "Raises")),
+    ("read_item_names", ac.read_item_names, (*FUNCTION, "Raises")),
+    ("read_user_names", ac.read_user_names, (*FUNCTION, "Raises")),
+    ("Ratings.with_item_names", ac.Ratings.with_item_names, FUNCTION),
 ]
 IDS = [name for name, _, _ in DOCUMENTED]
 
