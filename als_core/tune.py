@@ -140,13 +140,26 @@ class TuneEvent:
 class TuneResult:
     """What ``tune`` found.
 
-    ``params``: the best settings, a dict for ``ALS(**params)`` (k, lam, regularization,
-    damping, biases, iterations, seed), or None if the search was stopped before any
-    iteration was measured. ``table``: one row per fit, in order (columns ``TABLE_COLUMNS``;
-    ``table.attrs["truncated"]`` says whether the plan was cut short). ``validation_rmse``: the
-    best setting's RMSE on the validation ratings. ``truncated``: the budget or a stop ended the
-    plan early; ``stopped``: the callback asked to stop. ``n_fit``/``n_validation``: ratings
-    the fits used and scored on. ``seconds``: wall-clock time of the search.
+    Attributes
+    ----------
+    params : dict or None
+        The best settings, for ``ALS(**params)``: k, lam, regularization, damping, biases,
+        iterations and seed. None only if the search was stopped before any iteration was
+        measured.
+    table : pandas.DataFrame
+        One row per fit, in order (columns ``TABLE_COLUMNS``): the settings, the best
+        iteration and its validation RMSE, iterations run, why the fit ended (``status``),
+        seconds, and ``chosen`` on the best row. ``table.attrs["truncated"]`` as below.
+    validation_rmse : float
+        The best setting's RMSE on the validation ratings (NaN if none was measured).
+    truncated : bool
+        The budget or a stop ended the plan before its end.
+    stopped : bool
+        The callback asked to stop.
+    seconds : float
+        Wall-clock time of the search.
+    n_fit, n_validation : int
+        How many ratings the fits used and were scored on.
     """
 
     params: dict[str, Any] | None
