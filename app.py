@@ -126,8 +126,7 @@ def main() -> None:
         st.markdown("### ALS Explorer")
         summary = st.container()
     scene_url.begin(all_pages, page)  # a link's scene (once per session) and its notices
-    presenter.apply()
-    st.title(page.title)
+    presenter.apply(page.title)
     run_page(page)
     # The sidebar is filled after the page ran, so it shows the dataset and model the page
     # has just chosen; it stays at the top of the sidebar because its container came first.

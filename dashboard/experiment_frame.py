@@ -59,15 +59,21 @@ class Section:
 def show_section(section: Section, ctx: Context) -> None:
     """The same frame for every experiment: intro, widgets, Run with progress and Stop, then
     the results (this session's, or another session's for the same data and settings)."""
-    st.markdown(section.intro)
-    params = section.controls(ctx)
-    if params is None:
-        return
-    ctx.params = params
-    key = make_key(section.name, ctx.split, params)
-    outcome = run_area(section.name, key, lambda: section.work(ctx, params))
+    # Presenter mode: the results (their main figure on the first screen) right under the
+    # experiment's title; the intro, settings and Run button below them.
+    first, second = st.container(), st.container()
+    results_box, body = (first, second) if presenter.active() else (second, first)
+    with body:
+        st.markdown(section.intro)
+        params = section.controls(ctx)
+        if params is None:
+            return
+        ctx.params = params
+        key = make_key(section.name, ctx.split, params)
+        outcome = run_area(section.name, key, lambda: section.work(ctx, params))
     if outcome is not None and has_rows(outcome.value):
-        section.results(ctx, outcome.value)
+        with results_box:
+            section.results(ctx, outcome.value)
 
 
 def has_rows(value: Any) -> bool:
@@ -76,6 +82,11 @@ def has_rows(value: Any) -> bool:
         if isinstance(table, pd.DataFrame):
             return not table.empty
     return value is not None
+
+
+#: Presenter mode: what sits above a section's main figure (the page's folded introduction and
+#: the section's title; ``RESULTS_RESERVE_PX + presenter.HEADING_PX`` with a row of widgets).
+RESULTS_RESERVE_PX = presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX
 
 
 # ----------------------------------------------------------------------------- widgets

@@ -35,12 +35,16 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 html { font-size: 20px; }
 .stApp, .stMarkdown, .stCaption, p, li, label { color: #000000 !important; }
 [data-testid="stCaptionContainer"] p { font-size: 0.95rem; color: #222222 !important; }
-h1 { font-size: 2.4rem !important; font-weight: 800 !important; }
+/* Titles compress: one line for the page's name, so the main figure starts high on the screen. */
+h1 { font-size: 1.6rem !important; font-weight: 800 !important; padding: 0 !important; }
 h2, h3 { font-weight: 750 !important; }
+h3 { font-size: 1.25rem !important; padding: 0.2rem 0 0 0 !important; }
 .block-container, [data-testid="stMainBlockContainer"] {
   max-width: 100% !important; padding-left: 2.5rem !important; padding-right: 2.5rem !important;
   padding-top: 3.6rem !important; /* just below the page menu: no empty band on the screen */
+  padding-bottom: 2rem !important;
 }
+[data-testid="stExpander"] summary { padding-top: 0.35rem; padding-bottom: 0.35rem; }
 [data-testid="stMetricValue"] { font-size: 2.2rem !important; }
 .katex { font-size: 1.35em !important; }
 </style>
@@ -75,6 +79,7 @@ def style_figure(fig: go.Figure, *, on: bool | None = None) -> go.Figure:
     if height:
         fig.update_layout(height=int(height * HEIGHT_FACTOR))
     _make_room_for_the_title(fig)
+    _legend_below_in_its_own_room(fig)
     fig.update_annotations(font_size=FIGURE_FONT["size"])
     # Streamlit's chart theme sets small grey tick labels on every axis, which win over the
     # layout's font: the axes (and colour bars) get their own projector font.
@@ -100,6 +105,15 @@ def style_figure(fig: go.Figure, *, on: bool | None = None) -> go.Figure:
     return fig
 
 
+def _legend_below_in_its_own_room(fig: go.Figure) -> None:
+    """A legend hung below the plot (``y < 0`` of the plot's height) lands on the x axis's
+    title once the projector font makes it taller and the figure is sized to the screen:
+    anchored to the bottom of the whole figure instead, plotly makes room for it."""
+    legend = fig.layout.legend
+    if legend.y is not None and legend.y < 0 and legend.yref in (None, "paper"):
+        fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
+
+
 def _make_room_for_the_title(fig: go.Figure) -> None:
     """The bigger title needs a taller top margin, more so above subplot titles (which sit in
     the same margin, just above the plots): otherwise the two overlap."""
@@ -119,15 +133,22 @@ def _sync_from_toggle() -> None:
     set_active(bool(st.session_state.get(WIDGET_KEY)))
 
 
-def apply() -> None:
-    """Draw the switch (sidebar toggle, or an exit button in presenter mode) and the CSS.
+def apply(title: str | None = None) -> Any:
+    """Draw the page's title, the switch (sidebar toggle, or an exit button in presenter mode)
+    and the CSS. Returns a container at the right of the title for more actions in presenter
+    mode (the sidebar is hidden there), None otherwise.
 
-    Call once per run from app.py, after ``st.navigation``.
+    Call once per run from app.py, after ``st.navigation``; ``title=None`` draws no title (a
+    page that draws its own heading, like the talk's slides).
     """
     if active():
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-        _, right = st.columns([8, 2])
-        right.button(
+        # One row: the title and the buttons share it, so the main figure starts high.
+        left, right = st.columns([5, 3], vertical_alignment="center")
+        if title:
+            left.title(title, anchor=False)
+        actions = right.container(horizontal=True, horizontal_alignment="right", gap="small")
+        actions.button(
             "Exit presenter mode",
             key="presenter_exit",
             icon=":material/close_fullscreen:",
@@ -135,7 +156,9 @@ def apply() -> None:
             on_click=set_active,
             args=(False,),
         )
-        return
+        return actions
+    if title:
+        st.title(title)
     # The widget's own state is dropped on pages where it is not drawn; the flag is not.
     st.session_state[WIDGET_KEY] = active()
     with st.sidebar:
@@ -146,6 +169,38 @@ def apply() -> None:
             help="Big fonts and figures, controls folded away, page menu on top: for a room. "
             "The link in the address bar reopens this exact view.",
         )
+    return None
+
+
+# ----------------------------------------------------------------------- fitting the screen
+#: What a page's main figure leaves for the rest of the first screen, in presenter mode: the
+#: page menu (~75 px), the title row (~60 px), one folded "Controls" line (~60 px), the gaps
+#: between them and a margin below. Checked in a browser at 1280×720 and 1920×1080.
+SCREEN_RESERVE_PX = 265
+#: A subheading (or one line of text) between the folded controls and the main figure.
+HEADING_PX = 55
+#: Never shorter than this, even on a very small window (the figure then scrolls into view).
+SCREEN_MIN_PX = 300
+
+
+def screen_css(key: str, reserve_px: int) -> str:
+    """CSS that gives the container ``key`` the screen's height minus ``reserve_px``.
+
+    A container with a key carries the class ``st-key-<key>``; a chart with
+    ``height="stretch"`` inside it fills it, and plotly redraws at that size whenever the
+    window changes (so one figure suits a 720p projector and a 1080p screen alike)."""
+    height = f"max({SCREEN_MIN_PX}px, calc(100vh - {int(reserve_px)}px))"
+    return (
+        f"<style>.st-key-{key} {{ flex: 0 0 auto !important; height: {height} !important; }}"
+        "</style>"
+    )
+
+
+def screen_box(key: str, *, reserve_px: int = SCREEN_RESERVE_PX, container: Any = None) -> Any:
+    """A container as tall as the screen minus ``reserve_px`` (what sits above and below it):
+    draw one chart in it with ``height="stretch"``. ``container``: where to put it."""
+    st.html(screen_css(key, reserve_px))  # style only: takes no room on the page
+    return (container if container is not None else st).container(key=key)
 
 
 def controls_box(label: str = "Controls") -> Any:
@@ -157,11 +212,19 @@ def controls_box(label: str = "Controls") -> Any:
 
 
 @contextlib.contextmanager
-def controls(label: str = "Controls") -> Iterator[None]:
-    """Where a page puts its widgets: inline normally, a closed expander in presenter mode."""
+def folded(label: str, *, icon: str = ":material/info:") -> Iterator[None]:
+    """Inline normally; a closed expander in presenter mode. For what would push the page's
+    main figure below the first screen (an introduction, a row of numbers)."""
     if active():
-        with st.expander(label, expanded=False, icon=":material/tune:"):
+        with st.expander(label, expanded=False, icon=icon):
             yield
     else:
         with st.container():
             yield
+
+
+@contextlib.contextmanager
+def controls(label: str = "Controls") -> Iterator[None]:
+    """Where a page puts its widgets: inline normally, a closed expander in presenter mode."""
+    with folded(label, icon=":material/tune:"):
+        yield

@@ -44,17 +44,25 @@ class SlidePack:
         name: str,
         container: Any = None,
         html_button: bool = True,
+        main: bool = False,
+        reserve_px: int = presenter.SCREEN_RESERVE_PX,
         **plotly_kwargs: Any,
     ) -> None:
         """Draw ``fig`` (presenter styling applied), set its PNG name, offer its HTML.
 
-        Other keyword arguments go to ``st.plotly_chart`` as they are (``theme=None``,
-        ``width=``…); a ``config`` given there is merged over the PNG settings.
+        ``main``: the page's main figure; in presenter mode it is sized to the screen (its
+        height is the window's minus ``reserve_px``, what the page shows above and below it),
+        so it is entirely in view without scrolling. Other keyword arguments go to
+        ``st.plotly_chart`` as they are (``theme=None``, ``width=``…); a ``config`` given there
+        is merged over the PNG settings.
         """
         target = container if container is not None else st
         presenter.style_figure(fig)
         config = {**png_config(name), **plotly_kwargs.pop("config", {})}
         plotly_kwargs.setdefault("width", "stretch")
+        if main and presenter.active():
+            target = presenter.screen_box(f"screen_{key}", reserve_px=reserve_px, container=target)
+            plotly_kwargs["height"] = "stretch"
         target.plotly_chart(fig, key=key, config=config, **plotly_kwargs)
         self.figures[name] = fig
         if html_button and not presenter.active():

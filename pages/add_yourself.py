@@ -67,11 +67,11 @@ data = page_data(fingerprint, fit_key, ratings, fit)
 item_names, user_names, groups = data["item_labels"], data["user_labels"], data["groups"]
 scale = ratings.rating_scale
 
-st.caption(
-    "Rate a few of the most rated items (1 to 5 stars; leave the rest blank). One exact "
-    "half-step against the trained item factors places you on the map: no retraining."
-)
-with presenter.controls("Your ratings"):
+with presenter.controls("Your ratings"):  # presenter mode: folded, with the introduction
+    st.caption(
+        "Rate a few of the most rated items (1 to 5 stars; leave the rest blank). One exact "
+        "half-step against the trained item factors places you on the map: no retraining."
+    )
     top_cols = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_shown = top_cols[0].slider(
         "Items to rate (most rated first)",
@@ -143,7 +143,7 @@ def show_placement() -> None:
     figs.add_point(map_fig, you_xy, name="you")
 
     left, right = st.columns([1.35, 1], gap="large")
-    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left)
+    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left, main=True)
     with right:
         pack.chart(
             figs.scores_figure(
@@ -211,10 +211,12 @@ def show_placement() -> None:
 
 
 if not chosen:
-    st.info(
+    above = st.container()
+    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", main=True)
+    # Presenter mode: the note goes below the map, which then fits the first screen.
+    (st.container() if presenter.active() else above).info(
         "Rate at least one item above (or press **Fill in an example**) to appear on the map.",
         icon=":material/star:",
     )
-    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map")
 else:
     show_placement()

@@ -326,6 +326,37 @@ def open_saved_model(opener) -> None:
 def summary(dataset: data_sources.Dataset) -> None:
     r = dataset.ratings
     st.subheader(dataset.name)
+    # Presenter mode: the pattern of holes (the main figure) first, the numbers below it.
+    first, second = st.container(), st.container()
+    facts, holes = (second, first) if presenter.active() else (first, second)
+    with facts:
+        numbers(r)
+    with holes:
+        chart_slot = st.container() if presenter.active() else None  # above the radio
+        order = st.radio(
+            "Order rows and columns",
+            ["given", "activity"],
+            horizontal=True,
+            key="data_w_order",
+            format_func={"given": "As loaded", "activity": "Most ratings first"}.__getitem__,
+        )
+        pack.chart(
+            pattern(session.current_fingerprint(), order, r),
+            key="data_pattern_chart",
+            name="data-observed-ratings",
+            container=chart_slot,
+            main=True,
+            reserve_px=presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX,
+        )
+    if r.item_info is not None:
+        with st.expander(f"Item information ({r.n_items:,} items)"):
+            info = r.item_info.head(500).copy()
+            info.insert(0, "ratings", r.item_counts()[: len(info)])
+            st.dataframe(info, hide_index=True, height=300)
+
+
+def numbers(r: ac.Ratings) -> None:
+    """The dataset's size, scale and notes, then its rating histogram and activity curves."""
     cols = st.columns(6)
     cols[0].metric("Users", f"{r.n_users:,}")
     cols[1].metric("Items", f"{r.n_items:,}")
@@ -350,23 +381,6 @@ def summary(dataset: data_sources.Dataset) -> None:
     hist, activity = figure_pair(session.current_fingerprint(), r)
     pack.chart(hist, key="data_hist_chart", name="data-rating-histogram", container=left)
     pack.chart(activity, key="data_activity_chart", name="data-activity", container=right)
-    order = st.radio(
-        "Order rows and columns",
-        ["given", "activity"],
-        horizontal=True,
-        key="data_w_order",
-        format_func={"given": "As loaded", "activity": "Most ratings first"}.__getitem__,
-    )
-    pack.chart(
-        pattern(session.current_fingerprint(), order, r),
-        key="data_pattern_chart",
-        name="data-observed-ratings",
-    )
-    if r.item_info is not None:
-        with st.expander(f"Item information ({r.n_items:,} items)"):
-            info = r.item_info.head(500).copy()
-            info.insert(0, "ratings", r.item_counts()[: len(info)])
-            st.dataframe(info, hide_index=True, height=300)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

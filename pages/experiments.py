@@ -19,6 +19,7 @@ from dashboard import (
     data_sources,
     fitting,
     implicit_view,
+    presenter,
     saved_model,
     scene_url,
     session,
@@ -29,6 +30,7 @@ from dashboard import (
 from dashboard import experiment_work as work
 from dashboard.controls import ALPHAS, EXPERIMENT_LAMBDAS, SWEEP_LAMBDAS, remember, remembered
 from dashboard.experiment_frame import (
+    RESULTS_RESERVE_PX,
     Context,
     Section,
     k_slider,
@@ -115,6 +117,8 @@ def compare_results(ctx: Context, frame: pd.DataFrame) -> None:
         figs.compare_figure(frame, x=x, log_x=log_x),
         key="exp_compare_chart",
         name="experiments-als-vs-gradient-descent",
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX + presenter.HEADING_PX,  # below the x-axis choice
     )
     summary = work.compare_summary(frame)
     reached = "reached ALS's RMSE after (s)"
@@ -203,6 +207,8 @@ def missing_results(ctx: Context, result: Any) -> None:
         key="exp_missing_bars",
         name="experiments-missing-rmse",
         container=left,
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX,
     )
     with right:
         clipped = st.toggle(
@@ -301,6 +307,8 @@ def sweep_results(ctx: Context, result: Any) -> None:
         figs.sweep_heatmap(result.grid, best),
         key="exp_sweep_heatmap",
         name="experiments-sweep-k-lambda",
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX,
     )
     if best:
         st.markdown(
@@ -437,6 +445,8 @@ def recovery_results(ctx: Context, result: Any) -> None:
         figs.recovery_figure(result.table, true_rank=result.true_rank, sigma=result.sigma),
         key="exp_recovery_chart",
         name="experiments-recovery",
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX,
     )
     table = result.table[
         [
@@ -532,6 +542,8 @@ def implicit_results(ctx: Context, result: work.ImplicitOutcome) -> None:
         figs.ranking_figure(result.table, n=result.n),
         key="exp_implicit_bars",
         name="experiments-implicit-ranking",
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX,
     )
     st.caption(
         f"Explicit ALS uses the Train page's λ = {s['lam']:g} with biases, rank k; both "
@@ -593,6 +605,8 @@ def baselines_results(ctx: Context, table: pd.DataFrame) -> None:
         figs.rmse_bars(table, title="RMSE by model"),
         key="exp_baselines_bars",
         name="experiments-baselines",
+        main=True,
+        reserve_px=RESULTS_RESERVE_PX,
     )
     st.dataframe(
         table.rename(columns={"train_rmse": "train RMSE", "validation_rmse": "validation RMSE"}),
@@ -634,20 +648,21 @@ def main() -> None:
         return
     chosen = session.current_settings()
     split = work.split_choice(dataset.ratings, chosen)
-    st.caption(
-        f"On **{dataset.name}**. Defaults come from the Train page's settings (k = "
-        f"{chosen['k']}, λ = {chosen['lam']:g} {chosen['regularization']}, biases "
-        f"{'on' if chosen['biases'] else 'off'}). {split.text} Nothing runs until you press "
-        "Run; results stay here while you change settings or visit other pages."
-    )
-    name = st.radio(
-        "Experiment",
-        list(SECTIONS),
-        key=remembered("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
-        horizontal=True,
-        format_func=lambda n: SECTIONS[n].title,
-        label_visibility="collapsed",
-    )
+    with presenter.folded("Experiments", icon=":material/science:"):
+        st.caption(
+            f"On **{dataset.name}**. Defaults come from the Train page's settings (k = "
+            f"{chosen['k']}, λ = {chosen['lam']:g} {chosen['regularization']}, biases "
+            f"{'on' if chosen['biases'] else 'off'}). {split.text} Nothing runs until you press "
+            "Run; results stay here while you change settings or visit other pages."
+        )
+        name = st.radio(
+            "Experiment",
+            list(SECTIONS),
+            key=remembered("exp_w_section", "compare", valid=lambda v: v in SECTIONS),
+            horizontal=True,
+            format_func=lambda n: SECTIONS[n].title,
+            label_visibility="collapsed",
+        )
     remember("exp_w_")
     section = SECTIONS[name]
     ctx = Context(

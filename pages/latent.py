@@ -140,7 +140,7 @@ figure = latent_figure(
     uirevision=f"latent-{fit.fingerprint}-{fit.settings['k']}-{fit.settings['seed']}-{fit_on}",
 )
 pack = slides.SlidePack("latent")
-pack.chart(figure, key="latent_map", name="latent-map")
+pack.chart(figure, key="latent_map", name="latent-map", main=True)
 explained_share = float(np.sum(projection.explained))
 drawn = figure.layout.meta
 sampled = (

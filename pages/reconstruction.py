@@ -76,10 +76,6 @@ ratings = dataset.ratings
 fit = fitting.current_fit()
 user_names, item_names = session.labels()
 
-st.caption(
-    "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), and "
-    "the error on the cells that were rated (right). The model saw only the training ratings."
-)
 # A slider needs two different ends, hence max(2, ...).
 most_users = max(2, min(ratings.n_users, MAX_SHOWN))
 most_items = max(2, min(ratings.n_items, MAX_SHOWN))
@@ -88,7 +84,12 @@ keep_in_range("recon_n_items", 1, most_items, min(ratings.n_items, DEFAULT_SHOWN
 st.session_state.setdefault("recon_order", "leading factor")
 keep_valid_choices("recon_users", list(user_names))
 keep_valid_choices("recon_items", list(item_names))
-with presenter.controls():
+with presenter.controls():  # presenter mode: folded, with the introduction
+    st.caption(
+        "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), "
+        "and the error on the cells that were rated (right). The model saw only the training "
+        "ratings."
+    )
     controls = st.columns([1.3, 1, 1])
     order = controls[0].radio(
         "Order rows and columns",
@@ -140,7 +141,7 @@ figure = reconstruction_figure(
 # Plotly's own theme: Streamlit's theme pads the axes, which leaves a grey frame of empty
 # "missing" cells around every heatmap.
 pack = slides.SlidePack("reconstruction")
-pack.chart(figure, key="recon_chart", name="reconstruction", width="stretch", theme=None)
+pack.chart(figure, key="recon_chart", name="reconstruction", width="stretch", theme=None, main=True)
 
 observed = grid.n_observed.sum()
 held = grid.n_validation.sum()

@@ -86,11 +86,17 @@ if int(st.session_state.get("replay_frame", 0)) >= n_frames:
 if "replay_frame" not in st.session_state:
     st.session_state["replay_frame"] = 0
 
-st.caption(
-    "Watch the fit happen. From small random factors, each half-step solves one side exactly "
-    "with the other fixed: users move, then items move, and the map settles."
-    + ("" if kept_all else " (Big data: only every other half-step was kept for the replay.)")
-)
+
+def introduction() -> None:
+    st.caption(
+        "Watch the fit happen. From small random factors, each half-step solves one side "
+        "exactly with the other fixed: users move, then items move, and the map settles."
+        + ("" if kept_all else " (Big data: only every other half-step was kept for the replay.)")
+    )
+
+
+if not presenter.active():  # presenter mode: below the figures, so they fit the screen
+    introduction()
 playing = bool(st.session_state.get("replay_playing", False))
 with st.container():  # Play stays in view in presenter mode too: it is the demo's one control
     st.button(
@@ -136,7 +142,16 @@ def stage() -> None:
         uirevision=f"replay-{fit_key[0]}",
         height=520,
     )
-    pack.chart(map_fig, key="replay_map_chart", name="replay-map", container=left)
+    # Presenter mode: both sized to the screen, below the Play button and the folded frame.
+    reserve = presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX
+    pack.chart(
+        map_fig,
+        key="replay_map_chart",
+        name="replay-map",
+        container=left,
+        main=True,
+        reserve_px=reserve,
+    )
     loss = training_figs.objective_figure(history)
     position = 0.0
     value = data["start_objective"]
@@ -148,7 +163,14 @@ def stage() -> None:
         position = 0.0
     figs.mark_moment(loss, x=position, y=value, label=moment.label, start_y=data["start_objective"])
     loss.update_layout(height=520)
-    pack.chart(loss, key="replay_loss_chart", name="replay-objective", container=right)
+    pack.chart(
+        loss,
+        key="replay_loss_chart",
+        name="replay-objective",
+        container=right,
+        main=True,
+        reserve_px=reserve,
+    )
     grid = ac.reconstruction_grid(
         teaching.model_at(model, moment),
         fit.train,
@@ -188,3 +210,5 @@ def _history_row(history, moment: teaching.FactorState) -> int:
 
 
 stage()
+if presenter.active():
+    introduction()

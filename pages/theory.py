@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from als_core import embed
-from dashboard import fitting, scene_url, session, settings, shell, slides
+from dashboard import fitting, presenter, scene_url, session, settings, shell, slides
 from dashboard.figures import teaching as figs
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
@@ -57,19 +57,20 @@ pack = slides.SlidePack("theory")
 missing = 1.0 - ratings.density
 history = fit.model.history_
 
-st.markdown(
-    "#### Alternating least squares, told with your data\n"
-    f"The data now: **{dataset.name}**, {ratings.n_users:,} users × {ratings.n_items:,} items "
-    f"with {ratings.nnz:,} ratings. The model: k = {s['k']}, λ = {s['lam']:g} "
-    f"({s['regularization']}), biases {'on' if s['biases'] else 'off'}, "
-    f"{fit.model.n_iter_} iterations, seed {s['seed']}. Change either on the Data and Train "
-    "pages; this page follows."
-)
-cols = st.columns(4)
-cols[0].metric("Users", f"{ratings.n_users:,}")
-cols[1].metric("Items", f"{ratings.n_items:,}")
-cols[2].metric("Ratings", f"{ratings.nnz:,}")
-cols[3].metric("Cells missing", f"{missing:.1%}")
+with presenter.folded("About these data"):  # presenter mode: R's excerpt on the first screen
+    st.markdown(
+        "#### Alternating least squares, told with your data\n"
+        f"The data now: **{dataset.name}**, {ratings.n_users:,} users × {ratings.n_items:,} items "
+        f"with {ratings.nnz:,} ratings. The model: k = {s['k']}, λ = {s['lam']:g} "
+        f"({s['regularization']}), biases {'on' if s['biases'] else 'off'}, "
+        f"{fit.model.n_iter_} iterations, seed {s['seed']}. Change either on the Data and Train "
+        "pages; this page follows."
+    )
+    cols = st.columns(4)
+    cols[0].metric("Users", f"{ratings.n_users:,}")
+    cols[1].metric("Items", f"{ratings.n_items:,}")
+    cols[2].metric("Ratings", f"{ratings.nnz:,}")
+    cols[3].metric("Cells missing", f"{missing:.1%}")
 
 # ---------------------------------------------------------------- 1. R
 st.subheader("1 · R: a table that is mostly holes")
@@ -86,6 +87,8 @@ with left:
         ),
         key="theory_excerpt_chart",
         name="theory-R-excerpt",
+        main=True,
+        reserve_px=presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX,
     )
 with right:
     st.markdown(

@@ -293,10 +293,18 @@ def main() -> None:
             st.button(
                 "Train with these settings", key="train_resume", on_click=fitting.resume_training
             )
-        metrics_row(fit)
+        # Presenter mode: the objective (the main figure) first, the numbers below it.
+        first, second = st.container(), st.container()
+        numbers, curve = (second, first) if presenter.active() else (first, second)
+        with numbers:
+            metrics_row(fit)
         history = fit.model.history_
         pack.chart(
-            figs.objective_figure(history), key="train_objective_chart", name="train-objective"
+            figs.objective_figure(history),
+            key="train_objective_chart",
+            name="train-objective",
+            container=curve,
+            main=True,
         )
         pack.chart(
             figs.rmse_figure(history, best_iteration=settings.fit_metrics(fit)["best_iteration"]),

@@ -63,12 +63,11 @@ fit, model, states = replay.fit, replay.fit.model, replay.states
 user_names, item_names = session.labels()
 train = fit.train
 
-st.caption(
-    "ALS never runs gradient steps: each half-step solves, for every user, one small k×k "
-    "linear system exactly. Here is one of those systems, built rating by rating."
-)
-
-with presenter.controls():
+with presenter.controls():  # presenter mode: folded, with the introduction
+    st.caption(
+        "ALS never runs gradient steps: each half-step solves, for every user, one small k×k "
+        "linear system exactly. Here is one of those systems, built rating by rating."
+    )
     cols = st.columns([1.1, 2, 2.4])
     keep_valid("update_side", ["users", "items"])
     st.session_state.setdefault("update_side", "users")
@@ -199,6 +198,8 @@ with right:
         ),
         key="update_system_chart",
         name="update-system",
+        main=True,
+        reserve_px=presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX,
     )
     st.caption(
         f"Regularisation {teaching.ridge_note(problem)}. The ridge sits on A's diagonal from "

@@ -73,3 +73,14 @@ def test_a_title_above_subplot_titles_gets_room_so_they_do_not_overlap():
     assert fig.layout.margin.t >= presenter.TITLE_SIZE + presenter.FIGURE_FONT["size"] + 20
     assert lone.layout.margin.t == 50  # already enough for one line
     assert untitled.layout.margin.t == 30  # no title: nothing to make room for
+
+
+def test_a_legend_below_the_plot_moves_to_the_bottom_of_the_figure():
+    # Hung at y = -0.22 of the plot, the projector-sized legend would cover the x axis title.
+    below = go.Figure(go.Scatter(x=[1], y=[1]), layout={"legend": {"y": -0.22, "yanchor": "top"}})
+    beside = go.Figure(go.Scatter(x=[1], y=[1]), layout={"legend": {"x": 1.02, "y": 1.0}})
+    for figure in (below, beside):
+        presenter.style_figure(figure, on=True)
+    assert (below.layout.legend.yref, below.layout.legend.y) == ("container", 0)
+    assert below.layout.legend.yanchor == "bottom"
+    assert beside.layout.legend.yref is None and beside.layout.legend.y == 1.0
