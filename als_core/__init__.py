@@ -34,6 +34,7 @@ _PUBLIC = {
     "errors": (
         "ColumnMappingError",
         "DuplicateRatingsError",
+        "InvalidRowsError",
         "NonFiniteFactorsError",
         "NotFittedError",
         "RatingsError",

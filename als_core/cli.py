@@ -32,6 +32,7 @@ from .als import ALS, FitEvent
 from .errors import (
     ColumnMappingError,
     DuplicateRatingsError,
+    InvalidRowsError,
     NonFiniteFactorsError,
     RatingsError,
 )
@@ -680,12 +681,14 @@ def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
         else:
             message += " (on the command line: --user-col, --item-col, --rating-col)"
         raise CliError(message) from exc
+    except InvalidRowsError as exc:
+        raise CliError(
+            f"cannot read {args.ratings}: {exc} (skip them with --drop-invalid)"
+        ) from exc
     except RatingsError as exc:
         message = f"cannot read {args.ratings}: {exc}"
         if "columns=" in message:
             message += " (on the command line: --user-col, --item-col, --rating-col)"
-        elif "drop_invalid=" in message:
-            message += " (on the command line: --drop-invalid)"
         raise CliError(message) from exc
     if note is not None:
         log(f"note: {note.sentence()} (choose with --duplicates mean|first|last|error)")

@@ -37,3 +37,17 @@ class ColumnMappingError(RatingsError):
     def __init__(self, message: str, *, proposal: object = None) -> None:
         super().__init__(message)
         self.proposal = proposal
+
+
+class InvalidRowsError(RatingsError):
+    """Rows (or cells of a matrix) that cannot be read, when the caller did not ask to skip them.
+
+    ``count`` is how many, ``lines`` the physical lines (1 = first) of the first few; reading
+    again with ``drop_invalid=True`` skips them (an app's "skip invalid rows", a CLI's
+    ``--drop-invalid``), which the message says in words, not in code.
+    """
+
+    def __init__(self, message: str, *, count: int, lines: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.count = count
+        self.lines = lines

@@ -56,7 +56,7 @@ import scipy.sparse as sp
 
 from . import _lines
 from ._propose import MappingProposal, propose
-from .errors import ColumnMappingError, RatingsError
+from .errors import ColumnMappingError, InvalidRowsError, RatingsError
 from .ratings import (
     DEFAULT_DUPLICATES,
     DUPLICATE_POLICIES,
@@ -332,7 +332,7 @@ def read_ratings(
     >>> ac.read_ratings(b"user,item,rating\n1,1,5\n1,2,abc\n2,1,4\n")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    als_core.errors.RatingsError: 1 rating(s) in 'rating' (column 3) are not ...: line 3 'abc'...
+    als_core.errors.InvalidRowsError: 1 rating(s) in 'rating' ... line 3 'abc'...
     """
     ratings, _ = read_ratings_report(
         source,
@@ -698,8 +698,7 @@ class _Raw:
 def _load_source(source: Any, max_bytes: int) -> _Raw:
     limit = f"{max_bytes / 2**20:,.0f} MB" if max_bytes >= 2**20 else f"{max_bytes:,} bytes"
     too_big = (
-        "the file is {size} but the limit is {limit} (als_core.MAX_UPLOAD_MB); keep a sample "
-        "of the rows, or split the file"
+        "the file is {size} but the limit is {limit}; keep a sample of the rows, or split the file"
     )
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -1144,7 +1143,7 @@ def _plan(dialect: _Dialect, options: _Options) -> _Plan:
         if not dialect.header:
             raise RatingsError(
                 "a wide matrix needs a header row holding the item ids (first cell: the user "
-                "column's name or empty); add one, or read it as long form (wide=False)"
+                "column's name or empty); add one, or read it as one rating per line"
             )
         user = explicit.get("user")
         return _Plan(
@@ -1256,8 +1255,8 @@ def _plan_long(dialect: _Dialect, explicit: dict[str, int | None]) -> _Plan:
                 listed = ", ".join(f"{dialect.names[j]!r} (column {j + 1})" for j in hits)
                 unique = {r: h[0] for r, h in by_name.items() if len(h) == 1 and r != role}
                 raise ColumnMappingError(
-                    f"ambiguous {role} column: {listed} could all be it; choose one with "
-                    f"columns={{'{role}': <name>}}",
+                    f"ambiguous {role} column: {listed} could all be it; choose which one "
+                    f"holds the {role}s",
                     proposal=_proposal_from_values(dialect, {**unique, **explicit}),
                 )
             positions[role] = hits[0] if hits else None
@@ -1295,11 +1294,10 @@ def _plan_long(dialect: _Dialect, explicit: dict[str, int | None]) -> _Plan:
     missing = [r for r in ("user", "item", "rating") if positions.get(r) is None]
     if missing:
         listed = ", ".join(repr(n) for n in dialect.names)
-        hint = ", ".join(f"'{r}': <column>" for r in missing)
         found = {r: p for r, p in positions.items() if p is not None}
         raise ColumnMappingError(
             f"no {' / '.join(missing)} column found among {listed}; rename the header "
-            f"(e.g. user, item, rating) or pass columns={{{hint}}}",
+            "(e.g. user, item, rating) or choose the columns",
             proposal=_proposal_from_values(dialect, found),
         )
     for role in ROLES:
@@ -1534,7 +1532,7 @@ def _ragged_message(
     fix = (
         "make every row of the matrix as long as the header (empty cells for missing ratings)"
         if layout == "wide"
-        else "fix those lines" + (", or pass drop_invalid=True to skip them" if drop_hint else "")
+        else "fix those lines" + (", or skip invalid rows" if drop_hint else "")
     )
     return (
         f"{len(rejects.ragged):,} {what} do not have the {width} fields of the "
@@ -1606,6 +1604,7 @@ class _Problem:
     column: str
     count: int = 0
     examples: list[tuple[int, str | None]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # of the examples, once described
 
     def add(self, mask: np.ndarray, offset: int, text: pa.Array | None = None) -> None:
         n = int(np.count_nonzero(mask))
@@ -1619,6 +1618,7 @@ class _Problem:
     def describe(self, lines: _Lines) -> str:
         # e.g. "3 rating(s) in 'rating' (column 3) are not ...: line 4 'abc', line 9 ''"
         where = lines.of_table_rows(np.array([row for row, _ in self.examples]))
+        self.lines = [int(ln) for ln in where]
         parts = [
             f"line {line}" + ("" if shown is None else f" {_clip(shown, 30)!r}")
             for line, (_, shown) in zip(where, self.examples, strict=True)
@@ -1770,7 +1770,15 @@ def _long_to_ratings(
     if rejects.ragged:
         message = _ragged_message(rejects, lines, dialect.n_columns, "long", drop_hint=True)
         if not options.drop_invalid:
-            raise RatingsError(message)
+            raise InvalidRowsError(
+                message,
+                count=len(rejects.ragged),
+                lines=tuple(
+                    ln
+                    for num, _, _ in rejects.ragged[:_MAX_EXAMPLES]
+                    if (ln := lines.of_parser_row(num)) is not None
+                ),
+            )
         report.rows_dropped += len(rejects.ragged)
         report.dropped_examples.extend(
             f"line {lines.of_parser_row(num)} has {n} fields" for num, _, n in rejects.ragged[:3]
@@ -1793,9 +1801,10 @@ def _long_to_ratings(
     if problems:
         described = [p.describe(lines) for p in problems]
         if not options.drop_invalid:
-            raise RatingsError(
-                "; ".join(described)
-                + ". Fix or remove those lines, or pass drop_invalid=True to drop them"
+            raise InvalidRowsError(
+                "; ".join(described) + ". Fix or remove those lines, or skip invalid rows",
+                count=int(invalid.sum()),
+                lines=tuple(sorted({ln for p in problems for ln in p.lines})),
             )
         report.rows_dropped += int(invalid.sum())
         report.dropped_examples.extend(described)
@@ -1913,40 +1922,41 @@ def _wide_to_ratings(
         report.zeros_dropped = int(zero.sum())
         observed &= ~zero
     problems = []
+    bad_lines: list[int] = []
+
+    def cells_at(mask: np.ndarray) -> str:
+        """ "line 4, column 'B': 'x'; ..." for the first few cells of ``mask``."""
+        flat = np.flatnonzero(mask)[:_MAX_EXAMPLES]
+        k, r = np.divmod(flat, n_rows)
+        where = lines.of_table_rows(r)
+        bad_lines.extend(int(ln) for ln in where)
+        return "; ".join(
+            f"line {ln}, column {dialect.names[item_pos[kk]]!r}: "
+            f"{_clip(str(cells[int(f)].as_py()), 30)!r}"
+            for ln, kk, f in zip(where, k, flat, strict=True)
+        )
+
     if n_bad:
-        flat = np.flatnonzero(bad)[:_MAX_EXAMPLES]
-        k, r = np.divmod(flat, n_rows)
-        where = lines.of_table_rows(r)
-        examples = "; ".join(
-            f"line {ln}, column {dialect.names[item_pos[kk]]!r}: "
-            f"{_clip(str(cells[int(f)].as_py()), 30)!r}"
-            for ln, kk, f in zip(where, k, flat, strict=True)
-        )
-        problems.append(f"{n_bad:,} cell(s) are not finite numbers ({examples})")
+        problems.append(f"{n_bad:,} cell(s) are not finite numbers ({cells_at(bad)})")
     if huge.any():
-        flat = np.flatnonzero(huge)[:_MAX_EXAMPLES]
-        k, r = np.divmod(flat, n_rows)
-        where = lines.of_table_rows(r)
-        examples = "; ".join(
-            f"line {ln}, column {dialect.names[item_pos[kk]]!r}: "
-            f"{_clip(str(cells[int(f)].as_py()), 30)!r}"
-            for ln, kk, f in zip(where, k, flat, strict=True)
-        )
         problems.append(
             f"{int(huge.sum()):,} cell(s) are larger in size than {MAX_ABS_RATING:g}, the most a "
-            f"rating may be ({examples})"
+            f"rating may be ({cells_at(huge)})"
         )
         n_bad += int(huge.sum())
     if no_user.any():
         missing = _Problem("row(s) have no user id in {column}", _column_label(dialect, user_pos))
         missing.add(no_user, 0)
         problems.append(missing.describe(lines))
+        bad_lines.extend(missing.lines)
     if problems:
         if not options.drop_invalid:
-            raise RatingsError(
+            raise InvalidRowsError(
                 "; ".join(problems)
-                + ". Leave a cell empty for a missing rating, fix the cells, or pass "
-                "drop_invalid=True to drop them"
+                + ". Leave a cell empty for a missing rating, fix the cells, or skip invalid "
+                "cells",
+                count=n_bad + int(no_user.sum()),
+                lines=tuple(sorted(set(bad_lines))),
             )
         report.rows_dropped = n_bad + int(no_user.sum())
         report.dropped_examples.extend(problems)

@@ -148,3 +148,14 @@ def test_numeric_options_out_of_range_are_refused_before_anything_runs(
 def test_recommend_refuses_n_zero(capsys, tmp_path):
     assert main(["recommend", str(tmp_path), "--user", "1", "--n", "0"]) == 2
     assert "--n" in one_error_line(capsys)
+
+
+def test_unreadable_ratings_name_the_flag_that_skips_them(ratings_csv, tmp_path, capsys):
+    text = ratings_csv.read_text().splitlines()
+    text[4] = f"{text[4].rsplit(',', 1)[0]},great"
+    path = tmp_path / "text.csv"
+    path.write_text("\n".join(text) + "\n")
+    assert main(["fit", str(path), "--out", str(tmp_path / "m")]) == 1
+    line = one_error_line(capsys)
+    assert "line 5 'great'" in line and line.endswith("(skip them with --drop-invalid)")
+    assert "drop_invalid" not in line

@@ -90,3 +90,33 @@ def test_blank_lines_above_the_header_keep_the_header_and_the_line_numbers():
         ac.read_ratings(data)
     ratings, report = ac.read_ratings_report(data, drop_invalid=True)
     assert ratings.nnz == 2 and report.header and report.blank_lines == 3
+
+
+def test_messages_about_the_file_speak_no_python():
+    import re
+
+    from test_io import BAD
+
+    for label, data, kwargs, _ in BAD:
+        if kwargs:
+            continue  # messages about an argument the caller gave may name it
+        with pytest.raises(ac.RatingsError) as caught:
+            ac.read_ratings(data)
+        message = str(caught.value)
+        assert not re.search(r"\w=|[{}]|als_core\.", message), (label, message)
+
+
+def test_invalid_rows_carry_their_count_and_lines():
+    data = lines("user,item,rating", "1,1,5", "1,2,abc", "2,1,", "2,2,1e300", "3,1,4")
+    with pytest.raises(ac.InvalidRowsError) as caught:
+        ac.read_ratings(data)
+    assert caught.value.count == 3 and caught.value.lines == (3, 4, 5)
+    assert str(caught.value).endswith("Fix or remove those lines, or skip invalid rows")
+    ragged = lines("user,item,rating", "1,1,5", "1,2", "2,1,4,9", "2,2,3")
+    with pytest.raises(ac.InvalidRowsError) as caught:
+        ac.read_ratings(ragged)
+    assert caught.value.count == 2 and caught.value.lines == (3, 4)
+    wide = lines("user,A,B", "x,1,zz", "y,,2", ",3,4")
+    with pytest.raises(ac.InvalidRowsError) as caught:
+        ac.read_ratings(wide)
+    assert caught.value.count == 2 and caught.value.lines == (2, 4)
