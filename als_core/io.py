@@ -63,6 +63,7 @@ from .ratings import (
     MAX_ABS_RATING,
     DuplicateNote,
     Ratings,
+    _plain,
     duplicate_error,
 )
 
@@ -2141,15 +2142,11 @@ def _duplicate_note(
         pairs=len(groups),
         rows_merged=int(sizes[groups].sum()) - len(groups),
         policy=options.duplicates,
-        user=_plain_id(user_ids[code // n_items]),
-        item=_plain_id(item_ids[code % n_items]),
+        user=_plain(user_ids[code // n_items]),
+        item=_plain(item_ids[code % n_items]),
         values=tuple(float(v) for v in values[span]),
         rows=tuple(int(r) for r in order[span]),
     )
-
-
-def _plain_id(label: Any) -> Any:
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _with_notes(ratings: Ratings, notes: Sequence[str]) -> Ratings:

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import RatingsError
-from .io import _ALIASES, MAX_BYTES, read_text_table
+from .io import _ALIASES, MAX_BYTES, _ids, _normalise, read_text_table
 from .movielens import ML100K_GENRES
 
 _TITLE_NAMES = (
@@ -324,10 +324,6 @@ def _position(ref: str | int, names: list[str], what: str) -> int:
     )
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
 def _choose_id(
     names: list[str],
     columns: list[pa.ChunkedArray],
@@ -529,9 +525,8 @@ def _match(
 ) -> pd.DataFrame:
     """Index the names by the ratings' ids (their values and type) and count the matches."""
     if rated is None or rated_text is None:
-        index = table.index.to_numpy(dtype=object)
-        if len(index) and all(re.fullmatch(r"-?(0|[1-9]\d{0,17})", str(i)) for i in index):
-            table.index = pd.Index(index.astype(np.int64), name="id")
+        ids, _ = _ids(table.index)  # plain integers as int64, as the ratings reader does
+        table.index = pd.Index(ids, name="id")
         return table
     by_text = dict(zip(rated_text.to_pylist(), rated.tolist(), strict=True))
     known = table.index.isin(list(by_text))

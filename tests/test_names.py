@@ -224,3 +224,18 @@ def test_cli_items_errors_are_one_line_and_nothing_is_written(tmp_path, capsys):
     assert [ln for ln in err.splitlines() if "error" in ln] == [err.splitlines()[-1]]
     assert "cannot read item names from" in err.splitlines()[-1]
     assert not out.exists()
+
+
+ML_SMALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
+
+
+@pytest.mark.skipif(not (ML_SMALL / "movies.csv").exists(), reason=f"{ML_SMALL} is not here")
+def test_real_movielens_latest_small_names():
+    ratings = ac.read_ratings(ML_SMALL / "ratings.csv")
+    names = ac.read_item_names(ML_SMALL / "movies.csv", item_ids=ratings.item_ids)
+    frame = pd.read_csv(ML_SMALL / "movies.csv").set_index("movieId")
+    rated = set(ratings.item_ids.tolist())
+    assert names.report.matched == len(rated & set(frame.index)) == ratings.n_items
+    assert names.report.unmatched == len(set(frame.index) - rated)
+    titles_as_written = frame.loc[list(names.table.index), "title"].str.strip()  # (some end in " ")
+    assert names.table["title"].to_dict() == titles_as_written.to_dict()
