@@ -4,9 +4,11 @@ Run by hand from the repository root:
 
     PYTHONPATH=. python benchmarks/bench_speed.py            # about two minutes
     PYTHONPATH=. python benchmarks/bench_speed.py --quick    # fewer repeats, about 30 s
+    PYTHONPATH=. python benchmarks/bench_speed.py --compilers gcc,clang   # the kernel each builds
 
 It prints one table: for each data shape, k, dtype and engine (the compiled kernel, and the
-numpy solver it falls back to, for comparison), the seconds per full iteration (both
+numpy solver it falls back to, for comparison; with --compilers, the kernel as each compiler
+builds it, each in its own fresh cache folder), the seconds per full iteration (both
 half-steps, history included: objective terms and train RMSE; median over iterations and
 repeats), the GFLOP/s that means, counting 2·nnz·k² + (n_users + n_items)(k³/3 + 2k²) per
 iteration, the process CPU seconds per iteration (all threads; a shared, busy machine inflates
@@ -18,6 +20,9 @@ small shape, with the speed-up.
 The data are synthetic but shaped like MovieLens (seeded): every user has at least 20 ratings,
 user activity and item popularity are long-tailed (log-normal), ratings are 1-5 stars from a
 low-rank model with noise, with MovieLens's star histogram.
+
+The engines of one shape, k and dtype take turns fit by fit (A B C A B C ...), so a machine whose
+speed drifts during the run moves them alike and their ratio stays meaningful.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -136,34 +142,81 @@ def _seconds(fn) -> float:
 
 
 @contextmanager
-def engine(name: str):
-    """Run the half-steps on one engine ("auto": the compiled kernel, "numpy")."""
-    before = os.environ.get("ALS_CORE_ENGINE")
-    os.environ["ALS_CORE_ENGINE"] = name
+def engine(name: str, kernels: dict | None = None):
+    """Run the half-steps on one engine: "numpy", "compiled" (the default build) or, with
+    ``kernels`` (from ``build_kernels``), the kernel a named compiler built."""
+    saved_env = {key: os.environ.get(key) for key in ("ALS_CORE_ENGINE", "CC")}
+    saved_state = _kernel._state
+    os.environ["ALS_CORE_ENGINE"] = "numpy" if name == "numpy" else "compiled"
+    if kernels and name in kernels:
+        _kernel._state = kernels[name]
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["ALS_CORE_ENGINE"]
-        else:
-            os.environ["ALS_CORE_ENGINE"] = before
+        _kernel._state = saved_state
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-def time_fit(ratings: ac.Ratings, k: int, dtype, iterations: int, repeats: int) -> dict:
-    """Median seconds per iteration from the history (both half-steps), and whole fits."""
-    per_iteration, whole, cpu = [], [], []
-    ac.ALS(k=k, iterations=1, dtype=dtype).fit(ratings)  # warm up
+def build_kernels(compilers: list[str], folder: Path) -> dict:
+    """compiler -> the kernel state with that compiler's build loaded (each its own cache)."""
+    kernels = {}
+    saved = (_kernel._state, os.environ.get("CC"), os.environ.get("ALS_CORE_KERNEL_DIR"))
+    try:
+        for compiler in compilers:
+            cache = folder / compiler
+            cache.mkdir(mode=0o700)
+            os.environ["CC"], os.environ["ALS_CORE_KERNEL_DIR"] = compiler, str(cache)
+            _kernel._state = kernels[compiler] = _kernel._State()
+            start = time.perf_counter()
+            built = _kernel.load()
+            print(
+                f"{compiler}: built in {time.perf_counter() - start:.1f} s, "
+                f"{built.lanes['f64'] * 8}-byte vectors, {built.tile_rows}-row tiles"
+            )
+    finally:
+        _kernel._state = saved[0]
+        for key, value in zip(("CC", "ALS_CORE_KERNEL_DIR"), saved[1:], strict=True):
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return kernels
+
+
+def time_fits(
+    ratings: ac.Ratings, k: int, dtype, iterations: int, repeats: int, engines: dict
+) -> dict:
+    """For each engine (name -> context manager factory), taking turns fit by fit: median
+    seconds per iteration from the history (both half-steps), CPU seconds, whole fits."""
+    per_iteration = {name: [] for name in engines}
+    whole = {name: [] for name in engines}
+    cpu = {name: [] for name in engines}
+    models = {}
+    for use in engines.values():
+        with use():
+            ac.ALS(k=k, iterations=1, dtype=dtype).fit(ratings)  # warm up
     for repeat in range(repeats):
-        model = ac.ALS(k=k, lam=0.1, iterations=iterations, dtype=dtype, seed=repeat)
-        cpu_start = time.process_time()
-        whole.append(_seconds(lambda model=model: model.fit(ratings)))
-        cpu.append((time.process_time() - cpu_start) / iterations)
-        per_iteration.extend(model.history_.groupby("iteration")["seconds"].sum().tolist())
+        for name, use in engines.items():
+            model = ac.ALS(k=k, lam=0.1, iterations=iterations, dtype=dtype, seed=repeat)
+            with use():
+                cpu_start = time.process_time()
+                whole[name].append(_seconds(lambda model=model: model.fit(ratings)))
+                cpu[name].append((time.process_time() - cpu_start) / iterations)
+            by_iteration = model.history_.groupby("iteration")["seconds"].sum()
+            per_iteration[name].extend(by_iteration.tolist())
+            models[name] = model
     return {
-        "per_iteration": float(np.median(per_iteration)),
-        "cpu_per_iteration": float(np.median(cpu)),
-        "fit": float(np.median(whole)),
-        "rmse": float(model.history_["train_rmse"].iloc[-1]),
+        name: {
+            "per_iteration": float(np.median(per_iteration[name])),
+            "cpu_per_iteration": float(np.median(cpu[name])),
+            "fit": float(np.median(whole[name])),
+            "rmse": float(models[name].history_["train_rmse"].iloc[-1]),
+        }
+        for name in engines
     }
 
 
@@ -217,22 +270,7 @@ def peak_memory(ratings: ac.Ratings, iterations: int, dtype: str) -> dict:
 
 
 # --------------------------------------------------------------------------------- main
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (about 30 s)")
-    args = parser.parse_args()
-    repeats = 1 if args.quick else 3
-    big = 5 if args.quick else 10
-    cases = [
-        (ML_100K, 20, np.float64, 20, "compiled"),
-        (ML_100K, 20, np.float32, 20, "compiled"),
-        (ML_100K, 20, np.float64, 20, "numpy"),
-        (ML_1M, 50, np.float64, big, "compiled"),
-        (ML_1M, 50, np.float32, big, "compiled"),
-        (ML_1M, 50, np.float64, big, "numpy"),
-    ]
-    print(f"numpy {np.__version__}, {ac._solve.usable_cores()} usable cores, {time.ctime()}")
-    print(f"engine: {_kernel.describe()}")
+def make_data() -> dict[str, ac.Ratings]:
     data = {}
     for shape in (ML_100K, ML_1M):
         t = _seconds(lambda shape=shape: data.setdefault(shape.name, movielens_like(shape)))
@@ -245,25 +283,61 @@ def main() -> None:
             f"{per_user.max()}, per item {per_item.min()}/{int(np.median(per_item))}/"
             f"{per_item.max()}"
         )
+    return data
+
+
+def measure(data: dict, repeats: int, big: int, kernels_named: list[str], kernels: dict) -> list:
+    """One row per shape, k, dtype and engine; the engines of a case take turns fit by fit."""
+    cases = [
+        (ML_100K, 20, np.float64, 20, True),  # (..., iterations, with the numpy engine)
+        (ML_100K, 20, np.float32, 20, False),
+        (ML_1M, 50, np.float64, big, True),
+        (ML_1M, 50, np.float32, big, False),
+    ]
     rows = []
-    for shape, k, dtype, iterations, name in cases:
+    for shape, k, dtype, iterations, with_numpy in cases:
         r = data[shape.name]
-        with engine("compiled" if name == "compiled" else "numpy"):
-            result = time_fit(r, k, dtype, iterations, repeats)
-        rows.append(
-            {
-                "shape": shape.name,
-                "k": k,
-                "dtype": np.dtype(dtype).name,
-                "engine": name,
-                "iterations": iterations,
-                "s/iteration": result["per_iteration"],
-                "GFLOP/s": iteration_flops(r, k) / result["per_iteration"] / 1e9,
-                "cpu s/iter": result["cpu_per_iteration"],
-                "fit s": result["fit"],
-                "train RMSE": result["rmse"],
-            }
-        )
+        names = [*kernels_named, "numpy"] if with_numpy else kernels_named
+        engines = {name: partial(engine, name, kernels) for name in names}
+        results = time_fits(r, k, dtype, iterations, repeats, engines)
+        for name, result in results.items():
+            rows.append(
+                {
+                    "shape": shape.name,
+                    "k": k,
+                    "dtype": np.dtype(dtype).name,
+                    "engine": name,
+                    "iterations": iterations,
+                    "s/iteration": result["per_iteration"],
+                    "GFLOP/s": iteration_flops(r, k) / result["per_iteration"] / 1e9,
+                    "cpu s/iter": result["cpu_per_iteration"],
+                    "fit s": result["fit"],
+                    "train RMSE": result["rmse"],
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (about 30 s)")
+    parser.add_argument(
+        "--compilers",
+        default="",
+        help="comma-separated C compilers: time the kernel each builds (e.g. gcc,clang)",
+    )
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    big = 5 if args.quick else 10
+    print(f"numpy {np.__version__}, {ac._solve.usable_cores()} usable cores, {time.ctime()}")
+    with tempfile.TemporaryDirectory() as folder:
+        compilers = [c for c in args.compilers.split(",") if c]
+        kernels = build_kernels(compilers, Path(folder))
+        if not compilers:
+            _kernel.load()
+            print(f"engine: {_kernel.describe()}")
+        data = make_data()
+        rows = measure(data, repeats, big, compilers or ["compiled"], kernels)
     matmul = matmul_gflops()
     print()
     print(

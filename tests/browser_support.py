@@ -85,9 +85,16 @@ def wait_for_health(port: int, server: subprocess.Popen, seconds: float = 40) ->
 
 
 @contextmanager
-def streamlit_server(log: Path | None, *, port: int | None = None) -> Iterator[str]:
-    """Run ``streamlit run app.py`` headless on ``port`` (default: a free one), its output in
-    ``log`` (None: discarded); yields its URL once healthy, stops it on exit."""
+def streamlit_server(
+    log: Path | None,
+    *,
+    port: int | None = None,
+    script: Path | str = "app.py",
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``streamlit run <script>`` (default: the app) headless on ``port`` (default: a free
+    one), its output in ``log`` (None: discarded), with ``env`` added to the environment;
+    yields its URL once healthy, stops it on exit."""
     port = free_port() if port is None else port
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally
     process = subprocess.Popen(
@@ -96,7 +103,7 @@ def streamlit_server(log: Path | None, *, port: int | None = None) -> Iterator[s
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            str(script),
             "--server.headless=true",
             f"--server.port={port}",
             "--server.address=127.0.0.1",
@@ -105,7 +112,7 @@ def streamlit_server(log: Path | None, *, port: int | None = None) -> Iterator[s
             "--browser.gatherUsageStats=false",
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=out,
         stderr=subprocess.STDOUT,
     )
