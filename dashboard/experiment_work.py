@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 import als_core as ac
-from als_core import experiments as ex
 
 from .jobs import Progress, ShouldStop, Work
 from .settings import effective_settings, half_step_callback, split_ratings
@@ -117,27 +116,29 @@ def compare_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]
     """ALS vs gradient descent vs SGD (``params``: k, lam, regularization, biases, seed,
     seconds_budget)."""
     names = ("k", "lam", "regularization", "biases", "seed", "seconds_budget")
-    return _split_experiment_work(ratings, split, ex.compare_methods, params, names)
+    return _split_experiment_work(ratings, split, ac.experiments.compare_methods, params, names)
 
 
 def missing_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """Zero-filled (and mean-filled) SVD vs ALS on the observed entries."""
     names = ("k", "lam", "regularization", "biases", "seed")
-    return _split_experiment_work(ratings, split, ex.missing_vs_zero, params, names)
+    return _split_experiment_work(ratings, split, ac.experiments.missing_vs_zero, params, names)
 
 
 def sweep_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """A k × λ grid (``params``: ks, lams, iterations, regularization, biases, seed)."""
     names = ("ks", "lams", "iterations", "regularization", "biases", "seed")
-    return _split_experiment_work(ratings, split, ex.sweep, params, names)
+    return _split_experiment_work(ratings, split, ac.experiments.sweep, params, names)
 
 
 def recovery_work(truth: Any, params: dict[str, Any]) -> Work:
     """Recovery of the planted factors for k in ``params["ks"]`` (its own random split of
     ``params["fraction"]``, best of ``params["starts"]`` starts per k)."""
 
-    def work(progress: Progress, should_stop: ShouldStop) -> tuple[ex.RecoveryResult, bool]:
-        result = ex.recovery(
+    def work(
+        progress: Progress, should_stop: ShouldStop
+    ) -> tuple[ac.experiments.RecoveryResult, bool]:
+        result = ac.experiments.recovery(
             truth,
             params["ks"],
             lam=params["lam"],
@@ -171,7 +172,7 @@ def implicit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any
 
     def work(progress: Progress, should_stop: ShouldStop) -> tuple[ImplicitOutcome, bool]:
         train, valid = split_data(ratings, split)
-        table = ex.ranking_table(
+        table = ac.experiments.ranking_table(
             train,
             valid,
             n=params["n"],
@@ -206,7 +207,7 @@ def implicit_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any
 def baselines_work(ratings: ac.Ratings, split: SplitChoice, params: dict[str, Any]) -> Work:
     """Global mean, bias only, ALS without and with biases."""
     names = ("k", "lam", "bias_lam", "regularization", "seed")
-    return _split_experiment_work(ratings, split, ex.baselines_table, params, names)
+    return _split_experiment_work(ratings, split, ac.experiments.baselines_table, params, names)
 
 
 # --------------------------------------------------------------------------------- implicit fit

@@ -276,7 +276,7 @@ def watch(
         )
         while found.running:
             bar.progress(found.fraction, text=found.text)
-            time.sleep(POLL_SECONDS)
+            found.wait(POLL_SECONDS)  # back at once when it ends: a small fit takes ms
         bar.empty()
         button.empty()
     return collect(name)
