@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._choices import REGULARIZATIONS
 from .ratings import Ratings
-
-REGULARIZATIONS = ("plain", "weighted")
 
 
 def as_csr(R: Any) -> sp.csr_matrix:

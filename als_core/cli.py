@@ -19,16 +19,9 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from . import _kernel
-from ._validation import REGULARIZATIONS
-from .als import ALS, FitEvent
+from ._choices import DEFAULT_DUPLICATES, DUPLICATE_POLICIES, REGULARIZATIONS
 from .errors import (
     ColumnMappingError,
     DuplicateRatingsError,
@@ -36,19 +29,14 @@ from .errors import (
     NonFiniteFactorsError,
     RatingsError,
 )
-from .io import MAX_BYTES, read_ratings_report
-from .metrics import mae, rmse
-from .model_io import ModelDirError, check_model_target, load_model, save_model
-from .names import read_item_names
-from .ratings import (
-    DEFAULT_DUPLICATES,
-    DUPLICATE_POLICIES,
-    DuplicateNote,
-    Ratings,
-    duplicate_note_of,
-)
-from .split import split
-from .tune import TuneEvent, TuneResult, describe_params, tune
+
+if TYPE_CHECKING:  # annotations only: the commands import what they use when they run
+    import numpy as np
+    import pandas as pd
+
+    from .als import ALS, FitEvent
+    from .ratings import DuplicateNote, Ratings
+    from .tune import TuneEvent, TuneResult
 
 PROG = "python -m als_core"
 TUNE_SECONDS = 60.0
@@ -93,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _describe(exc: Exception) -> str:
+    from .model_io import ModelDirError
+
     expected = (CliError, RatingsError, ModelDirError, ValueError, IndexError, OSError)
     if isinstance(exc, expected) or type(exc).__name__ in (
         "SparkUnavailableError",
@@ -464,6 +454,8 @@ def _is_parquet(path: Path) -> bool:
 def _read_csv_ratings(
     path: Path, *, columns: dict[str, str | None], duplicates: str, drop_invalid: bool
 ) -> tuple[Ratings, DuplicateNote | None]:
+    from .io import MAX_BYTES, read_ratings_report
+
     mapping: dict[str, str | int] = {
         role: int(name) if name.isdigit() else name
         for role, name in columns.items()
@@ -484,6 +476,13 @@ def _read_csv_ratings(
 def _read_parquet_ratings(
     path: Path, *, columns: dict[str, str | None], duplicates: str, drop_invalid: bool
 ) -> tuple[Ratings, DuplicateNote | None]:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .ratings import Ratings, duplicate_note_of
+
     try:
         names = pq.read_schema(path).names
     except (pa.ArrowInvalid, OSError) as exc:
@@ -524,6 +523,10 @@ def _named_column(role: str, given: str | None, names: list[str]) -> str:
 
 # --------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
+    from . import _kernel
+    from .model_io import check_model_target, save_model
+    from .split import split
+
     log = _Log(quiet=args.quiet)
     if args.engine != "spark" and (args.master or args.spark_conf or args.spark_blocks):
         raise CliError("--master, --spark-conf and --spark-blocks need --engine spark")
@@ -617,6 +620,11 @@ def _check_tune_options(args: argparse.Namespace) -> None:
 def _tuned_model(args: argparse.Namespace, train: Ratings, log: _Log) -> tuple[ALS, TuneResult]:
     """Settings from ``tune`` on ``train`` (the held-out share never reaches it), printed with
     the table of fits; the model to fit with them (plus --tol, --patience, --dtype)."""
+    import numpy as np
+
+    from .als import ALS
+    from .tune import describe_params, tune
+
     budget = TUNE_SECONDS if args.tune_seconds is None else args.tune_seconds
     log(f"tune: searching settings on {train.nnz:,} training ratings for up to {budget:g} s")
 
@@ -696,6 +704,8 @@ def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
 
 
 def _with_item_names(ratings: Ratings, path: str, log: _Log) -> Ratings:
+    from .names import read_item_names
+
     try:
         names = read_item_names(path, item_ids=ratings.item_ids, max_bytes=2**40)
     except RatingsError as exc:
@@ -715,6 +725,10 @@ def _with_item_names(ratings: Ratings, path: str, log: _Log) -> Ratings:
 
 
 def _make_model(args: argparse.Namespace) -> ALS:
+    import numpy as np
+
+    from .als import ALS
+
     common = {
         "k": args.k,
         "lam": args.lam,
@@ -776,6 +790,8 @@ def _final_validation(model: ALS) -> float | None:
 
 # --------------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .model_io import load_model
+
     log = _Log(quiet=args.quiet)
     model = load_model(args.model)
     ratings = _read_for(args, log)
@@ -792,6 +808,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def evaluate_on(model: ALS, ratings: Ratings) -> dict[str, Any]:
     """RMSE and MAE of ``model`` on ``ratings`` whose ids are mapped onto the model's by value;
     ratings with an unknown user or item are left out and counted (with a few examples)."""
+    from .metrics import mae, rmse
+
     rows, cols, values = ratings.coo()
     user_pos = match_ids(model.user_ids_, ratings.user_ids)
     item_pos = match_ids(model.item_ids_, ratings.item_ids)
@@ -835,6 +853,9 @@ def _skipped_text(result: dict[str, Any]) -> str:
 def match_ids(known: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Position of each ``query`` id among ``known`` ids, -1 where absent. Ids are compared by
     value; when the two sides have different kinds (numbers vs text), by their text."""
+    import numpy as np
+    import pandas as pd
+
     known = np.asarray(known)
     query = np.asarray(query)
     positions = pd.Index(known).get_indexer(query)
@@ -844,15 +865,23 @@ def match_ids(known: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 def _kind(ids: np.ndarray) -> str:
+    import numpy as np
+
     return "number" if np.issubdtype(ids.dtype, np.number) else "text"
 
 
 def _examples(ids: np.ndarray, n: int = 3) -> list[str]:
+    import numpy as np
+
     return [str(x) for x in np.asarray(ids)[:n].tolist()]
 
 
 # --------------------------------------------------------------------------------- recommend
 def cmd_recommend(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .model_io import load_model
+
     model = load_model(args.model)
     position = match_ids(model.user_ids_, np.array([args.user], dtype=object))[0]
     if position < 0:
@@ -876,6 +905,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _json_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    import numpy as np
+
     return [
         {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
         for row in table.to_dict("records")

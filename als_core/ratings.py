@@ -15,16 +15,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._choices import DEFAULT_DUPLICATES, DUPLICATE_POLICIES
 from .errors import DuplicateRatingsError, RatingsError
 
-DUPLICATE_POLICIES = ("error", "last", "first", "mean")
 #: The largest rating magnitude accepted. A fit squares and sums ratings (its objective,
 #: its normal equations); in float32, the narrowest type a fit may use (largest value about
 #: 3.4e38), the squares of 2**32 ratings of this size still add up to a finite number:
 #: (1e14)² x 2**32 ≈ 4.3e37. Past it an ordinary fit can overflow to NaN.
 MAX_ABS_RATING = 1e14
-#: What ``read_ratings`` and ``Ratings.from_frame`` do with a pair rated more than once.
-DEFAULT_DUPLICATES = "mean"
 _KEPT = {"mean": "the mean", "first": "the first rating", "last": "the last rating"}
 
 

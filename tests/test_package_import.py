@@ -55,6 +55,14 @@ def test_the_estimator_loads_without_the_optional_parts():
     assert not loaded & OPTIONAL
 
 
+def test_the_command_line_answers_help_without_loading_a_heavy_library():
+    code = "from als_core.cli import main\nfor argv in (['--help'], ['fit', '--help']):\n"
+    code += "    assert main(argv) == 0"
+    loaded = _modules_after(code)
+    assert "als_core.cli" in loaded
+    assert not {m.split(".")[0] for m in loaded} & HEAVY
+
+
 def test_every_public_name_resolves_to_what_its_module_defines():
     for name in ac.__all__:
         value = getattr(ac, name)
