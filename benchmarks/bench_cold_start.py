@@ -53,7 +53,8 @@ BUILD_KERNEL = """
 import sys
 sys.path.insert(0, {root!r})
 from als_core import _kernel
-print(_kernel.load().path)
+_kernel.available()  # builds it, waiting
+print(_kernel.describe())
 """
 APPTEST_RUN = """
 import sys, time
@@ -124,6 +125,12 @@ def python(code: str, kernel_dir: Path | None = None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each server (default 5)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the project (e.g. a git worktree of an older commit): its "
+        "app is timed in the same turns, cold and warm",
+    )
     args = parser.parse_args()
     print(f"{time.ctime()}; {args.runs} runs, each on a fresh server, in turn")
     with tempfile.TemporaryDirectory() as folder:
@@ -133,7 +140,13 @@ def main() -> None:
         warm = tmp / "warm-kernel"
         warm.mkdir(mode=0o700)
         print(f"warm kernel cache: {python(BUILD_KERNEL.format(root=str(ROOT)), warm)}")
+        if args.baseline:
+            (tmp / "baseline-warm").mkdir(mode=0o700)
+            code = BUILD_KERNEL.format(root=str(args.baseline.resolve()))
+            print(f"baseline's warm kernel cache: {python(code, tmp / 'baseline-warm')}")
         names = ("one-chart", "app cold", "app warm")
+        if args.baseline:
+            names += ("baseline cold", "baseline warm")
         times: dict[str, list[float]] = {n: [] for n in names}
         times.update({f"{n}, second visit": [] for n in names})
         with launched_chromium() as browser:
@@ -146,6 +159,16 @@ def main() -> None:
                     ("one-chart", one_chart, {}),
                     ("app warm", ROOT / "app.py", {"ALS_CORE_KERNEL_DIR": str(warm)}),
                 ]
+                if args.baseline:
+                    old = {"PYTHONPATH": str(args.baseline.resolve())}
+                    base_cold = tmp / f"baseline-cold-kernel-{run}"
+                    base_cold.mkdir(mode=0o700)
+                    plan += [
+                        ("baseline cold", args.baseline / "app.py",
+                         {**old, "ALS_CORE_KERNEL_DIR": str(base_cold)}),
+                        ("baseline warm", args.baseline / "app.py",
+                         {**old, "ALS_CORE_KERNEL_DIR": str(tmp / "baseline-warm")}),
+                    ]  # fmt: skip
                 for name, script, env in plan:
                     first, second = one_server(browser, script, env, tmp / f"{name}-{run}.log")
                     times[name].append(first)
