@@ -22,6 +22,17 @@ _PUBLIC = {
     "_propose": ("MappingProposal",),
     "als": ("ALS", "FitEvent", "ObjectiveTerms", "Snapshot", "als_half_step", "objective"),
     "baselines": ("BiasOnly", "GlobalMean", "Popularity", "ZeroFilledSVD"),
+    "diagnostics": (
+        "GradientNorms",
+        "GramSpectrum",
+        "RowObjectives",
+        "baseline_scores",
+        "gram_spectrum",
+        "half_step_flops",
+        "objective_gradient",
+        "reparametrize",
+        "row_objectives",
+    ),
     "embed": (
         "Projection",
         "ReconstructionGrid",
@@ -51,7 +62,12 @@ _PUBLIC = {
         "top_n_frame",
     ),
     "gradient": ("SGD", "GradientDescent"),
-    "implicit": ("ImplicitALS", "implicit_half_step", "ranking_metrics_from_factors"),
+    "implicit": (
+        "ImplicitALS",
+        "implicit_half_step",
+        "ranking_metrics_from_factors",
+        "threshold_interactions",
+    ),
     "io": ("MAX_UPLOAD_MB", "ReadReport", "inspect_ratings", "read_ratings", "read_ratings_report"),
     "metrics": (
         "evaluate",

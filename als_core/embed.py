@@ -59,16 +59,22 @@ class Projection:
 
     @property
     def axis_titles(self) -> tuple[str, str]:
-        """Axis names for a chart: what each axis is and how much it explains."""
-        if self.method == "pca" and not self.aligned:
-            return tuple(
-                f"PC{j + 1} ({share:.0%} of variance)" for j, share in enumerate(self.explained)
-            )  # type: ignore[return-value]
-        if self.method == "raw" and not self.aligned:
-            return ("factor 1", "factor 2")
+        """Axis names for a chart: what each axis is (and, for PCA, how much it explains).
+
+        A turned projection (``align_projection``) says so: its axes are the named ones turned
+        to match another picture, not the named ones themselves.
+        """
         if self.method == "raw-1d":
             return ("factor 1", "")
-        return ("PCA axis 1 (aligned)", "PCA axis 2 (aligned)")
+        if self.method == "pca":
+            names = [
+                f"PC{j + 1} ({share:.0%} of variance)" for j, share in enumerate(self.explained)
+            ]
+        else:
+            names = ["factor 1", "factor 2"]
+        if self.aligned:
+            names = [f"{name.split(' (')[0]}, turned to match" for name in names]
+        return (names[0], names[1])
 
 
 def shared_projection(
@@ -164,14 +170,9 @@ def align_projection(current: Projection, previous: Projection | None) -> Projec
 
 
 # --------------------------------------------------------------------------------- neighbours
-def cosine_neighbours(
-    factors: np.ndarray, index: int, *, n: int = 10
-) -> tuple[np.ndarray, np.ndarray]:
-    """The n rows most similar to row ``index`` by cosine similarity (itself excluded).
-
-    Returns (indices, similarities), most similar first; ties go to the lower index. Rows with a
-    zero vector have similarity 0 to everything.
-    """
+def cosine_similarities(factors: np.ndarray, index: int) -> np.ndarray:
+    """Cosine similarity of every row of ``factors`` (n, k) to row ``index``: the angle only,
+    blind to the vectors' lengths. Rows with a zero vector have similarity 0 to everything."""
     F = _as_factors(factors, "factors")
     _check_one_index(index, len(F), "row")
     norms = np.linalg.norm(F, axis=1)
@@ -180,22 +181,81 @@ def cosine_neighbours(
     sim[norms == 0] = 0.0
     if norms[index] == 0:
         sim[:] = 0.0
-    candidates = np.delete(np.arange(len(F)), index)
+    return sim
+
+
+def _top(scores: np.ndarray, index: int, n: int) -> np.ndarray:
+    """The n highest ``scores`` (row ``index`` left out), ties to the lower index."""
+    candidates = np.delete(np.arange(len(scores)), index)
     n = max(0, min(int(n), len(candidates)))
-    order = np.lexsort((candidates, -sim[candidates]))[:n]
-    chosen = candidates[order]
+    return candidates[np.lexsort((candidates, -scores[candidates]))[:n]]
+
+
+def cosine_neighbours(
+    factors: np.ndarray, index: int, *, n: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """The n rows most similar to row ``index`` by cosine similarity (itself excluded).
+
+    Returns (indices, similarities), most similar first; ties go to the lower index. Rows with a
+    zero vector have similarity 0 to everything.
+    """
+    sim = cosine_similarities(factors, index)
+    chosen = _top(sim, index, n)
     return chosen, sim[chosen]
 
 
+def co_ratings(ratings: Ratings, item: int) -> np.ndarray:
+    """n_ij for every item j: how many users rated both ``item`` and j (j = item: its count)."""
+    _check_one_index(item, ratings.n_items, "item")
+    R = ratings.matrix
+    raters = R[:, [item]].tocoo().row
+    seen = R[raters]
+    return np.bincount(seen.indices, minlength=ratings.n_items).astype(np.int64)
+
+
 def nearest_neighbours(
-    factors: np.ndarray, index: int, *, n: int = 10, labels: Any = None
+    factors: np.ndarray,
+    index: int,
+    *,
+    n: int = 10,
+    labels: Any = None,
+    support: np.ndarray | None = None,
+    shrinkage: float = 0.0,
 ) -> pd.DataFrame:
-    """Cosine neighbours as a table: rank, index, label, similarity."""
-    idx, sim = cosine_neighbours(factors, index, n=n)
+    """Nearest rows as a table: rank, index, label, similarity, cosine, length (‖f‖).
+
+    ``similarity`` ranks them: the cosine (the direction of taste only, blind to how long, i.e.
+    how well supported, a vector is), or with ``support`` (n_ij per row, e.g. ``co_ratings``)
+    and ``shrinkage`` β > 0 the shrunk cosine n_ij / (n_ij + β) · cosine, which pulls pairs
+    backed by few shared ratings towards 0 (a ``support`` column is added).
+    """
+    F = _as_factors(factors, "factors")
+    cosine = cosine_similarities(F, index)
+    score = cosine
+    if support is not None:
+        support = np.asarray(support, dtype=np.float64)
+        if support.shape != (len(F),):
+            raise ValueError(f"expected support of shape ({len(F)},), got {support.shape}")
+        if not (np.isfinite(shrinkage) and shrinkage >= 0):
+            raise ValueError(f"shrinkage must be a finite number ≥ 0, got {shrinkage!r}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = np.where(support > 0, support / (support + float(shrinkage)), 0.0)
+        score = cosine * weight
+    idx = _top(score, index, n)
     names = np.asarray(labels)[idx] if labels is not None else idx.astype(str)
-    return pd.DataFrame(
-        {"rank": np.arange(1, len(idx) + 1), "index": idx, "label": names, "similarity": sim}
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(idx) + 1),
+            "index": idx,
+            "label": names,
+            "similarity": score[idx],
+            "cosine": cosine[idx],
+            "length": np.linalg.norm(F[idx], axis=1),
+        }
     )
+    if support is not None:
+        table["support"] = support[idx].astype(np.int64)
+    return table
 
 
 # --------------------------------------------------------------------------------- recommendations

@@ -28,7 +28,7 @@ import scipy.linalg
 from .als import ALS, FitEvent, objective
 from .baselines import BiasOnly, GlobalMean, Popularity, ZeroFilledSVD
 from .gradient import SGD, GradientDescent
-from .implicit import ImplicitALS
+from .implicit import ImplicitALS, threshold_interactions
 from .metrics import ranking_metrics, rmse
 from .ratings import Ratings
 
@@ -105,7 +105,8 @@ def compare_methods(
     seed: int | None = 0,
     init_scale: float = 0.1,
     seconds_budget: float = 2.0,
-    als_iterations: int = 30,
+    als_iterations: int = 500,
+    als_tol: float | None = 1e-9,
     gd_iterations: int = 2000,
     sgd_epochs: int = 300,
     progress: Progress | None = None,
@@ -113,6 +114,8 @@ def compare_methods(
 ) -> pd.DataFrame:
     """ALS, gradient descent (Armijo line search) and SGD (tuned, decaying rate) on the same
     objective, data, start and λ; each gets at most ``seconds_budget`` seconds of its own.
+    ALS runs until its objective changes by less than ``als_tol`` (relative) over an iteration,
+    or ``als_iterations``, or the budget: a method that ends higher has not converged yet.
 
     Returns a tidy frame with one row per method and step: ``method`` ("ALS", "gradient
     descent", "SGD"), ``step`` (0 = the shared random start; ALS counts half-steps as 0.5, so
@@ -138,7 +141,7 @@ def compare_methods(
     stop_reasons: dict[str, str] = {}
     attrs: dict[str, Any] = {}
     methods = (
-        ("ALS", lambda: ALS(iterations=als_iterations, **settings)),
+        ("ALS", lambda: ALS(iterations=als_iterations, tol=als_tol, **settings)),
         (
             "gradient descent",
             lambda: GradientDescent(
@@ -228,16 +231,21 @@ def missing_vs_zero(
     iterations: int = 15,
     regularization: str = "plain",
     biases: bool = False,
+    both_biases: bool = False,
     include_mean_fill: bool = True,
     seed: int | None = 0,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> MissingVsZero:
-    """The article's "put zeros in there for now" measured: a rank-k truncated SVD of the
-    zero-filled matrix (and, with ``include_mean_fill``, of the matrix filled with the training
-    mean) against ALS of the same rank fitted on the observed entries only.
+    """Missing cells read as zeros, measured: a rank-k truncated SVD of the zero-filled matrix
+    (and, with ``include_mean_fill``, of the matrix filled with the training mean) against ALS
+    of the same rank fitted on the observed entries only.
 
-    Method names: "zero-filled SVD", "mean-filled SVD", "ALS (observed only)".
+    Method names: "zero-filled SVD", "mean-filled SVD", then "ALS (observed only)" (with
+    ``biases`` as given), or with ``both_biases`` "ALS (no biases)" and "ALS (with biases)".
+    Compare like with like: the zero-filled SVD and ALS without biases have no intercept (a
+    factor must carry the overall level), the mean-filled SVD has μ, ALS with biases has
+    μ + b_u + b_i.
     """
     if validation is None or validation.nnz == 0:
         raise ValueError("missing_vs_zero needs held-out ratings: pass a non-empty validation")
@@ -246,19 +254,14 @@ def missing_vs_zero(
     ]
     if include_mean_fill:
         makers.append(("mean-filled SVD", lambda: ZeroFilledSVD(k=k, fill="mean", seed=seed)))
-    makers.append(
-        (
-            "ALS (observed only)",
-            lambda: ALS(
-                k=k,
-                lam=lam,
-                iterations=iterations,
-                regularization=regularization,
-                biases=biases,
-                seed=seed,
-            ),
-        )
+    als = partial(
+        ALS, k=k, lam=lam, iterations=iterations, regularization=regularization, seed=seed
     )
+    if both_biases:
+        makers.append(("ALS (no biases)", partial(als, biases=False)))
+        makers.append(("ALS (with biases)", partial(als, biases=True)))
+    else:
+        makers.append(("ALS (observed only)", partial(als, biases=biases)))
     run = _Run(len(makers), progress, should_stop)
     users, items, actual = validation.coo()
     rows, predictions, raw = [], {}, {}
@@ -626,6 +629,7 @@ def ranking_table(
     iterations: int = 15,
     cg_steps: int = 3,
     min_rating: float | None = None,
+    min_interaction: float | None = None,
     seed: int | None = 0,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
@@ -635,8 +639,11 @@ def ranking_table(
     ALS with biases, and implicit ALS (c = 1 + α·r) with the exact and the CG solver.
 
     Relevant = held out by the user (at least ``min_rating`` when given); training items are
-    never recommended. Columns: method, precision@n, recall@n, ndcg@n, users, seconds (fit).
+    never recommended. The implicit models learn from the training ratings of at least
+    ``min_interaction`` only (``threshold_interactions``; None: every rating is an
+    interaction). Columns: method, precision@n, recall@n, ndcg@n, users, seconds (fit).
     """
+    interactions = threshold_interactions(train, min_interaction)
     makers: list[tuple[str, Callable[[], Any]]] = [
         ("popularity", Popularity),
         ("zero-filled SVD", lambda: ZeroFilledSVD(k=k, seed=seed)),
@@ -668,7 +675,8 @@ def ranking_table(
     for name, make in makers:
         if run.stop_now():
             break
-        model, seconds = _timed_fit(make, train, run)
+        data = interactions if name.startswith("implicit") else train
+        model, seconds = _timed_fit(make, data, run)
         metrics = ranking_metrics(model, validation, n=n, min_rating=min_rating)
         rows.append({"method": name, **metrics.to_dict(), "seconds": seconds})
         run.finished(name)

@@ -58,7 +58,9 @@ CHUNK = 1 << 16
 class _Problem:
     """The observed ratings in coordinate form plus the penalty weights, for fast evaluation."""
 
-    def __init__(self, R: sp.csr_matrix, lam: float, regularization: str, biases: bool) -> None:
+    def __init__(
+        self, R: sp.csr_matrix, lam: float, regularization: str, biases: bool, damping: float = 0.0
+    ) -> None:
         self.R = R
         self.shape = R.shape
         self.rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
@@ -71,9 +73,9 @@ class _Problem:
         self.n_u = np.diff(R.indptr)
         self.n_i = np.bincount(self.cols, minlength=R.shape[1])
         weighted = regularization == "weighted"
-        # c_u and c_i of the penalty, per row.
-        self.c_u = self.n_u.astype(np.float64) if weighted else np.ones(R.shape[0])
-        self.c_i = self.n_i.astype(np.float64) if weighted else np.ones(R.shape[1])
+        # c_u and c_i of the penalty, per row (n + n₀ when weighted).
+        self.c_u = self.n_u + float(damping) if weighted else np.ones(R.shape[0])
+        self.c_i = self.n_i + float(damping) if weighted else np.ones(R.shape[1])
 
     def residuals(self, X, Y, bu, bi) -> np.ndarray:
         """r − r̂ on every observed entry, in CSR order."""

@@ -268,6 +268,34 @@ def _objective_terms(data: _Rows, X: np.ndarray, Y: np.ndarray, lam: float) -> t
     return all_cells + observed, regularization
 
 
+# --------------------------------------------------------------------------------- feedback
+def threshold_interactions(ratings: Ratings, min_rating: float | None) -> Ratings:
+    """Implicit feedback from star ratings: the ratings ≥ ``min_rating`` become interactions
+    (their value still the strength α·r), the others are dropped, i.e. treated as missing.
+
+    ``ImplicitALS`` reads every stored value as "interacted", so without a threshold a 1-star
+    rating counts as a like and "because you liked …" can credit a film the user hated.
+    ``min_rating=None`` keeps every rating. Same users, items and index space as ``ratings``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import als_core as ac
+    >>> df = pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "y", "x"],
+    ...                    "rating": [5.0, 1.0, 4.0]})
+    >>> liked = ac.threshold_interactions(ac.Ratings.from_frame(df), 4.0)
+    >>> liked.nnz, liked.shape
+    (2, (2, 2))
+    """
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"expected ac.Ratings, got {type(ratings).__name__}")
+    if min_rating is None:
+        return ratings
+    if isinstance(min_rating, bool) or not np.isfinite(min_rating):
+        raise ValueError(f"min_rating must be a finite number or None, got {min_rating!r}")
+    return ratings.select(ratings.matrix.data >= float(min_rating))
+
+
 # --------------------------------------------------------------------------------- ranking
 def ranking_metrics_from_factors(
     user_factors: np.ndarray,

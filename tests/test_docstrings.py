@@ -29,6 +29,7 @@ DOCUMENTED = [
     ("ALS.similar_items", ac.ALS.similar_items, (*FUNCTION, "Raises")),
     ("als_half_step", ac.als_half_step, (*FUNCTION, "Raises")),
     ("objective", ac.objective, (*FUNCTION, "Raises")),
+    ("row_objectives", ac.row_objectives, FUNCTION),
     ("load_model", ac.load_model, (*FUNCTION, "Raises")),
     ("tune", ac.tune, (*FUNCTION, "Raises")),
     ("prepare_engine", ac.prepare_engine, ("Returns", "Examples")),

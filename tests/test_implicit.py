@@ -227,3 +227,40 @@ def test_bad_inputs_say_what_is_wrong():
         ImplicitALS(solver="cg", cg_steps=0).fit(r)
     with pytest.raises(ac.NotFittedError):
         ImplicitALS().recommend(0)
+
+
+def test_threshold_interactions_keeps_only_the_liked_ratings_in_the_same_index_space():
+    ratings = ac.load_sample("movie_night")
+    liked = ac.threshold_interactions(ratings, 4.0)
+    assert liked.shape == ratings.shape
+    np.testing.assert_array_equal(liked.user_ids, ratings.user_ids)
+    dense, kept = ratings.matrix.toarray(), liked.matrix.toarray()
+    observed = np.zeros(dense.shape, dtype=bool)
+    observed[ratings.matrix.nonzero()] = True
+    np.testing.assert_array_equal(kept[observed & (dense >= 4.0)], dense[observed & (dense >= 4.0)])
+    assert liked.nnz == int(np.sum(observed & (dense >= 4.0))) < ratings.nnz
+    assert ac.threshold_interactions(ratings, None) is ratings
+    with pytest.raises(ValueError, match="min_rating must be a finite number"):
+        ac.threshold_interactions(ratings, float("nan"))
+
+
+def test_because_you_liked_credits_only_liked_items_after_the_threshold():
+    """Without a threshold a 1-star rating is an interaction and can be credited; with one,
+    every item in an explanation is one the user rated at least the threshold."""
+    ratings = ac.load_sample("movie_night")
+    every = ac.ImplicitALS(k=3, lam=1.0, alpha=5.0, iterations=8, seed=0).fit(ratings)
+    liked = ac.ImplicitALS(k=3, lam=1.0, alpha=5.0, iterations=8, seed=0).fit(
+        ac.threshold_interactions(ratings, 4.0)
+    )
+    dense = ratings.matrix.toarray()
+    credited_low = 0
+    for user in range(0, 300, 15):
+        for model, floor in ((every, None), (liked, 4.0)):
+            item = int(model.recommend(user, n=1)["item"].iloc[0])
+            frame = model.explain(user, item, n=50)
+            own = dense[user, frame["item"].to_numpy()]
+            if floor is None:
+                credited_low += int(np.sum(own < 4.0))
+            else:
+                assert (own >= floor).all()
+    assert credited_low > 0  # the bug the threshold removes does happen on these data
