@@ -123,8 +123,8 @@ def compare_methods(
     ``seconds`` (the method's elapsed time at that step: the running sum of its steps' seconds,
     each including its objective and validation RMSE; SGD's counts its rate search),
     ``objective``, ``train_rmse`` (from the data term, unclipped) and ``validation_rmse`` (clipped
-    predictions). ``attrs`` holds ``stopped``, per method ``stop_reasons`` and SGD's
-    ``learning_rate``.
+    predictions). ``attrs`` holds ``stopped``, per method ``stop_reasons``, SGD's
+    ``learning_rate`` and ALS's ``als_tol``.
     """
     settings = {
         "k": k,
@@ -181,7 +181,7 @@ def compare_methods(
         run.finished(f"{name}: {len(history)} steps")
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COMPARE_COLUMNS)
     out = out[COMPARE_COLUMNS]
-    out.attrs.update(attrs, stopped=run.stopped, stop_reasons=stop_reasons)
+    out.attrs.update(attrs, stopped=run.stopped, stop_reasons=stop_reasons, als_tol=als_tol)
     return out
 
 

@@ -30,6 +30,7 @@ MODES = {
     "implicit": "Implicit (confidence-weighted): predict who interacts",
 }
 DEFAULTS = {
+    "train_imp_w_interactions": None,
     "train_imp_w_k": 3,
     "train_imp_w_lam": 1.0,
     "train_imp_w_alpha": 5.0,
@@ -51,12 +52,46 @@ def implicit_mode_chosen() -> bool:
         format_func=MODES.__getitem__,
         help=(
             "Explicit: ALS fits the observed ratings only. Implicit (Hu, Koren & Volinsky): every "
-            "cell counts; a stored value r becomes a preference p = [r > 0] held with confidence "
-            "c = 1 + α·r, and missing cells are p = 0 with c = 1."
+            "cell counts; a stored value r (an interaction) becomes a preference p = 1 held with "
+            "confidence c = 1 + α·r, and missing cells are p = 0 with c = 1. Which ratings count "
+            "as interactions is a setting: by default only the high ones."
         ),
     )
     remember("train_imp_w_mode")
     return mode == "implicit"
+
+
+def interaction_options(ratings: ac.Ratings) -> tuple[list, Any]:
+    """(the thresholds offered, the default): None (every rating) and, for star ratings (at
+    most 20 distinct values), each value from the middle of the scale up; the default is the
+    value nearest the upper quarter (4 on a 1–5 scale), so a 1-star rating is not a like."""
+    values = np.unique(ratings.matrix.data)
+    if len(values) > 20 or len(values) < 2:
+        return [None], None
+    lo, hi = float(values[0]), float(values[-1])
+    offered = [float(v) for v in values if v > lo + 0.4 * (hi - lo)]
+    liked = lo + 0.75 * (hi - lo)
+    default = min(offered, key=lambda v: (abs(v - liked), v)) if offered else None
+    return [None, *offered], default
+
+
+def interactions_label(value: float | None) -> str:
+    return "every rating" if value is None else f"ratings ≥ {value:g}"
+
+
+def interactions_slider(ratings: ac.Ratings, key: str) -> float | None:
+    """The visible setting "which ratings are interactions" (remembered under ``key``)."""
+    options, default = interaction_options(ratings)
+    chosen = st.select_slider(
+        "Count as an interaction",
+        options=options,
+        key=remembered(key, default, valid=lambda v: v in options),
+        format_func=interactions_label,
+        help="Implicit ALS reads every stored value as 'interacted' (p = 1). From star ratings, "
+        "keep only the ratings at or above this value, so a 1-star rating is not a like; the "
+        "others are treated as missing. Held-out ratings count as relevant from the same value.",
+    )
+    return None if chosen is None else float(chosen)
 
 
 def settings_panel(ratings: ac.Ratings) -> dict:
@@ -65,6 +100,7 @@ def settings_panel(ratings: ac.Ratings) -> dict:
         st.session_state["train_imp_w_k"] = k_max
     with st.container(border=True):
         st.markdown("**Implicit ALS**")
+        min_rating = interactions_slider(ratings, "train_imp_w_interactions")
         k = st.slider("Rank k", 1, k_max, key=remembered("train_imp_w_k", min(3, k_max)))
         lam = st.select_slider(
             "Regularisation λ (plain, on every factor)",
@@ -95,6 +131,7 @@ def settings_panel(ratings: ac.Ratings) -> dict:
         )
     remember("train_imp_w_")
     return {
+        "min_rating": min_rating,
         "k": int(k),
         "lam": float(lam),
         "alpha": float(alpha),
@@ -120,9 +157,13 @@ def main(pack: slides.SlidePack | None = None, controls: Any = None) -> None:
         settings_col, charts_col = st.columns([1, 2.4], gap="large")
     with settings_col:
         params = settings_panel(ratings)
+        relevant = (
+            "every held-out rating"
+            if params["min_rating"] is None
+            else f"every held-out rating ≥ {params['min_rating']:g}"
+        )
         st.caption(
-            split.text + " Relevant = every held-out interaction; items seen in training are "
-            "never recommended."
+            split.text + f" Relevant = {relevant}; items seen in training are never recommended."
         )
     key = (JOB, session.current_fingerprint(), split.key, tuple(sorted(params.items())))
     with charts_col:
@@ -190,7 +231,13 @@ def show_fit(
         "interactions."
     )
     with st.expander("Because you liked … (explain a recommendation)", expanded=False):
-        because_you_liked(fit.model, ratings, key_prefix="train_imp", pack=pack)
+        because_you_liked(
+            fit.model,
+            ratings,
+            key_prefix="train_imp",
+            pack=pack,
+            min_rating=fit.params.get("min_rating"),
+        )
 
 
 def data_note(source: str) -> str:
@@ -223,10 +270,13 @@ def because_you_liked(
     *,
     key_prefix: str,
     pack: slides.SlidePack | None = None,
+    min_rating: float | None = None,
 ) -> None:
     """Pick a user, see their top recommendations, and which of their items made one of them
     score high (Hu, Koren & Volinsky's explanation: the score splits over the user's items).
-    The figure is drawn through ``pack`` (exports for slides)."""
+    ``min_rating``: the threshold the model's interactions were taken at (None: every rating),
+    said beside the explanation with each item's own rating. The figure is drawn through
+    ``pack`` (exports for slides)."""
     pack = pack or slides.SlidePack(key_prefix)
     users = ac_embed.user_labels(ratings)
     items = readable_item_labels(ratings)
@@ -258,9 +308,13 @@ def because_you_liked(
         key=f"{key_prefix}_explain_chart",
         name=f"because-you-liked-{items[item]}",
     )
-    shown = frame[["label", "contribution", "similarity", "confidence", "share"]]
+    own = ratings.matrix[int(user)]
+    rated = dict(zip(own.indices.tolist(), own.data.tolist(), strict=True))
+    shown = frame.assign(rating=[rated.get(int(i), np.nan) for i in frame["item"]])
+    shown = shown[["label", "rating", "contribution", "similarity", "confidence", "share"]]
+    heading = "because you liked" if min_rating is not None else "because you rated"
     st.dataframe(
-        pd.DataFrame(shown).rename(columns={"label": "because you liked"}),
+        pd.DataFrame(shown).rename(columns={"label": heading, "rating": "your rating"}),
         hide_index=True,
         width="stretch",
         column_config={
@@ -270,8 +324,15 @@ def because_you_liked(
             "share": st.column_config.NumberColumn("share of score", format="percent"),
         },
     )
+    counted = (
+        f"Only this user's ratings ≥ {min_rating:g} are interactions here, so every item credited "
+        "is one they rated highly. "
+        if min_rating is not None
+        else "Every rating counts as an interaction here, a 1-star one too: the items credited "
+        "are ones the user rated, not necessarily liked (see their ratings). "
+    )
     st.caption(
-        f"The score of “{items[item]}” splits over the user's items j: Σ_j s_ij · c_uj = "
+        counted + f"The score of “{items[item]}” splits over the user's items j: Σ_j s_ij · c_uj = "
         f"{frame.attrs.get('score', float('nan')):.4f}, with s_ij = y_iᵀ W_u y_j an item-item "
         "similarity seen through this user's weighting W_u = (YᵀC_uY + λI)⁻¹ and c_uj the "
         "confidence of j; the six largest terms are shown. (The sum re-solves the user's "

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from . import model_open, session, slides
+from . import formulas, model_open, session, slides
 from .figures import training as training_figs
 from .settings import FitResult
 
@@ -132,7 +132,7 @@ def train_page(fit: FitResult) -> None:
         left, right = st.columns(2)
         pack = slides.SlidePack("train-saved-model")  # PNG/HTML exports, one zip
         pack.chart(
-            training_figs.objective_figure(history),
+            training_figs.objective_figure(history, formulas.Form.of_model(fit.model)),
             key="train_model_objective",
             name="saved-model-objective",
             container=left,

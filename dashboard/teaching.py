@@ -393,6 +393,50 @@ def update_predictions(
     )
 
 
+@dataclass(frozen=True)
+class RowObjectiveChange:
+    """The row's objective (``ac.row_objectives``: its squared errors plus its own penalty)
+    with its unknowns before and after the update: what the solve minimises, so it falls."""
+
+    data_before: float
+    penalty_before: float
+    data_after: float
+    penalty_after: float
+
+    @property
+    def before(self) -> float:
+        return self.data_before + self.penalty_before
+
+    @property
+    def after(self) -> float:
+        return self.data_after + self.penalty_after
+
+
+def update_row_objective(
+    model: ac.ALS, train: ac.Ratings, problem: UpdateProblem, before: FactorState
+) -> RowObjectiveChange:
+    """The row objective of ``problem``'s row before and after its update, by the library."""
+    matrix = _one_row(train, problem.side, problem.row)
+    other = "items" if problem.side == "users" else "users"
+    k = problem.k
+    terms = []
+    for unknowns in (problem.before, problem.solution):
+        result = ac.row_objectives(
+            matrix,
+            np.asarray(unknowns[:k], dtype=np.float64)[None, :],
+            np.asarray(before.factors(other), dtype=np.float64),
+            float(model.lam),
+            model.regularization,
+            own_bias=np.array([unknowns[k]]) if problem.biases else None,
+            fixed_bias=before.bias(other) if problem.biases else None,
+            global_mean=float(model.global_mean_) if problem.biases else 0.0,
+            damping=float(getattr(model, "damping", 0.0) or 0.0),
+        )
+        terms.append((float(result.data[0]), float(result.penalty[0])))
+    (data_before, penalty_before), (data_after, penalty_after) = terms
+    return RowObjectiveChange(data_before, penalty_before, data_after, penalty_after)
+
+
 def easy_row(counts: np.ndarray) -> int:
     """A row that is quick to follow by hand: the first with the fewest ratings ≥ 5 (or, when
     no row has 5, the first of the most active)."""
@@ -402,16 +446,6 @@ def easy_row(counts: np.ndarray) -> int:
         return 0
     fewest = counts[enough].min()
     return int(np.flatnonzero(enough & (counts == fewest))[0])
-
-
-def ridge_note(problem: UpdateProblem) -> str:
-    """In words: which ridge this row gets, and why."""
-    if problem.regularization == "weighted":
-        return (
-            f"weighted (ALS-WR): ridge = λ·n = {problem.lam:g} × {problem.n} = "
-            f"{problem.ridge:.4g} (λ times this row's number of ratings)"
-        )
-    return f"plain: ridge = λ = {problem.lam:g} for every row, whatever its number of ratings"
 
 
 # --------------------------------------------------------------------------------- replay
@@ -425,23 +459,49 @@ def model_at(model: ac.ALS, state: FactorState) -> ac.ALS:
     return moment
 
 
-def aligned_projections(states: list[FactorState]) -> list[ac.Projection]:
-    """One 2-D map per state, each turned to match the next, so the replay does not spin.
+def kept_frame(states: list[FactorState], model: ac.ALS) -> int:
+    """Index of the state whose factors the model kept: with early stopping (patience) the
+    best iteration's, else the last. The last when the kept one was not among the snapshots."""
+    best = getattr(model, "best_iteration_", None)
+    if getattr(model, "stop_reason_", None) == "patience" and best:
+        for j, state in enumerate(states):
+            if state.iteration == best and state.side == "items":
+                return j
+    return len(states) - 1
 
-    The last frame is the plain shared projection (the same picture as the Latent page), and
-    alignment runs backwards from it: every earlier frame is rotated/reflected (Procrustes) to
-    look as much as possible like the frame after it.
+
+def aligned_projections(
+    states: list[FactorState], anchor: int | None = None
+) -> list[ac.Projection]:
+    """One 2-D map per state, each turned to match its neighbour, so the replay does not spin.
+
+    The ``anchor`` frame (default: the last; the replay passes ``kept_frame``, the model's own
+    factors) is the plain shared projection, the same picture as the Latent page. Alignment
+    runs outwards from it: every earlier frame is rotated/reflected (Procrustes) to look as
+    much as possible like the frame after it, every later frame like the one before it.
     """
     if not states:
         return []
+    anchor = len(states) - 1 if anchor is None else int(anchor)
     frames: list[ac.Projection] = [None] * len(states)  # type: ignore[list-item]
-    last = states[-1]
-    frames[-1] = ac.shared_projection(last.user_factors, last.item_factors)
-    for j in range(len(states) - 2, -1, -1):
-        s = states[j]
-        current = ac.shared_projection(s.user_factors, s.item_factors)
-        frames[j] = ac.align_projection(current, frames[j + 1])
+    kept = states[anchor]
+    frames[anchor] = ac.shared_projection(kept.user_factors, kept.item_factors)
+    for order in (range(anchor - 1, -1, -1), range(anchor + 1, len(states))):
+        for j in order:
+            s = states[j]
+            neighbour = frames[j + 1] if j < anchor else frames[j - 1]
+            current = ac.shared_projection(s.user_factors, s.item_factors)
+            frames[j] = ac.align_projection(current, neighbour)
     return frames
+
+
+def replay_axis_titles(anchor: ac.Projection) -> tuple[str, str]:
+    """The axes of every replay frame: the model's own (the anchor frame's) axes, which the
+    other frames are turned to match."""
+    names = [title.split(" (")[0] for title in anchor.axis_titles]
+    if anchor.method == "raw-1d":
+        return (f"{names[0]} of the kept model (frames flipped to match)", "")
+    return tuple(f"{name} of the kept model (frames turned to match)" for name in names)  # type: ignore[return-value]
 
 
 def common_range(projections: list[ac.Projection], *, pad: float = 0.08) -> tuple[float, float]:

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from als_core import embed
-from dashboard import fitting, presenter, scene_url, session, shell, slides, teaching
+from dashboard import fitting, formulas, presenter, scene_url, session, shell, slides, teaching
 from dashboard.figures import teaching as figs
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
@@ -64,6 +64,7 @@ model = fit.model
 fingerprint = session.current_fingerprint()
 fit_key = fit.key
 data = page_data(fingerprint, fit_key, ratings, fit)
+form = formulas.Form.of_model(model, clipped=False)  # scores are ranked unclipped
 item_names, user_names, groups = data["item_labels"], data["user_labels"], data["groups"]
 scale = ratings.rating_scale
 
@@ -182,21 +183,23 @@ def show_placement() -> None:
             f"Your stars became ratings on the data's scale ({scale[0]:g}–{scale[1]:g}). With the "
             f"item factors fixed, your {k} factors{bias_text} solve one small ridge regression:"
         )
-        st.latex(
-            r"x_{\text{you}} = \Big(\sum_i y_i y_i^\top + \lambda I\Big)^{-1} \sum_i r_i\, y_i"
-        )
+        st.latex(formulas.update_latex(form, "users", who=r"\text{you}"))
         st.markdown(
             "exactly the update every user gets in a half-step: see it built number by number on "
             "the update page. Your factors: " + ", ".join(f"{v:.3f}" for v in placed.factors) + "."
         )
         st.page_link("pages/update.py", label="One update by hand", icon=":material/calculate:")
         st.dataframe(fitted, hide_index=True, width="stretch")
+    one = (
+        " One rating was enough to move you: with a single rating the solve already has "
+        "something to fit."
+        if len(items) == 1
+        else ""
+    )
     st.caption(
-        "Scores are μ + b + b_i + x·y_i (unclipped, so the order at the top is kept); items you "
-        "rated are left out. Nearest users: highest cosine similarity between factor vectors."
-        if model.biases
-        else "Scores are x·y_i; items you rated are left out. Nearest users: highest cosine "
-        "similarity between factor vectors."
+        f"Scores are {formulas.prediction(form, user='you')} (unclipped, so the order at the "
+        "top is kept); items you rated are left out. Nearest users: highest cosine similarity "
+        f"between factor vectors.{one}"
     )
     pack.pack_button(
         settings={
@@ -210,13 +213,42 @@ def show_placement() -> None:
     )
 
 
-if not chosen:
+def show_cold_start() -> None:
+    """No ratings yet: what a cold-start user is shown (an empty fold-in: x = 0, b = 0)."""
+    cold = teaching.fold_in_user(model, np.zeros(0, np.int64), np.zeros(0), n_top=TOP_N, n_users=1)
     above = st.container()
-    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", main=True)
+    left, right = st.columns([1.35, 1], gap="large")
+    pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left, main=True)
     # Presenter mode: the note goes below the map, which then fits the first screen.
     (st.container() if presenter.active() else above).info(
         "Rate at least one item above (or press **Fill in an example**) to appear on the map.",
         icon=":material/star:",
     )
+    with right:
+        rule = "μ + b_i" if model.biases else "x_you·y_i = 0"
+        pack.chart(
+            figs.scores_figure(
+                item_names[cold.top],
+                cold.scores[cold.top],
+                title=f"With no ratings: your top items by {rule}",
+            ),
+            key="you_cold_chart",
+            name="add-yourself-cold-start",
+        )
+        st.markdown(
+            "**Cold start.** With no ratings the solve has nothing to fit: your factors are 0"
+            + (
+                " and your bias 0, so every score is **μ + b_i**: the best-liked items, the "
+                "same list for every newcomer."
+                if model.biases
+                else ", so every score is x·y_i = 0: a tie, broken here by popularity (the app "
+                "predicts the training mean for such a user)."
+            )
+            + " One rating is enough for the fold-in to place you."
+        )
+
+
+if not chosen:
+    show_cold_start()
 else:
     show_placement()

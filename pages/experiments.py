@@ -154,12 +154,22 @@ def compare_results(ctx: Context, frame: pd.DataFrame) -> None:
             )
             + "."
         )
-    st.caption(
-        "ALS's objective can end *above* gradient descent's although their RMSEs are the same: "
-        "the data term does not change if X is scaled by D and Y by D⁻¹, the penalty is "
-        "smallest when the two sides' scales are balanced, and ALS drifts to that balance "
-        "slowly. The fit to the data, which the validation RMSE measures, is equally good."
-    )
+    als_summary = summary.set_index("method")
+    if "ALS" in als_summary.index:
+        als_objective = float(als_summary.loc["ALS", "objective"])
+        others = ", ".join(
+            f"{method} {row['objective']:,.7g} ({row['objective'] / als_objective - 1:+.1e})"
+            for method, row in als_summary.drop(index="ALS").iterrows()
+        )
+        st.caption(
+            f"Final objectives: ALS {als_objective:,.7g}; {others} (relative to ALS). ALS runs "
+            f"until its objective changes by less than {frame.attrs.get('als_tol') or 0:g} of "
+            "itself over one iteration; where the objectives still differ, in the last digits, "
+            "it is because "
+            "each method stopped at its own tolerance, step count or budget (see why each "
+            "ended), not because one found better factors: at a common optimum the two sides' "
+            "scales are already balanced by λ."
+        )
 
 
 COMPARE = Section(
@@ -180,20 +190,16 @@ COMPARE = Section(
 def missing_controls(ctx: Context) -> dict | None:
     ratings, s = ctx.ratings, ctx.settings
     k_max = max(1, min(ctx.k_max, min(ratings.shape) - 1))
-    cols = setting_columns(3)
+    cols = setting_columns(2)
     with cols[0]:
         k = k_slider("missing", k_max, s["k"])
     with cols[1]:
         lam = lam_slider("missing", s["lam"], label="λ (ALS)")
-    with cols[2]:
-        biases = st.toggle(
-            "Biases (ALS)", key=remembered("exp_w_missing_biases", bool(s["biases"]))
-        )
     params = {
         "k": k,
         "lam": lam,
         "regularization": s["regularization"],
-        "biases": bool(biases),
+        "both_biases": True,
         "seed": int(s["seed"]),
     }
     return params
@@ -221,20 +227,40 @@ def missing_results(ctx: Context, result: Any) -> None:
             key="exp_missing_hist",
             name="experiments-missing-predictions",
         )
-    zero = result.table.set_index("method")["validation_rmse"]
+    rmse = result.table.set_index("method")["validation_rmse"]
+    k = ctx.params.get("k")
     missing_share = 1.0 - ratings.density
     text = (
-        f"{missing_share:.0%} of the cells are missing. Filled with zeros, they pull the SVD's "
-        "predictions towards 0, far below every real rating"
+        f"{missing_share:.0%} of the cells are missing. Read as zeros, they pull the SVD's "
+        "predictions towards 0, far below every real rating. Like with like (validation RMSE): "
     )
-    if "zero-filled SVD" in zero and "ALS (observed only)" in zero:
+    pairs = []
+    if {"zero-filled SVD", "ALS (no biases)"} <= set(rmse.index):
+        pairs.append(
+            f"without an intercept, zero-filled SVD {rmse['zero-filled SVD']:.3f} against ALS "
+            f"without biases {rmse['ALS (no biases)']:.3f}"
+        )
+    if {"mean-filled SVD", "ALS (with biases)"} <= set(rmse.index):
+        pairs.append(
+            f"with one, mean-filled SVD (μ) {rmse['mean-filled SVD']:.3f} against ALS with "
+            f"biases (μ + b_u + b_i) {rmse['ALS (with biases)']:.3f}"
+        )
+    text += "; ".join(pairs) + ". "
+    text += (
+        "Why an intercept matters: ratings sit around their mean μ, far from 0, and a model "
+        "without one has to spend a factor on that level (x·y ≈ μ for everyone), leaving k − 1 "
+        "for taste."
+    )
+    if {"mean-filled SVD", "ALS (no biases)"} <= set(rmse.index) and (
+        rmse["mean-filled SVD"] < rmse["ALS (no biases)"]
+    ):
         text += (
-            f": validation RMSE {zero['zero-filled SVD']:.3f} against ALS's "
-            f"{zero['ALS (observed only)']:.3f}"
+            f" That is why at k = {k} the mean-filled SVD, which gets μ for free, beats ALS "
+            "without biases here (a larger k leaves ALS more factors for taste)."
         )
     st.caption(
-        text + ". Filling with the mean is better but still treats guesses as data. ALS "
-        "never looks at the missing cells."
+        text + " Filling with the mean still treats guesses as data; ALS never looks at the "
+        "missing cells."
     )
 
 
@@ -242,9 +268,12 @@ MISSING = Section(
     name="missing",
     title="Missing ≠ zero",
     intro=(
-        "The article's first idea is to “put zeros in there for now” and take a truncated SVD. "
-        "Here that SVD of the zero-filled matrix (and of the matrix filled with the mean "
-        "rating) meets ALS of the same rank fitted on the observed ratings only."
+        "What if the missing cells were simply zeros? (Not the article's idea: its zeros are "
+        "placeholders its code skips, and it never mentions SVD.) Here a truncated SVD of the "
+        "zero-filled matrix, and of the matrix filled with the mean rating, meets ALS of the "
+        "same rank fitted on the observed ratings only, without and with biases, so each "
+        "SVD has an ALS to compare with: no intercept against no intercept, μ against "
+        "μ + b_u + b_i."
     ),
     controls=missing_controls,
     work=lambda ctx, params: work.missing_work(ctx.ratings, ctx.split, params),
@@ -508,6 +537,8 @@ RECOVERY = Section(
 # ----------------------------------------------------------------------------- 5 implicit
 def implicit_controls(ctx: Context) -> dict | None:
     ratings, s = ctx.ratings, ctx.settings
+    with setting_columns(1)[0]:
+        min_interaction = implicit_view.interactions_slider(ratings, "exp_w_implicit_interactions")
     cols = setting_columns(5)
     n = cols[0].select_slider("Top N", options=[5, 10, 20], key=remembered("exp_w_implicit_n", 10))
     with cols[1]:
@@ -531,6 +562,7 @@ def implicit_controls(ctx: Context) -> dict | None:
         "alpha": float(alpha),
         "iterations": 15,
         "min_rating": threshold if relevant == "liked" else None,
+        "min_interaction": min_interaction,
         "seed": int(s["seed"]),
     }
     return params
@@ -555,16 +587,23 @@ def implicit_results(ctx: Context, result: work.ImplicitOutcome) -> None:
         st.caption("Stopped before the implicit model was kept: run again to explain one.")
         return
     st.markdown("**Because you liked …** (the exact implicit model above)")
-    implicit_view.because_you_liked(result.model, ratings, key_prefix="exp_implicit", pack=ctx.pack)
+    implicit_view.because_you_liked(
+        result.model,
+        ratings,
+        key_prefix="exp_implicit",
+        pack=ctx.pack,
+        min_rating=result.min_interaction,
+    )
 
 
 IMPLICIT = Section(
     name="implicit",
     title="Implicit feedback",
     intro=(
-        "Implicit feedback (Hu, Koren & Volinsky): every cell counts; a stored value r is a "
+        "Implicit feedback (Hu, Koren & Volinsky): every cell counts; an interaction r is a "
         "preference p = 1 held with confidence c = 1 + α·r, a missing cell is p = 0 with "
-        "c = 1. "
+        "c = 1. From star ratings, which ones count as interactions is the first setting (the "
+        "implicit models learn from those only; a 1-star rating is no like). "
         "RMSE does not apply, so the models are judged on ranking: recommend the top N unseen "
         "items and count the held-out interactions among them."
     ),

@@ -15,6 +15,9 @@ shell.require_app()  # first: a bookmarked page URL on a fresh server runs throu
 
 COLOUR_CHOICES = ("genre", "mean rating", "popularity")
 FIT_ON_CHOICES = ("users and items", "items only")
+SIMILARITY_CHOICES = ("cosine", "shrunk")
+#: β of the shrunk similarity n_ij / (n_ij + β) · cosine (n_ij: users who rated both).
+SHRINKAGE = 10.0
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -97,7 +100,18 @@ with presenter.controls():
         "items alike. With k = 2 the map shows the raw factors.",
     )
     n_show = top[2].slider("Neighbours and recommendations", 3, 20, key="latent_n")
-    pick = st.columns(2)
+    keep_valid("latent_similarity", list(SIMILARITY_CHOICES), SIMILARITY_CHOICES[0])
+    pick = st.columns([1, 1, 1])
+    similarity_by = pick[2].radio(
+        "Rank neighbours by",
+        list(SIMILARITY_CHOICES),
+        key="latent_similarity",
+        horizontal=True,
+        format_func={"cosine": "cosine", "shrunk": f"shrunk cosine (β = {SHRINKAGE:g})"}.get,
+        help="Cosine compares directions only: an item with few ratings (a short vector, "
+        "shrunk by λ) can point exactly like a popular one. The shrunk cosine multiplies it by "
+        "n/(n + β), n = users who rated both in training.",
+    )
     with pick[0]:
         item_name = choose(
             "Choose an item (most rated first)", popular_first, "latent_item", popular_first[0]
@@ -109,7 +123,15 @@ with presenter.controls():
 item = int(np.flatnonzero(item_names == item_name)[0])
 user = int(np.flatnonzero(user_names == user_name)[0])
 
-neighbours = ac.nearest_neighbours(model.item_factors_, item, n=n_show, labels=item_names)
+shrunk = similarity_by == "shrunk"
+neighbours = ac.nearest_neighbours(
+    model.item_factors_,
+    item,
+    n=n_show,
+    labels=item_names,
+    support=embed.co_ratings(fit.train, item),
+    shrinkage=SHRINKAGE if shrunk else 0.0,
+)
 held_out = fit.validation.matrix[user].indices if fit.validation is not None else np.array([], int)
 explained = ac.explain_recommendations(model, user, n=n_show, exclude=held_out)
 recs = explained.drop_duplicates("rank")
@@ -134,6 +156,7 @@ figure = latent_figure(
     user_activity=facts["user_counts"],
     chosen_item=item,
     neighbours=neighbours["index"].to_numpy(),
+    neighbours_name="nearest neighbours (shrunk cosine)" if shrunk else None,
     chosen_user=user,
     recommended=recs["item"].to_numpy(),
     # Zoom survives reruns of the same fit and map, and resets when the map itself changes.
@@ -172,18 +195,32 @@ st.caption(
 left, right = st.columns(2)
 with left:
     st.subheader("Nearest neighbours", anchor=False)
-    st.caption(
-        f"Items whose factor vectors point the same way as **{item_name}** (cosine similarity "
-        "of all k factors: 1 = same direction, 0 = unrelated, −1 = opposite)."
+    ranked_by = (
+        f"the shrunk cosine n/(n + {SHRINKAGE:g}) · cosine, with n the users who rated both in "
+        "training: pairs backed by few shared ratings move towards 0"
+        if shrunk
+        else "cosine similarity of all k factors: 1 = same direction, 0 = unrelated, −1 = opposite"
     )
+    st.caption(
+        f"Items whose factor vectors point the same way as **{item_name}**, ranked by "
+        f"{ranked_by}. Cosine measures the **direction of taste only**: an item with few "
+        "ratings has a short vector (λ shrinks it towards 0) and can still score 1.000 against "
+        "a popular one. Its length ‖y‖ and its number of ratings are beside it."
+    )
+    train_counts = fit.train.item_counts()[neighbours["index"]]
     table = pd.DataFrame(
         {
             "item": neighbours["label"],
             "similarity": neighbours["similarity"].round(3),
-            "ratings": facts["item_counts"][neighbours["index"]],
+            "cosine": neighbours["cosine"].round(3),
+            "length ‖y‖": neighbours["length"].round(3),
+            "ratings": train_counts,
+            "rated both": neighbours["support"],
             "mean rating": facts["item_means"][neighbours["index"]].round(2),
         }
     )
+    if not shrunk:
+        table = table.drop(columns="cosine")
     if facts["genres"] is not None:
         table.insert(1, "genre", facts["genres"][neighbours["index"]])
     table.index = neighbours["rank"]
@@ -193,8 +230,19 @@ with left:
         width="stretch",
         column_config={
             "similarity": st.column_config.NumberColumn(format="%.3f"),
+            "cosine": st.column_config.NumberColumn(format="%.3f"),
+            "length ‖y‖": st.column_config.NumberColumn(format="%.3f"),
+            "ratings": st.column_config.NumberColumn(help="Training ratings of the item."),
+            "rated both": st.column_config.NumberColumn(
+                help=f"Users who rated both this item and {item_name} in training."
+            ),
             "mean rating": st.column_config.NumberColumn(format="%.2f"),
         },
+    )
+    chosen_length = float(np.linalg.norm(model.item_factors_[item]))
+    st.caption(
+        f"{item_name} itself: length ‖y‖ = {chosen_length:.3f}, "
+        f"{int(fit.train.item_counts()[item])} training ratings."
     )
 with right:
     st.subheader("Recommendations", anchor=False)
@@ -226,10 +274,12 @@ with right:
 
 st.subheader("What makes each score", anchor=False)
 parts = "the global mean μ, the user's and the item's bias, and " if model.biases else ""
+start = "μ (the dotted line)" if model.biases else "0"
 st.caption(
     f"Each recommendation's score is the sum of {parts}one product x_uf·y_if per factor f. "
-    "Bars to the right of 0 raise the score, bars to the left lower it; the black tick is the "
-    "total."
+    f"Read each row as a waterfall from {start}: every bar moves the running total, right "
+    "to raise it, left to lower it, starting where the previous bar ended; the last one ends "
+    "on the black tick, the score."
 )
 pack.chart(
     contributions_figure(explained, item_labels=item_names),

@@ -1,4 +1,5 @@
-"""Reconstruction: the ratings R beside the model's XYᵀ and the residual, on a chosen subset."""
+"""Reconstruction: the ratings R beside the model's predictions R̂ and the residual, on a chosen
+subset. R̂ is named as the model computes it (``formulas``: biases, clipping)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import fitting, presenter, scene_url, session, settings, shell, slides
+from dashboard import fitting, formulas, presenter, scene_url, session, settings, shell, slides
 from dashboard.controls import choice_options
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
@@ -75,6 +76,7 @@ dataset = session.current_dataset()
 ratings = dataset.ratings
 fit = fitting.current_fit()
 user_names, item_names = session.labels()
+form = formulas.Form.of_model(fit.model)
 
 # A slider needs two different ends, hence max(2, ...).
 most_users = max(2, min(ratings.n_users, MAX_SHOWN))
@@ -86,9 +88,9 @@ keep_valid_choices("recon_users", list(user_names))
 keep_valid_choices("recon_items", list(item_names))
 with presenter.controls():  # presenter mode: folded, with the introduction
     st.caption(
-        "The ratings R (left) beside what the model predicts for every cell, XYᵀ (middle), "
-        "and the error on the cells that were rated (right). The model saw only the training "
-        "ratings."
+        "The ratings R (left) beside what the model predicts for every cell, "
+        f"R̂ = {formulas.shown_prediction(form)} (middle), and the error R − R̂ on the cells "
+        "that were rated (right). The model saw only the training ratings."
     )
     controls = st.columns([1.3, 1, 1])
     order = controls[0].radio(
@@ -137,6 +139,7 @@ figure = reconstruction_figure(
     rating_scale=ratings.rating_scale,
     order_note=ORDER_NOTES[order],
     uirevision=f"recon-{fit.fingerprint}-{order}",
+    form=form,
 )
 # Plotly's own theme: Streamlit's theme pads the axes, which leaves a grey frame of empty
 # "missing" cells around every heatmap.
@@ -167,7 +170,7 @@ else:
         + ("." if no_validation else f" ({held:,} held out for validation).")
     )
     marks = (
-        "Each block shows the mean of its rated cells (R), of all its cells (XYᵀ) and of the "
+        "Each block shows the mean of its rated cells (R), of all its cells (R̂) and of the "
         "errors on its rated cells; hover to see how many ratings and validation ratings it "
         "holds. Show at most 200 users and 200 items to see single cells."
     )
@@ -183,7 +186,7 @@ if grid.is_cells:
     if parts:
         rmse_note = " RMSE on the shown " + ", on the shown ".join(parts) + "."
 st.caption(
-    f"{how} **Grey** means no rating: a missing cell, not a zero. R and XYᵀ share one colour "
+    f"{how} **Grey** means no rating: a missing cell, not a zero. R and R̂ share one colour "
     f"scale from {ratings.rating_scale[0]:g} to {ratings.rating_scale[1]:g}. In the residual "
     "(actual − predicted), **blue** cells are rated higher than the model predicts, **red** "
     f"lower, white about right. {marks}{rmse_note}"

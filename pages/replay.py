@@ -14,7 +14,7 @@ import streamlit as st
 
 import als_core as ac
 from als_core import embed
-from dashboard import presenter, replay_fit, scene_url, session, shell, slides, teaching
+from dashboard import formulas, presenter, replay_fit, scene_url, session, shell, slides, teaching
 from dashboard.figures import teaching as figs
 from dashboard.figures import training as training_figs
 from dashboard.figures.reconstruction import reconstruction_figure
@@ -29,8 +29,10 @@ RECON_SHOWN = 40
 
 @st.cache_data(max_entries=6, show_spinner="Placing every frame in one map…")
 def frames_for(fit_key: tuple, _replay: teaching.ReplayFit) -> tuple[list, tuple[float, float]]:
-    """The aligned map of every frame and one axis range for all (keyed on data + settings)."""
-    projections = teaching.aligned_projections(_replay.states)
+    """The aligned map of every frame and one axis range for all (keyed on data + settings),
+    anchored on the frame the model kept (the Latent page's picture)."""
+    anchor = teaching.kept_frame(_replay.states, _replay.fit.model)
+    projections = teaching.aligned_projections(_replay.states, anchor=anchor)
     return projections, teaching.common_range(projections)
 
 
@@ -66,8 +68,10 @@ def toggle_play(n_frames: int) -> None:
         st.session_state["replay_frame"] = 0  # play again from the start
 
 
-def frame_label(state_: teaching.FactorState) -> str:
-    return state_.label
+def frame_label(j: int) -> str:
+    """A frame's name; the frame the model kept says so when it is not the last."""
+    label = states[j].label
+    return label + " (the model keeps this one)" if j == kept and kept < n_frames - 1 else label
 
 
 dataset = session.current_dataset()
@@ -80,6 +84,8 @@ projections, axis_range = frames_for(fit_key, replay)
 data = page_data(fit_key, replay, ratings)
 n_frames = len(states)
 kept_all = n_frames == len(history) + 1
+kept = teaching.kept_frame(states, model)
+axis_titles = teaching.replay_axis_titles(projections[kept])
 
 if int(st.session_state.get("replay_frame", 0)) >= n_frames:
     st.session_state["replay_frame"] = n_frames - 1
@@ -124,7 +130,7 @@ def stage() -> None:
             "Moment of the fit",
             options=list(range(n_frames)),
             key="replay_frame",
-            format_func=lambda j: states[j].label,
+            format_func=frame_label,
         )
     moment = states[frame]
     projection = projections[frame]
@@ -136,9 +142,9 @@ def stage() -> None:
         user_labels=data["user_labels"],
         item_labels=data["item_labels"],
         item_groups=data["groups"],
-        axis_titles=projection.axis_titles,
+        axis_titles=axis_titles,
         axis_range=axis_range,
-        title=f"Latent map: {moment.label}",
+        title=f"Latent map: {frame_label(frame)}",
         uirevision=f"replay-{fit_key[0]}",
         height=520,
     )
@@ -152,7 +158,7 @@ def stage() -> None:
         main=True,
         reserve_px=reserve,
     )
-    loss = training_figs.objective_figure(history)
+    loss = training_figs.objective_figure(history, formulas.Form.of_model(model))
     position = 0.0
     value = data["start_objective"]
     if frame > 0:
@@ -161,6 +167,10 @@ def stage() -> None:
         position, value = float(positions[index]), float(history["objective"].iloc[index])
     else:
         position = 0.0
+    if kept < n_frames - 1:  # early stopping kept an earlier iteration: mark it
+        positions = training_figs.half_step_positions(history)
+        kept_row = _history_row(history, states[kept])
+        figs.mark_kept(loss, x=float(positions[kept_row]), label=states[kept].label)
     figs.mark_moment(loss, x=position, y=value, label=moment.label, start_y=data["start_objective"])
     loss.update_layout(height=520)
     pack.chart(
@@ -185,13 +195,23 @@ def stage() -> None:
         rating_scale=ratings.rating_scale,
         order_note="sorted by the final model's leading pattern",
         uirevision=f"replay-recon-{fit_key[0]}",
+        form=formulas.Form.of_model(model),
     )
     st.markdown(f"**Ratings, predictions and errors: {moment.label}**")
     pack.chart(recon, key="replay_recon_chart", name="replay-reconstruction")
+    basis = "the factors themselves" if model.user_factors_.shape[1] <= 2 else "PCA"
+    stopped_early = (
+        f" Early stopping kept iteration {states[kept].iteration} (marked on the objective); "
+        "the frames after it show the iterations the fit ran past it."
+        if kept < n_frames - 1
+        else ""
+    )
     st.caption(
         f"Frame {frame} of {n_frames - 1}. The map is one shared 2-D basis for users and items "
-        "(PCA of the factors when k > 2), turned at every frame to match the next one, ending "
-        "on the same picture as the Latent space page. The reconstruction shows the "
+        f"({basis}); the frame the model kept is drawn as the Latent space page draws it, and "
+        "every other frame is turned (rotated or reflected, which changes no prediction) to "
+        "match its neighbour, so the picture does not spin. Items are coloured by genre as on "
+        f"every page.{stopped_early} The reconstruction shows the "
         f"{len(data['users'])} most active users × {len(data['items'])} most rated items; "
         "grey cells have no rating."
     )

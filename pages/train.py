@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import (
     fitting,
+    formulas,
     implicit_view,
     presenter,
     saved_model,
@@ -171,10 +172,15 @@ def settings_panel(ratings, saved: dict) -> dict:
 
 def metrics_row(fit: settings.FitResult) -> None:
     m = settings.fit_metrics(fit)
+    form = formulas.Form.of_model(fit.model)
     cols = st.columns(5)
-    cols[0].metric("Train RMSE", f"{m['train_rmse']:.3f}")
+    cols[0].metric("Train RMSE", f"{m['train_rmse']:.3f}", help=formulas.train_rmse_note(form))
     val = m["validation_rmse"]
-    cols[1].metric("Validation RMSE", f"{val:.3f}" if val == val else "–")
+    cols[1].metric(
+        "Validation RMSE",
+        f"{val:.3f}" if val == val else "–",
+        help=formulas.validation_rmse_note(form),
+    )
     best = m["best_iteration"]
     cols[2].metric("Best iteration", f"{best}" if best else "–")
     cols[3].metric("Iterations run", f"{m['iterations_run']}/{fit.settings['iterations']}")
@@ -197,7 +203,8 @@ def metrics_row(fit: settings.FitResult) -> None:
     )
     st.caption(
         f"{reasons.get(m['stop_reason'], m['stop_reason'])} · {fit.train.nnz:,} training and "
-        f"{validation_note} · objective {m['objective']:,.4g}"
+        f"{validation_note} · objective {m['objective']:,.4g}. "
+        f"{formulas.train_rmse_note(form)} {formulas.validation_rmse_note(form)}"
     )
 
 
@@ -299,8 +306,9 @@ def main() -> None:
         with numbers:
             metrics_row(fit)
         history = fit.model.history_
+        form = formulas.Form.of_model(fit.model)
         pack.chart(
-            figs.objective_figure(history),
+            figs.objective_figure(history, form),
             key="train_objective_chart",
             name="train-objective",
             container=curve,
@@ -312,10 +320,10 @@ def main() -> None:
             name="train-rmse",
         )
         st.caption(
-            "Each iteration solves for all users with the items fixed (the .5 points), then for "
-            "all items with the users fixed (whole numbers). Each solve is exact, so the "
-            "objective never rises; its data and regularisation terms trade off from one "
-            "half-step to the next."
+            "Each iteration t solves for all users with the items fixed (drawn at t − ½: "
+            "iteration 2's users at 1.5), then for all items with the users fixed (drawn at t, "
+            "where the RMSE chart has its point). Each solve is exact, so the objective never "
+            "rises; its data and regularisation terms trade off from one half-step to the next."
         )
     runs_table(fit.key)
     pack.pack_button(

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import (
     controls,
+    formulas,
     model_open,
     presenter,
     replay_fit,
@@ -62,6 +63,7 @@ replay = replay_fit.current_replay_fit(final_only_ok=True)  # an opened model: i
 fit, model, states = replay.fit, replay.fit.model, replay.states
 user_names, item_names = session.labels()
 train = fit.train
+form = formulas.Form.of_model(model, clipped=False)  # this page shows unclipped predictions
 
 with presenter.controls():  # presenter mode: folded, with the introduction
     st.caption(
@@ -185,6 +187,7 @@ with right:
     title = f"After {step} of {n} ratings" + (
         ": the update" if step == n else f": {symbol} if we stopped here"
     )
+    fixed_vector = f"{fixed_symbol}̃" if problem.biases else fixed_symbol  # ỹ = [y; 1]
     pack.chart(
         figs.system_figure(
             system_s,
@@ -192,9 +195,9 @@ with right:
             x_s,
             names=unknowns,
             title=title,
-            a_title=f"A = Σ {fixed_symbol}{fixed_symbol}ᵀ + {problem.ridge:.3g}·I",
-            b_title=f"B = Σ r {fixed_symbol}",
-            x_title=f"{symbol} = A⁻¹B",
+            a_title=f"A = Σ {fixed_vector}{fixed_vector}ᵀ + {problem.ridge:.3g}·I",
+            b_title=f"B = Σ ({formulas.target(form, side)}) {fixed_vector}",
+            x_title=f"{'[' + symbol + '; b]' if problem.biases else symbol} = A⁻¹B",
         ),
         key="update_system_chart",
         name="update-system",
@@ -202,8 +205,15 @@ with right:
         reserve_px=presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX,
     )
     st.caption(
-        f"Regularisation {teaching.ridge_note(problem)}. The ridge sits on A's diagonal from "
-        "the start, so the system can be solved even before any rating is added."
+        f"Regularisation {formulas.ridge_sentence(form, problem.n, side)}. The ridge sits on "
+        "A's diagonal from the start, so the system can be solved even before any rating is "
+        "added."
+        + (
+            f" With biases each {fixed_symbol} gets a trailing 1 ({fixed_vector} = "
+            f"[{fixed_symbol}; 1]), so the {who_kind}'s own bias b is the last unknown."
+            if problem.biases
+            else ""
+        )
     )
 
 # ---------------------------------------------------------------- the step, written out
@@ -211,9 +221,10 @@ if 0 < step <= n and len(unknowns) <= LATEX_UP_TO:
     s = problem.steps[step - 1]
     y = problem.design[step - 1]
     target = problem.targets[step - 1]
-    st.markdown(
-        f"**Step {step}:** {who} rated **{col_labels[step - 1]}** {problem.ratings[step - 1]:g}"
+    said = formulas.target_sentence(
+        form, problem.ratings[step - 1], problem.offset[step - 1], target, side
     )
+    st.markdown(f"**Step {step}:** {who} {said} (**{col_labels[step - 1]}**)")
     st.latex(
         rf"A \mathrel{{+}}= {column(y)}{bmatrix(y.reshape(1, -1))} \qquad "
         rf"B \mathrel{{+}}= {figs.fmt(target)} \cdot {column(y)} = "
@@ -256,26 +267,51 @@ pack.chart(
     key="update_predictions_chart",
     name="update-predictions",
 )
-metric_cols = st.columns(3)
-metric_cols[0].metric("RMSE on these ratings, before", f"{shown.rmse_before:.3f}")
-metric_cols[1].metric(
+change = teaching.update_row_objective(model, train, problem, before)
+metric_cols = st.columns(4)
+metric_cols[0].metric(
+    "Row objective, before → after",
+    f"{change.before:.4g} → {change.after:.4g}",
+    delta=f"{change.after - change.before:+.4g}" if n else None,
+    delta_color="inverse",
+    help="What the solve minimises: this row's squared errors plus its own penalty.",
+)
+metric_cols[1].metric("RMSE on these ratings, before", f"{shown.rmse_before:.3f}")
+metric_cols[2].metric(
     "after",
     f"{shown.rmse_after:.3f}",
     delta=f"{shown.rmse_after - shown.rmse_before:+.3f}" if n else None,
     delta_color="inverse",
 )
-metric_cols[2].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")
+metric_cols[3].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")
+st.latex(formulas.row_objective_latex(form, side))
+if n:
+    rose = shown.rmse_after > shown.rmse_before
+    st.markdown(
+        f"The update minimises this row's objective f: squared errors "
+        f"{change.data_before:.4g} → {change.data_after:.4g}, penalty "
+        f"{change.penalty_before:.4g} → {change.penalty_after:.4g}, together "
+        f"**{change.before:.4g} → {change.after:.4g}**: it always falls (or stays)."
+        + (
+            " Here the RMSE rose all the same: the solve gave up some fit to the ratings for a "
+            "smaller penalty (a shorter vector), because their sum is what it minimises. RMSE "
+            "alone need not fall; the objective must."
+            if rose
+            else " The RMSE fell too, but it need not: the solve may trade some fit for a "
+            "smaller penalty, since their sum is what it minimises."
+        )
+    )
 st.caption(
     f"Before: {who}'s factors at {before.label}; after: the solved {symbol}. Only {who}'s "
-    f"row changes in this update, so these are unclipped predictions x·y"
-    + (" + μ + biases" if problem.biases else "")
-    + ". Hollow diamonds are held-out ratings the update never saw."
+    f"row changes in this update, so these are the unclipped predictions "
+    f"{formulas.prediction(form)}. Hollow diamonds are held-out ratings the update never saw."
 )
 with st.expander("Why a solve and not a gradient step?"):
     st.markdown(
         f"With the {fixed_side}s fixed, the objective is a plain ridge regression in "
         f"{who}'s {len(unknowns)} unknowns: a quadratic bowl. Setting its gradient to zero "
-        f"gives (A + λI){symbol} = B, and solving that lands at the bottom in one move: no "
+        f"gives (A + {formulas.ridge(form, side)}·I){symbol} = B, and solving that lands at the "
+        "bottom in one move: no "
         "step size, no many small steps. Every user's system is independent, so all of them "
         "are solved at once (the library batches them), and the objective can never rise."
     )

@@ -8,9 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
+from als_core import embed
 from dashboard import teaching
 from dashboard.settings import DEFAULT_SETTINGS, FitResult, fit_model
-from tests.app_support import open_app
+from tests.app_support import chart, figure_array, open_app
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,23 @@ def test_without_ratings_the_page_asks_for_some_and_shows_the_map():
     assert at.title[0].value == "Add yourself"
     assert "Rate at least one item" in at.info[0].value
     assert len(at.feedback) == 12  # the 12 most rated items by default
-    assert len(at.get("plotly_chart")) == 1
+    assert {e.key for e in at.get("plotly_chart")} == {"you_map_chart", "you_cold_chart"}
+
+
+def test_a_newcomer_without_ratings_is_shown_mu_plus_item_bias(fitted):
+    """Cold start: x = 0 and b = 0, so the scores are μ + b_i (recomputed from the model's own
+    biases); the page says one rating is enough."""
+    at = open_page()
+    model = fitted.model
+    cold = chart(at, "you_cold_chart").data[0]
+    order = np.lexsort((-model.item_counts_, -(model.global_mean_ + model.item_bias_)))[:10]
+    names = embed.item_labels(ac.load_sample("movie_night"))
+    assert list(cold.y) == list(names[order])
+    np.testing.assert_allclose(
+        figure_array(cold.x), model.global_mean_ + model.item_bias_[order], atol=1e-12
+    )
+    said = "\n".join(m.value for m in at.markdown)
+    assert "μ + b_i" in said and "One rating is enough" in said
 
 
 def test_rating_items_places_you_with_top_items_and_neighbours(fitted):

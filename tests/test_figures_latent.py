@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.io as pio
+import pytest
 
 import als_core as ac
 from als_core import embed
@@ -129,23 +130,40 @@ def test_huge_maps_are_sampled_into_one_webgl_figure_and_keep_highlights():
     assert len(pio.to_json(fig, validate=False)) < 5_000_000
 
 
-def test_contribution_bars_add_up_to_each_score():
+@pytest.mark.parametrize("biases", [True, False])
+def test_contributions_are_a_waterfall_from_mu_that_ends_on_each_score(biases):
+    """Each recommendation's bars chain: the first starts at μ (0 without biases), each next one
+    where the previous ended, and the last ends on the score the model ranks by."""
     rng = np.random.default_rng(2)
     u, i = np.nonzero(rng.random((20, 15)) < 0.4)
     r = ac.Ratings.from_codes(u, i, rng.integers(1, 6, len(u)).astype(float), shape=(20, 15))
-    model = ac.ALS(k=3, lam=0.3, iterations=3, biases=True, seed=0).fit(r)
+    model = ac.ALS(k=3, lam=0.3, iterations=3, biases=biases, seed=0).fit(r)
     explained = ac.explain_recommendations(model, 4, n=5)
     labels = _labels(15, "item")
     fig = figs.contributions_figure(explained, item_labels=labels)
     bars = [t for t in fig.data if t.type == "bar"]
-    assert [b.name for b in bars] == list(dict.fromkeys(explained["part"]))
-    totals: dict[str, float] = {}
+    expected_parts = ["user bias", "item bias"] if biases else []
+    assert [b.name for b in bars] == expected_parts + ["factor 1", "factor 2", "factor 3"]
+    segments: dict[str, list[tuple[float, float]]] = {}
     for bar in bars:
-        for x, y in zip(bar.x, bar.y, strict=True):
-            totals[y] = totals.get(y, 0.0) + x
+        for x, base, y in zip(bar.x, bar.base, bar.y, strict=True):
+            segments.setdefault(y, []).append((base, base + x))
     recs = model.recommend(4, n=5)
+    mu = model.global_mean_ if biases else 0.0
     for rank, item, score in zip(recs["rank"], recs["item"], recs["score"], strict=True):
-        assert abs(totals[f"{rank}. {labels[item]}"] - score) < 1e-9
+        chain = segments[f"{rank}. {labels[item]}"]
+        assert chain[0][0] == pytest.approx(mu, abs=1e-12)
+        for (_, end), (start, _) in zip(chain, chain[1:], strict=False):
+            assert start == pytest.approx(end, abs=1e-12)
+        assert chain[-1][1] == pytest.approx(score, abs=1e-9)
+        # Independent: μ + b_u + b_i + Σ x_uf y_if from the factors themselves.
+        x, y = model.user_factors_[4], model.item_factors_[item]
+        direct = mu + x @ y
+        if biases:
+            direct += model.user_bias_[4] + model.item_bias_[item]
+        assert chain[-1][1] == pytest.approx(direct, abs=1e-9)
     (tick,) = [t for t in fig.data if t.type == "scatter"]
     np.testing.assert_allclose(tick.x, recs["score"])
-    assert fig.layout.barmode == "relative"
+    assert fig.layout.barmode == "overlay"
+    (start_line,) = fig.layout.shapes
+    assert start_line.x0 == pytest.approx(mu)

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+import als_core as ac
 from dashboard import presenter
 from dashboard.figures import teaching as figs
 
@@ -129,3 +130,43 @@ def test_presenter_styling_enlarges_text_and_height_only_when_on():
     presenter.style_figure(fig, on=True)
     assert fig.layout.font.size == presenter.FIGURE_FONT["size"]
     assert fig.layout.height == pytest.approx(400 * presenter.HEIGHT_FACTOR)
+
+
+def test_the_replay_map_and_the_latent_map_share_one_colour_per_genre():
+    """Genres of unequal sizes (alphabetical order ≠ size order), and more items than either
+    map draws: each genre gets the same colour in both, the biggest the first colour."""
+    from dashboard.figures import CATEGORY_PALETTE
+    from dashboard.figures import latent as latent_figs
+
+    rng = np.random.default_rng(0)
+    sizes = {"Action": 300, "Western": 2500, "Comedy": 1200, "Drama": 40}
+    groups = np.array([g for g, n in sizes.items() for _ in range(n)], dtype=object)
+    rng.shuffle(groups)
+    items = rng.standard_normal((len(groups), 2))
+    users = rng.standard_normal((50, 2))
+    projection = ac.shared_projection(users, items)
+    labels = np.array([f"item {i}" for i in range(len(groups))], dtype=object)
+    user_labels = np.array([f"user {u}" for u in range(50)], dtype=object)
+    replay = figs.map_figure(
+        projection.users,
+        projection.items,
+        user_labels=user_labels,
+        item_labels=labels,
+        item_groups=groups,
+    )
+    latent = latent_figs.latent_figure(
+        projection,
+        item_labels=labels,
+        user_labels=user_labels,
+        item_colour=groups,
+        item_colour_title="genre",
+        categorical=True,
+        user_activity=np.ones(50),
+    )
+
+    def colours(fig):
+        return {t.name: t.marker.color for t in fig.data if t.name in sizes}
+
+    assert colours(replay) == colours(latent)
+    by_size = sorted(sizes, key=lambda g: -sizes[g])
+    assert [colours(replay)[g] for g in by_size] == list(CATEGORY_PALETTE[:4])

@@ -6,7 +6,11 @@ Modules: ``data`` (the Data page), ``training`` (the Train page), ``reconstructi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 #: Colours used across pages: users vs items, train vs validation.
@@ -17,6 +21,23 @@ VALIDATION_COLOR = "#E03131"
 MUTED_COLOR = "#868E96"
 #: Sequential scale for ratings and densities (missing cells are left blank, never zero).
 RATING_SCALE = "Viridis"
+#: Colours of categories (genres, …), handed out by ``category_colours``.
+CATEGORY_PALETTE = tuple(plotly.colors.qualitative.D3 + plotly.colors.qualitative.Pastel)
+
+
+def category_order(values: Sequence) -> list[str]:
+    """The categories of ``values`` (one per item, say), largest first, ties by name."""
+    counts = pd.Series(np.asarray(values, dtype=object)).astype(str).value_counts()
+    return sorted(counts.index, key=lambda c: (-int(counts[c]), c))
+
+
+def category_colours(values: Sequence) -> dict[str, str]:
+    """The app's one category → colour map: the largest category gets the first colour, and so
+    on. Every figure that colours by a category passes the category of EVERY item (not only of
+    those it draws), so a genre has the same colour on every page and in every frame."""
+    return {
+        c: CATEGORY_PALETTE[j % len(CATEGORY_PALETTE)] for j, c in enumerate(category_order(values))
+    }
 
 
 def style(

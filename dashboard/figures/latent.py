@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.colors
 import plotly.graph_objects as go
 
 import als_core as ac
+
+from . import CATEGORY_PALETTE, category_colours
 
 MAX_ITEMS_DRAWN = 3000
 MAX_USERS_DRAWN = 2000
@@ -23,7 +24,7 @@ MAX_USERS_DRAWN = 2000
 WEBGL_ABOVE = 1500
 ITEM_SCALE = "Viridis"
 USER_SCALE = [[0.0, "#d9d9d9"], [1.0, "#1a1a1a"]]  # light users stay visible
-CATEGORY_COLOURS = plotly.colors.qualitative.D3 + plotly.colors.qualitative.Pastel
+CATEGORY_COLOURS = CATEGORY_PALETTE
 HIGHLIGHT = {"item": "#d62728", "neighbour": "#ff7f0e", "user": "#111111", "rec": "#2ca02c"}
 
 
@@ -40,6 +41,7 @@ def latent_figure(
     neighbours: Sequence[int] = (),
     chosen_user: int | None = None,
     recommended: Sequence[int] = (),
+    neighbours_name: str | None = None,
     uirevision: str = "latent",
     seed: int = 0,
     height: int = 620,
@@ -126,6 +128,7 @@ def latent_figure(
         neighbours,
         chosen_user,
         recommended,
+        neighbours_name or "nearest neighbours (cosine)",
     )
     x_title, y_title = projection.axis_titles
     fig.update_layout(
@@ -198,9 +201,12 @@ def _add_item_categories(
     title: str,
     size: int,
 ) -> None:
-    """One trace per category (legend entries you can click), largest category first."""
+    """One trace per category (legend entries you can click), largest category first, in the
+    app's shared colours (``category_colours`` of every item's category)."""
+    colours = category_colours(colour)
     cats = pd.Series(colour[shown]).astype(str)
-    order = cats.value_counts().index.tolist()
+    drawn = set(cats)
+    order = [c for c in colours if c in drawn]
     for j, cat in enumerate(order):
         pick = shown[(cats == cat).to_numpy()]
         fig.add_trace(
@@ -214,7 +220,7 @@ def _add_item_categories(
                 marker={
                     "symbol": "diamond",
                     "size": size,
-                    "color": CATEGORY_COLOURS[j % len(CATEGORY_COLOURS)],
+                    "color": colours[cat],
                     "line": {"width": 0.5, "color": "white"},
                 },
                 text=labels[pick],
@@ -234,6 +240,7 @@ def _add_highlights(
     neighbours: Sequence[int],
     chosen_user: int | None,
     recommended: Sequence[int],
+    neighbours_name: str,
 ) -> None:
     """Drawn last and with the clouds' trace type: a WebGL canvas sits above the SVG layer, so
     SVG highlights would hide under a big WebGL cloud."""
@@ -246,7 +253,7 @@ def _add_highlights(
                 x=item_xy[near, 0],
                 y=item_xy[near, 1],
                 mode="markers",
-                name="nearest neighbours (cosine)",
+                name=neighbours_name,
                 marker={
                     "symbol": "circle-open",
                     "size": 15,
@@ -340,28 +347,40 @@ def _spokes(
 def contributions_figure(
     explained: pd.DataFrame, *, item_labels: Sequence[str] | np.ndarray, height: int | None = None
 ) -> go.Figure:
-    """How each recommendation's score is made: one horizontal stacked bar per item.
+    """How each recommendation's score is made: one waterfall per item, from μ to the score.
 
     ``explained`` is ``ac.explain_recommendations(...)`` (tidy: rank, item, score, part,
-    contribution). Positive parts stack right of 0, negative ones left; a black tick marks each
-    score (the sum of its parts).
+    contribution). Each row starts at the global mean μ (0 without biases; a dotted line) and
+    every other part is a segment from the running total to the running total plus its
+    contribution, in the order of ``explained``: the last segment ends exactly at the score,
+    marked by a black tick.
     """
     labels = np.asarray(item_labels, dtype=object)
     recs = explained.drop_duplicates("rank").sort_values("rank")
     names = [f"{r}. {labels[i]}" for r, i in zip(recs["rank"], recs["item"], strict=True)]
     name_of = dict(zip(recs["rank"], names, strict=True))
+    start = _waterfall_start(explained)
+    steps = explained[explained["part"] != "global mean"]
+    running = steps.groupby("rank", sort=False)["contribution"].cumsum() - steps["contribution"]
+    bases = running + steps["rank"].map(start)
     fig = go.Figure()
-    parts = list(dict.fromkeys(explained["part"]))
+    parts = list(dict.fromkeys(steps["part"]))
     for j, part in enumerate(parts):
-        rows = explained[explained["part"] == part]
+        rows = steps["part"] == part
         fig.add_trace(
             go.Bar(
-                x=rows["contribution"],
-                y=[name_of[r] for r in rows["rank"]],
+                x=steps.loc[rows, "contribution"],
+                base=bases[rows],
+                y=[name_of[r] for r in steps.loc[rows, "rank"]],
                 orientation="h",
                 name=part,
                 marker_color=_part_colour(part, j),
-                hovertemplate="%{y}<br>" + part + ": %{x:+.3f}<extra></extra>",
+                customdata=np.column_stack(
+                    [bases[rows], bases[rows] + steps.loc[rows, "contribution"]]
+                ),
+                hovertemplate="%{y}<br>"
+                + part
+                + ": %{x:+.3f}<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<extra></extra>",
             )
         )
     fig.add_trace(
@@ -369,24 +388,35 @@ def contributions_figure(
             x=recs["score"],
             y=names,
             mode="markers",
-            name="score (sum)",
+            name="score (the sum)",
             marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "black"}},
             hovertemplate="%{y}<br>score: %{x:.3f}<extra></extra>",
         )
     )
+    mu = float(start.iloc[0]) if len(start) else 0.0
+    label = f"start: μ = {mu:.2f}" if "global mean" in set(explained["part"]) else "start: 0"
+    fig.add_vline(
+        x=mu,
+        line={"color": "#444", "dash": "dot", "width": 1.5},
+        annotation={"text": label},
+        annotation_position="top",
+    )
     fig.update_layout(
-        barmode="relative",
-        height=height or 120 + 32 * len(names),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={
-            "title": {"text": "contribution to the predicted score"},
-            "zeroline": True,
-            "zerolinecolor": "#444",
-        },
+        barmode="overlay",
+        height=height or 150 + 32 * len(names),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"title": {"text": "predicted score: each part moves it from the start"}},
         yaxis={"autorange": "reversed"},
         legend={"orientation": "v", "x": 1.01},
     )
     return fig
+
+
+def _waterfall_start(explained: pd.DataFrame) -> pd.Series:
+    """Each recommendation's starting value: its global-mean part (μ), or 0 without one."""
+    ranks = explained["rank"].drop_duplicates()
+    mu = explained[explained["part"] == "global mean"].set_index("rank")["contribution"]
+    return pd.Series([float(mu.get(r, 0.0)) for r in ranks], index=ranks.to_numpy())
 
 
 #: Baseline parts in greys, taste factors in colours, so the two kinds read apart at a glance.

@@ -1,4 +1,6 @@
-"""R beside XYᵀ beside the residual: pure figure code (a grid in, a plotly Figure out).
+"""R beside the predictions R̂ beside the residual: pure figure code (a grid in, a plotly Figure
+out). The panel titles follow the model's settings (``formulas``): R̂ = μ + b_u + b_i + XYᵀ with
+biases, clipped to the rating scale as ``predict`` clips.
 
 The grid comes from ``ac.reconstruction_grid``: at most ~200 × 200 cells or blocks whatever the
 data size, so the figure stays small (a few hundred kB to ~2 MB of JSON) and the browser never
@@ -16,15 +18,13 @@ from plotly.subplots import make_subplots
 
 import als_core as ac
 
+from .. import formulas
+
 MISSING_COLOUR = "#b4b4b4"  # the plot background, seen through NaN cells (no rating)
 RATING_SCALE = "Viridis"
 RESIDUAL_SCALE = "RdBu"  # red: the model predicts too high; blue: too low
 VALIDATION_COLOUR = "#ff2bd6"
-PANEL_TITLES = (
-    "R: observed ratings",
-    "XYᵀ: the model's predictions",
-    "R − XYᵀ on observed cells",
-)
+RATINGS_TITLE = "R: observed ratings"
 #: Above this many categories per axis, tick labels are hidden (hover still names every cell).
 MAX_TICK_LABELS = 40
 #: Typical width of one panel in the wide layout (sizes the validation markers).
@@ -40,8 +40,10 @@ def reconstruction_figure(
     order_note: str = "",
     uirevision: str = "reconstruction",
     height: int = 560,
+    form: formulas.Form | None = None,
 ) -> go.Figure:
-    """Three panels side by side: R, XYᵀ (same colour scale) and the residual (diverging).
+    """Three panels side by side: R, the predictions R̂ (same colour scale) and the residual
+    R − R̂ (diverging). ``form`` (the model's settings) names R̂ in the titles.
 
     ``user_labels`` / ``item_labels`` name every user / item of the dataset (index order);
     ``rating_scale`` (lo, hi) fixes the shared colour scale of R and XYᵀ. In a cell grid,
@@ -53,12 +55,14 @@ def reconstruction_figure(
     lo, hi = float(rating_scale[0]), float(rating_scale[1])
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
+    form = form or formulas.Form()
+    titles = (RATINGS_TITLE, formulas.predictions_panel(form), formulas.residual_panel())
     fig = make_subplots(
         rows=1,
         cols=3,
         shared_yaxes=True,
         horizontal_spacing=0.02,
-        subplot_titles=PANEL_TITLES,
+        subplot_titles=titles,
     )
     # Numbers travel as float32 typed arrays (base64 in the JSON) and each panel carries only
     # what its own z lacks. The observed rating is the one short text per cell ("4.5",
@@ -86,7 +90,7 @@ def reconstruction_figure(
             None,
             actual_text,
             f"{mean}actual: %{{text}}<br>{mean}predicted: %{{z:.2f}}",
-            "XYᵀ",
+            "R̂",
         ),
         (
             residual,
@@ -94,7 +98,7 @@ def reconstruction_figure(
             None,
             f"{mean}actual: %{{customdata[0]:.2f}}<br>{mean}predicted: %{{customdata[1]:.2f}}"
             "<br>residual: %{z:+.2f}",
-            "R − XYᵀ",
+            "R − R̂",
         ),
     ]
     for col, (z, custom, text, body, name) in enumerate(panels, start=1):
@@ -129,7 +133,7 @@ def reconstruction_figure(
             "colorscale": RATING_SCALE,
             "cmin": lo,
             "cmax": hi,
-            "colorbar": _colorbar("rating (R and XYᵀ)", x=0.5, length=0.36),
+            "colorbar": _colorbar("rating (R and R̂)", x=0.5, length=0.36),
         },
         coloraxis2={
             "colorscale": RESIDUAL_SCALE,
@@ -170,7 +174,7 @@ def reconstruction_figure(
     fig.update_yaxes(title_text=_axis_title("users", grid.row_bounds, order_note), row=1, col=1)
     fig.update_annotations(font={"color": "#222", "size": 14})
     fig.layout.annotations[0].update(
-        text=f"{PANEL_TITLES[0]} ({what}s: {grid.shape[0]}×{grid.shape[1]})"
+        text=f"{RATINGS_TITLE} ({what}s: {grid.shape[0]}×{grid.shape[1]})"
     )
     return fig
 

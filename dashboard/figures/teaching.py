@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, style
+from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, category_colours, style
 
 #: Matrices up to this many rows and columns show their numbers in the cells.
 ANNOTATE_UP_TO = 12
@@ -229,6 +229,32 @@ def predictions_figure(
 
 
 # --------------------------------------------------------------------------------- theory
+HELD_OUT_COLOUR = "#ff2bd6"  # as the Reconstruction page marks validation ratings
+HELD_OUT_NAME = "held out for validation (the model never saw it)"
+
+
+def _held_out_marks(
+    held_out: np.ndarray | None, x: Sequence[str], y: Sequence[str], *, size: int
+) -> go.Scatter | None:
+    """Outlines on the held-out cells of a small heatmap (None when there are none)."""
+    if held_out is None or not np.any(held_out):
+        return None
+    rows, cols = np.nonzero(np.asarray(held_out, dtype=bool))
+    return go.Scatter(
+        x=np.asarray(x, dtype=object)[cols],
+        y=np.asarray(y, dtype=object)[rows],
+        mode="markers",
+        name=HELD_OUT_NAME,
+        marker={
+            "symbol": "square-open",
+            "size": size,
+            "color": HELD_OUT_COLOUR,
+            "line": {"width": 2.5, "color": HELD_OUT_COLOUR},
+        },
+        hoverinfo="skip",
+    )
+
+
 def excerpt_figure(
     values: np.ndarray,
     *,
@@ -237,22 +263,31 @@ def excerpt_figure(
     title: str,
     rating_scale: tuple[float, float],
     predicted: np.ndarray | None = None,
+    held_out: np.ndarray | None = None,
 ) -> go.Figure:
     """A small piece of R: observed ratings coloured and printed, missing cells grey with "?".
 
     With ``predicted`` the missing cells show the model's guess in grey italics instead.
+    ``held_out`` (bool, same shape) outlines the ratings held out for validation: they are in
+    the table but the model never saw them (with ``predicted``, its guess is printed under
+    the rating).
     """
     values = np.asarray(values, dtype=np.float64)
     text = np.where(np.isnan(values), "?", _cell_text(values)).astype(object)
     if predicted is not None:
         guess = np.char.add("<i>", np.char.add(_cell_text(predicted).astype(str), "</i>"))
         text = np.where(np.isnan(values), guess.astype(object), text)
+        if held_out is not None:
+            both = np.char.add(np.char.add(_cell_text(values).astype(str), "<br>"), guess)
+            text = np.where(np.asarray(held_out, bool), both.astype(object), text)
     lo, hi = rating_scale
+    x = [str(label) for label in item_labels]
+    y = [str(label) for label in user_labels]
     fig = go.Figure(
         go.Heatmap(
             z=values,
-            x=[str(label) for label in item_labels],
-            y=[str(label) for label in user_labels],
+            x=x,
+            y=y,
             text=text,
             texttemplate="%{text}",
             colorscale=RATING_SCALE,
@@ -263,12 +298,16 @@ def excerpt_figure(
             hoverongaps=True,
             colorbar={"title": {"text": "rating"}, "thickness": 12},
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>",
+            showlegend=False,
         )
     )
+    marks = _held_out_marks(held_out, x, y, size=26)
+    if marks is not None:
+        fig.add_trace(marks)
     fig.update_layout(plot_bgcolor=MISSING_COLOUR)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, tickangle=-30)
-    height = int(min(560, 190 + 36 * len(user_labels)))
+    height = int(min(600, 230 + 36 * len(user_labels)))
     return style(fig, title=title, height=height)
 
 
@@ -281,8 +320,18 @@ def factorization_figure(
     item_labels: Sequence[str],
     rating_scale: tuple[float, float],
     title: str,
+    target_title: str = "R",
+    diverging: bool = False,
+    held_out: np.ndarray | None = None,
 ) -> go.Figure:
-    """R ≈ X · Yᵀ drawn as three matrices with their sizes: ratings, user factors, item factors."""
+    """What X · Yᵀ fits, drawn as three matrices with their sizes: the target, user factors and
+    item factors.
+
+    ``R`` is the target on the rated cells (NaN elsewhere): the ratings themselves, or with
+    biases the ratings minus μ + b_u + b_i (``target_title`` names it; ``diverging`` draws it
+    on a scale centred at 0 instead of the rating scale). ``held_out`` outlines validation
+    ratings.
+    """
     R = np.asarray(R, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     Yt = np.asarray(Y, dtype=np.float64).T
@@ -294,30 +343,36 @@ def factorization_figure(
         column_widths=[R.shape[1], max(k, 1) * 1.6, R.shape[1]],
         horizontal_spacing=0.05,
         subplot_titles=(
-            f"R ({R.shape[0]} × {R.shape[1]} shown)",
+            target_title if target_title != "R" else f"R ({R.shape[0]} × {R.shape[1]} shown)",
             f"≈ X ({R.shape[0]} × {k})",
             f"· Yᵀ ({k} × {R.shape[1]})",
         ),
     )
     users = [str(u) for u in user_labels]
     items = [str(i) for i in item_labels]
-    lo, hi = rating_scale
+    if diverging:
+        span = _symmetric_limit(R)
+        scale = {"colorscale": FACTOR_SCALE, "zmin": -span, "zmax": span}
+    else:
+        scale = {"colorscale": RATING_SCALE, "zmin": rating_scale[0], "zmax": rating_scale[1]}
     fig.add_trace(
         go.Heatmap(
             z=R,
             x=items,
             y=users,
-            colorscale=RATING_SCALE,
-            zmin=lo,
-            zmax=hi,
             showscale=False,
             xgap=1,
             ygap=1,
-            hovertemplate="%{y} · %{x}: %{z}<extra>R</extra>",
+            hovertemplate="%{y} · %{x}: %{z:.3f}<extra>" + target_title + "</extra>",
+            showlegend=False,
+            **scale,
         ),
         row=1,
         col=1,
     )
+    marks = _held_out_marks(held_out, items, users, size=16)
+    if marks is not None:
+        fig.add_trace(marks, row=1, col=1)
     limit = _symmetric_limit(X, Yt)
     for col, z, x, y, name in ((2, X, factor_names, users, "X"), (3, Yt, items, factor_names, "Y")):
         annotate = z.size <= 160
@@ -335,6 +390,7 @@ def factorization_figure(
                 text=_cell_text(z) if annotate else None,
                 texttemplate="%{text}" if annotate else None,
                 hovertemplate="%{y} · %{x}: %{z:.3f}<extra>" + name + "</extra>",
+                showlegend=False,
             ),
             row=1,
             col=col,
@@ -347,7 +403,7 @@ def factorization_figure(
     fig.update_yaxes(showticklabels=True, row=1, col=3)
     fig.update_xaxes(showticklabels=False, row=1, col=1)
     fig.update_xaxes(showticklabels=False, row=1, col=3)
-    style(fig, title=title, height=int(min(520, 200 + 30 * R.shape[0])))
+    style(fig, title=title, height=int(min(560, 240 + 30 * R.shape[0])))
     fig.update_layout(margin={"t": 80})
     return fig
 
@@ -387,6 +443,17 @@ def mark_moment(
                 hovertemplate=label + "<br>objective %{y:,.5g}<extra></extra>",
             )
         )
+    return fig
+
+
+def mark_kept(fig: go.Figure, *, x: float, label: str) -> go.Figure:
+    """Mark the half-step whose factors the model kept (early stopping) on a loss curve."""
+    fig.add_vline(
+        x=x,
+        line={"color": "#2b8a3e", "width": 2, "dash": "dot"},
+        annotation={"text": f"kept: {label}", "font": {"color": "#2b8a3e"}},
+        annotation_position="top right",
+    )
     return fig
 
 
@@ -442,18 +509,6 @@ def scores_figure(
 
 
 # --------------------------------------------------------------------------------- the map
-GROUP_COLOURS = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#7f7f7f",
-)
 #: Above this many points a map switches to WebGL.
 WEBGL_ABOVE = 1500
 MAX_POINTS = 3000
@@ -504,8 +559,11 @@ def map_figure(
     else:
         groups = np.asarray(item_groups, dtype=object)
     item_size, item_opacity = (10, 1.0) if len(shown_items) <= 300 else (6, 0.8)
-    for j, group in enumerate(sorted(set(groups[shown_items]), key=str)):
-        mask = shown_items[groups[shown_items] == group]
+    # The app's one colour per category, over every item (the Latent page's colours too).
+    colours = category_colours(groups)
+    drawn = {str(g) for g in groups[shown_items]}
+    for group in [g for g in colours if g in drawn]:
+        mask = shown_items[groups[shown_items].astype(str) == group]
         fig.add_trace(
             Scatter(
                 x=items[mask, 0],
@@ -513,7 +571,7 @@ def map_figure(
                 mode="markers",
                 name=str(group),
                 marker={
-                    "color": ITEM_COLOR if item_groups is None else GROUP_COLOURS[j % 10],
+                    "color": ITEM_COLOR if item_groups is None else colours[group],
                     "size": item_size,
                     "opacity": item_opacity,
                     "symbol": "diamond",

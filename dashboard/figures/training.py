@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import formulas
 from . import (
     ITEM_COLOR,
     MUTED_COLOR,
@@ -28,24 +29,27 @@ def half_step_positions(history: pd.DataFrame) -> np.ndarray:
     return history["iteration"].to_numpy(dtype=np.float64) + offset
 
 
-def objective_figure(history: pd.DataFrame) -> go.Figure:
+def objective_figure(history: pd.DataFrame, form: formulas.Form | None = None) -> go.Figure:
     """The objective after every half-step with its two terms (log scale).
 
     The total never rises; its parts trade off. Solving for the users fits their factors to the
     items, then solving for the items does the same the other way, so the data and
-    regularisation terms move in a sawtooth while their sum keeps falling.
+    regularisation terms move in a sawtooth while their sum keeps falling. The legend writes
+    the terms as ``form`` (the model's settings) defines them.
     """
+    form = form or formulas.Form()
     x = half_step_positions(history)
     sides = history["side"].to_numpy()
     labels = [
-        f"iteration {i}, {s} solved" for i, s in zip(history["iteration"], sides, strict=True)
+        formulas.half_step_label(int(i), str(s))
+        for i, s in zip(history["iteration"], sides, strict=True)
     ]
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
             x=x,
             y=history["data_term"],
-            name="data term Σ(r − x·y)²",
+            name=f"data term {formulas.data_term(form)}",
             mode="lines",
             line={"color": MUTED_COLOR, "width": 1.5, "dash": "dot"},
             text=labels,
@@ -56,7 +60,7 @@ def objective_figure(history: pd.DataFrame) -> go.Figure:
         go.Scatter(
             x=x,
             y=history["regularization_term"],
-            name="regularisation term λ(…)",
+            name=f"regularisation term {formulas.penalty_term(form)}",
             mode="lines",
             line={"color": "#AE3EC9", "width": 1.5, "dash": "dash"},
             text=labels,
@@ -90,7 +94,7 @@ def objective_figure(history: pd.DataFrame) -> go.Figure:
     positive = values[values > 0]
     ticks = log_ticks(positive.min(), positive.max()) if len(positive) else []
     fig.update_yaxes(type="log", title="value (log scale)", tickvals=ticks or None)
-    fig.update_xaxes(title="iteration (half-steps at .5: users solved; whole: items solved)")
+    fig.update_xaxes(title=formulas.HALF_STEP_AXIS)
     return style(fig, title="Objective after each half-step", height=420)
 
 
@@ -148,7 +152,7 @@ def rmse_figure(history: pd.DataFrame, *, best_iteration: int | None = None) -> 
                 )
             )
             fig.add_vline(x=best_iteration, line={"color": VALIDATION_COLOR, "dash": "dot"})
-    fig.update_xaxes(title="iteration", dtick=max(1, int(np.ceil(len(rows) / 15))))
+    fig.update_xaxes(title=formulas.ITERATION_AXIS, dtick=max(1, int(np.ceil(len(rows) / 15))))
     fig.update_yaxes(title="RMSE")
     title = "RMSE per iteration" if has_validation else "Train RMSE per iteration (no validation)"
     return style(fig, title=title, height=400)
