@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 #: x position and label of a half-step (the Train and Replay charts share them).
-HALF_STEP_AXIS = "iteration (iteration t solves its users at t − ½, then its items at t)"
+HALF_STEP_AXIS = "iteration (users of t solved at t − ½, items at t)"
 #: The per-iteration charts (RMSE): one point per iteration, after its items were solved.
 ITERATION_AXIS = "iteration (after its items are solved)"
 SIDES = ("users", "items")

@@ -216,13 +216,13 @@ with left:
             "length ‖y‖": neighbours["length"].round(3),
             "ratings": train_counts,
             "rated both": neighbours["support"],
-            "mean rating": facts["item_means"][neighbours["index"]].round(2),
         }
     )
     if not shrunk:
         table = table.drop(columns="cosine")
     if facts["genres"] is not None:
-        table.insert(1, "genre", facts["genres"][neighbours["index"]])
+        table["genre"] = facts["genres"][neighbours["index"]]
+    table["mean rating"] = facts["item_means"][neighbours["index"]].round(2)
     table.index = neighbours["rank"]
     st.dataframe(
         table,

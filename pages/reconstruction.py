@@ -184,7 +184,9 @@ if grid.is_cells:
         if mask.any()
     ]
     if parts:
-        rmse_note = " RMSE on the shown " + ", on the shown ".join(parts) + "."
+        rmse_note = (
+            " RMSE of the clipped predictions on the shown " + ", on the shown ".join(parts) + "."
+        )
 st.caption(
     f"{how} **Grey** means no rating: a missing cell, not a zero. R and R̂ share one colour "
     f"scale from {ratings.rating_scale[0]:g} to {ratings.rating_scale[1]:g}. In the residual "

@@ -196,8 +196,8 @@ with right:
             names=unknowns,
             title=title,
             a_title=f"A = Σ {fixed_vector}{fixed_vector}ᵀ + {problem.ridge:.3g}·I",
-            b_title=f"B = Σ ({formulas.target(form, side)}) {fixed_vector}",
-            x_title=f"{'[' + symbol + '; b]' if problem.biases else symbol} = A⁻¹B",
+            b_title=f"B = Σ {'t' if problem.biases else 'r'}·{fixed_vector}",
+            x_title=f"{symbol} = A⁻¹B",
         ),
         key="update_system_chart",
         name="update-system",
@@ -210,7 +210,8 @@ with right:
         "added."
         + (
             f" With biases each {fixed_symbol} gets a trailing 1 ({fixed_vector} = "
-            f"[{fixed_symbol}; 1]), so the {who_kind}'s own bias b is the last unknown."
+            f"[{fixed_symbol}; 1]), so the {who_kind}'s own bias b is the last unknown, and "
+            f"each rating enters B as its target t = {formulas.target(form, side)}."
             if problem.biases
             else ""
         )
@@ -268,22 +269,29 @@ pack.chart(
     name="update-predictions",
 )
 change = teaching.update_row_objective(model, train, problem, before)
-metric_cols = st.columns(4)
+metric_cols = st.columns([1, 1, 1, 1, 1.2])
 metric_cols[0].metric(
-    "Row objective, before → after",
-    f"{change.before:.4g} → {change.after:.4g}",
+    "f before",
+    f"{change.before:.4g}",
+    help="The row objective f: what the solve minimises, this row's squared errors plus its "
+    "own penalty.",
+)
+metric_cols[1].metric(
+    "f after",
+    f"{change.after:.4g}",
     delta=f"{change.after - change.before:+.4g}" if n else None,
     delta_color="inverse",
-    help="What the solve minimises: this row's squared errors plus its own penalty.",
 )
-metric_cols[1].metric("RMSE on these ratings, before", f"{shown.rmse_before:.3f}")
 metric_cols[2].metric(
-    "after",
+    "RMSE before", f"{shown.rmse_before:.3f}", help="On this row's training ratings."
+)
+metric_cols[3].metric(
+    "RMSE after",
     f"{shown.rmse_after:.3f}",
     delta=f"{shown.rmse_after - shown.rmse_before:+.3f}" if n else None,
     delta_color="inverse",
 )
-metric_cols[3].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")
+metric_cols[4].metric("Ridge on the diagonal", f"{problem.ridge:.4g}")
 st.latex(formulas.row_objective_latex(form, side))
 if n:
     rose = shown.rmse_after > shown.rmse_before

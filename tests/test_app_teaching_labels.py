@@ -93,9 +93,7 @@ def test_train_says_which_rmse_is_clipped():
 def test_half_step_positions_are_named_on_the_axis():
     at = open_page("train")
     loss = chart(at, "train_objective_chart")
-    assert loss.layout.xaxis.title.text == (
-        "iteration (iteration t solves its users at t − ½, then its items at t)"
-    )
+    assert loss.layout.xaxis.title.text == "iteration (users of t solved at t − ½, items at t)"
     (users,) = [t for t in loss.data if t.name == "after solving users"]
     labels = list(users.text)
     assert labels[1] == "iteration 2: users solved" and figure_array(users.x)[1] == 1.5

@@ -164,6 +164,6 @@ def test_contributions_are_a_waterfall_from_mu_that_ends_on_each_score(biases):
         assert chain[-1][1] == pytest.approx(direct, abs=1e-9)
     (tick,) = [t for t in fig.data if t.type == "scatter"]
     np.testing.assert_allclose(tick.x, recs["score"])
-    assert fig.layout.barmode == "overlay"
+    assert fig.layout.barmode == "group"  # one lane per part: no bar hides another
     (start_line,) = fig.layout.shapes
     assert start_line.x0 == pytest.approx(mu)

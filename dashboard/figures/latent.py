@@ -352,8 +352,8 @@ def contributions_figure(
     ``explained`` is ``ac.explain_recommendations(...)`` (tidy: rank, item, score, part,
     contribution). Each row starts at the global mean μ (0 without biases; a dotted line) and
     every other part is a segment from the running total to the running total plus its
-    contribution, in the order of ``explained``: the last segment ends exactly at the score,
-    marked by a black tick.
+    contribution, in the order of ``explained``, each a step down in its own lane of the row:
+    the last segment ends exactly at the score, marked by a black tick.
     """
     labels = np.asarray(item_labels, dtype=object)
     recs = explained.drop_duplicates("rank").sort_values("rank")
@@ -402,8 +402,12 @@ def contributions_figure(
         annotation_position="top",
     )
     fig.update_layout(
-        barmode="overlay",
-        height=height or 150 + 32 * len(names),
+        # Each part in its own lane of the row (a staircase), so a step back over an earlier
+        # one never hides it.
+        barmode="group",
+        bargap=0.18,
+        bargroupgap=0.0,
+        height=height or 150 + 40 * len(names),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"title": {"text": "predicted score: each part moves it from the start"}},
         yaxis={"autorange": "reversed"},

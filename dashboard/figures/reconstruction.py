@@ -166,12 +166,18 @@ def reconstruction_figure(
     fig.update_yaxes(
         type="category",
         range=[len(rows) - 0.5, -0.5],
-        showticklabels=show_y,
+        showticklabels=False,
         ticks="",
         showgrid=False,
         zeroline=False,
     )
-    fig.update_yaxes(title_text=_axis_title("users", grid.row_bounds, order_note), row=1, col=1)
+    # Names on the first panel only: the others share its rows (and would print over it).
+    fig.update_yaxes(
+        title_text=_axis_title("users", grid.row_bounds, order_note),
+        showticklabels=show_y,
+        row=1,
+        col=1,
+    )
     fig.update_annotations(font={"color": "#222", "size": 14})
     fig.layout.annotations[0].update(
         text=f"{RATINGS_TITLE} ({what}s: {grid.shape[0]}×{grid.shape[1]})"
