@@ -307,8 +307,8 @@ def _compile_and_load(
     errors = []
     for flags, path in builds:
         try:
-            _compile(compiler, flags, path)
-            return _load_verified(path, flags)
+            # The bytes just built, not the file: another process may be replacing it.
+            return _load_bytes(_compile(compiler, flags, path), path, flags)
         except KernelUnavailable as exc:
             errors.append(str(exc))
     raise KernelUnavailable("; ".join(notes + errors))
@@ -420,8 +420,9 @@ def _hash_file(path: Path) -> Path:
     return path.with_name(path.name + HASH_SUFFIX)
 
 
-def _compile(compiler: str, flags: list[str], target: Path) -> None:
-    """Compile into a temporary file beside ``target``, record its SHA-256, then rename both.
+def _compile(compiler: str, flags: list[str], target: Path) -> bytes:
+    """Compile into a temporary file beside ``target``, record its SHA-256, then rename both;
+    return the library's bytes.
 
     Concurrent builders (two processes starting at once) never see a half-written file; the
     library is renamed first and its hash second, each after an fsync, so a crash in between
@@ -437,11 +438,13 @@ def _compile(compiler: str, flags: list[str], target: Path) -> None:
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise KernelUnavailable(f"{' '.join(command[:3])} … failed: {' '.join(detail)}")
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        data = Path(tmp).read_bytes()
         _fsync(tmp)
         os.replace(tmp, target)
+        digest = hashlib.sha256(data).hexdigest()
         _write_atomically(_hash_file(target), f"{digest}  {target.name}\n")
         _fsync_folder(target.parent)
+        return data
     except (OSError, subprocess.SubprocessError) as exc:
         raise KernelUnavailable(f"could not run the C compiler {compiler!r}: {exc}") from exc
     finally:
@@ -491,9 +494,8 @@ def _recorded_hash(path: Path) -> str:
 def _load_verified(path: Path, flags: list[str]) -> Kernel:
     """Load ``path`` if its bytes match the recorded SHA-256; never run an unchecked byte.
 
-    The checked bytes are loaded from a private copy with a unique name: the cached file may
-    change between the check and the load, and the dynamic loader hands back an earlier
-    library loaded under the same name (a rebuilt kernel would never replace a bad one).
+    Exactly the checked bytes are loaded (``_load_bytes``): the cached file may change between
+    the check and the load.
     """
     recorded = _recorded_hash(path)
     try:
@@ -502,6 +504,15 @@ def _load_verified(path: Path, flags: list[str]) -> Kernel:
         raise KernelUnavailable(f"could not read {path.name}: {exc}") from exc
     if hashlib.sha256(data).hexdigest() != recorded:
         raise KernelUnavailable(f"{path.name} does not match its recorded SHA-256")
+    return _load_bytes(data, path, flags)
+
+
+def _load_bytes(data: bytes, path: Path, flags: list[str]) -> Kernel:
+    """Load a library's checked (or just built) bytes, cached at ``path``, from a private copy.
+
+    A copy with a unique name: the dynamic loader hands back an earlier library loaded under
+    the same name, so a rebuilt kernel would never replace a bad one loaded before.
+    """
     fd, copy = tempfile.mkstemp(dir=path.parent, prefix=".loading-", suffix=_suffix())
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -367,18 +367,34 @@ print(np.isfinite(model.user_factors_).all(), ac.solver_engine())
 """
 
 
-def _fit_in_a_new_process(folder):
-    """A fit in a new Python process using the kernel cache ``folder``: (stdout, stderr).
+def _fit_in_new_processes(folder, count=1):
+    """Fits in ``count`` new Python processes started at once, each using the kernel cache
+    ``folder``: their (stdout, stderr).
 
-    A new process, because the dynamic loader of this one would hand back the library it
+    New processes, because the dynamic loader of this one would hand back the library it
     loaded before under the same file name, whatever the file now holds."""
     code = NEW_PROCESS_FIT.format(root=str(Path(__file__).resolve().parents[1]))
     env = {**os.environ, "ALS_CORE_KERNEL_DIR": str(folder)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip(), done.stderr
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    results = []
+    for process in started:
+        out, err = process.communicate(timeout=900)
+        assert process.returncode == 0, err
+        results.append((out.strip(), err))
+    return results
+
+
+def _fit_in_a_new_process(folder):
+    return _fit_in_new_processes(folder)[0]
 
 
 @needs_kernel
@@ -460,6 +476,19 @@ def test_a_cached_kernel_is_used_where_no_compiler_is_installed(fresh_kernel_sta
     )
 
 
+@needs_kernel
+def test_two_processes_building_at_once_both_get_the_kernel(fresh_kernel_state):
+    # Each loads the bytes it built; the cache ends with one library and its matching hash.
+    for out, err in _fit_in_new_processes(fresh_kernel_state, count=2):
+        assert out.startswith("True compiled C kernel"), err
+        assert "using the numpy solver" not in err
+    (library,) = [p for p in fresh_kernel_state.iterdir() if p.name.startswith("als_kernel_")
+                  and not p.name.endswith(".sha256")]  # fmt: skip
+    recorded = (library.parent / (library.name + ".sha256")).read_text().split()[0]
+    assert hashlib.sha256(library.read_bytes()).hexdigest() == recorded
+    assert not [p for p in fresh_kernel_state.iterdir() if p.name.startswith(".")]
+
+
 # ----------------------------------------------------------------------------- cold start
 @needs_kernel
 def test_the_first_fit_does_not_wait_for_the_compiler(fresh_kernel_state, monkeypatch):
@@ -470,8 +499,9 @@ def test_the_first_fit_does_not_wait_for_the_compiler(fresh_kernel_state, monkey
 
     def held_compile(*args):
         release.wait(timeout=20)
-        real_compile(*args)
+        built = real_compile(*args)
         compiled.set()
+        return built
 
     monkeypatch.setattr(_kernel, "_compile", held_compile)
     ac.prepare_engine()
