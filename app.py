@@ -12,11 +12,13 @@ import logging
 import streamlit as st
 
 import als_core as ac
-from dashboard import fitting, presenter, scene_url, session, shell
+from dashboard import fitting, presenter, scene_url, session, shell, talk_view
 from dashboard.data_sources import Dataset
 from dashboard.settings import fit_metrics
 
 log = logging.getLogger("als_explorer")
+#: The talk page's URL path (``pages/talk.py``).
+TALK = "talk"
 
 
 def pages() -> list:
@@ -34,6 +36,7 @@ def pages() -> list:
         st.Page("pages/replay.py", title="Iteration replay", icon=":material/replay:"),
         st.Page("pages/add_yourself.py", title="Add yourself", icon=":material/person_add:"),
         st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
+        st.Page("pages/talk.py", title="Talk", icon=":material/slideshow:"),
     ]
 
 
@@ -126,7 +129,11 @@ def main() -> None:
         st.markdown("### ALS Explorer")
         summary = st.container()
     scene_url.begin(all_pages, page)  # a link's scene (once per session) and its notices
-    presenter.apply(page.title)
+    slug = scene_url.page_slug(page)
+    # The talk draws its own heading; every other page can become one of its slides.
+    actions = presenter.apply(None if slug == TALK else page.title)
+    if slug != TALK:
+        talk_view.add_view_button(slug, actions)
     run_page(page)
     # The sidebar is filled after the page ran, so it shows the dataset and model the page
     # has just chosen; it stays at the top of the sidebar because its container came first.

@@ -136,7 +136,10 @@ def make_key(name: str, split: SplitChoice, params: dict[str, Any]) -> tuple:
 def run_area(name: str, key: tuple, make_work: Callable[[], jobs.Work]) -> jobs.Outcome | None:
     """Run button, progress with Stop while running, then the outcome to show (or None)."""
     job = f"exp_{name}"
-    if st.button("Run", key=f"exp_{name}_run", type="primary", icon=":material/play_arrow:"):
+    pressed = st.button("Run", key=f"exp_{name}_run", type="primary", icon=":material/play_arrow:")
+    # On a talk's slide the experiment runs by itself: the slide shows its figure.
+    on_slide = presenter.current_slide() is not None and jobs.job(job) is None
+    if pressed or (on_slide and not jobs.shown(job, key)[1]):
         jobs.start(job, key, make_work())
     ended = jobs.watch(job)
     if ended is not None and ended.error is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -138,11 +140,13 @@ def apply(title: str | None = None) -> Any:
     and the CSS. Returns a container at the right of the title for more actions in presenter
     mode (the sidebar is hidden there), None otherwise.
 
-    Call once per run from app.py, after ``st.navigation``; ``title=None`` draws no title (a
-    page that draws its own heading, like the talk's slides).
+    Call once per run from app.py, after ``st.navigation``; ``title=None`` draws no title and,
+    in presenter mode, no exit button (a page that draws its own, like the talk).
     """
     if active():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+        st.html(PRESENTER_CSS)  # style only: sent aside, takes no room at the top
+        if title is None:  # the page draws its own heading and exit (the talk does)
+            return None
         # One row: the title and the buttons share it, so the main figure starts high.
         left, right = st.columns([5, 3], vertical_alignment="center")
         if title:
@@ -206,6 +210,9 @@ def screen_box(key: str, *, reserve_px: int = SCREEN_RESERVE_PX, container: Any 
 def controls_box(label: str = "Controls") -> Any:
     """In presenter mode a closed expander a page can fill from several places (``with box:``);
     None when the mode is off (the page lays its controls out as usual)."""
+    frame = current_slide()
+    if frame is not None:
+        return frame.controls
     if not active():
         return None
     return st.expander(label, expanded=False, icon=":material/tune:")
@@ -214,8 +221,9 @@ def controls_box(label: str = "Controls") -> Any:
 @contextlib.contextmanager
 def folded(label: str, *, icon: str = ":material/info:") -> Iterator[None]:
     """Inline normally; a closed expander in presenter mode. For what would push the page's
-    main figure below the first screen (an introduction, a row of numbers)."""
-    if active():
+    main figure below the first screen (an introduction, a row of numbers). On a slide of a
+    talk it stays where the page put it (off the slide)."""
+    if active() and current_slide() is None:
         with st.expander(label, expanded=False, icon=icon):
             yield
     else:
@@ -225,6 +233,54 @@ def folded(label: str, *, icon: str = ":material/info:") -> Iterator[None]:
 
 @contextlib.contextmanager
 def controls(label: str = "Controls") -> Iterator[None]:
-    """Where a page puts its widgets: inline normally, a closed expander in presenter mode."""
+    """Where a page puts its widgets: inline normally, a closed expander in presenter mode,
+    the slide's "Controls" menu on a slide of a talk."""
+    frame = current_slide()
+    if frame is not None:
+        with frame.controls:
+            yield
+        return
     with folded(label, icon=":material/tune:"):
         yield
+
+
+@contextlib.contextmanager
+def in_view() -> Iterator[None]:
+    """For the one control a demo needs at hand (the replay's Play): where the page puts it,
+    and on a slide of a talk beside the slide's title."""
+    frame = current_slide()
+    with frame.in_view if frame is not None else st.container():
+        yield
+
+
+# ------------------------------------------------------------------------------ talk slides
+@dataclass
+class SlideFrame:
+    """A page drawn as one slide of a talk (``dashboard.talk_view`` runs the page inside
+    ``slide(frame)``): only the chart ``figure`` is drawn, into ``stage``; the page's
+    controls go to ``controls``, its ``in_view`` widgets to ``in_view``; the rest of the page
+    runs off the slide. ``drawn`` is the figure once drawn (for the offline deck)."""
+
+    figure: str
+    stage: Any
+    controls: Any
+    in_view: Any
+    drawn: go.Figure | None = None
+
+
+_SLIDE: ContextVar[SlideFrame | None] = ContextVar("als_explorer_slide", default=None)
+
+
+@contextlib.contextmanager
+def slide(frame: SlideFrame) -> Iterator[SlideFrame]:
+    """Run a page as the slide ``frame`` describes (each script run has its own context)."""
+    token = _SLIDE.set(frame)
+    try:
+        yield frame
+    finally:
+        _SLIDE.reset(token)
+
+
+def current_slide() -> SlideFrame | None:
+    """The slide the current page is drawn as, or None on the page itself."""
+    return _SLIDE.get()

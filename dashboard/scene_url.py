@@ -71,6 +71,30 @@ def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
         st.switch_page(target or page, query_params=params)
 
 
+def apply_view(params: dict[str, str], page_name: str) -> list[str]:
+    """Make this session show the view ``params`` (a link's query parameters) describe on the
+    page ``page_name``: its data when they differ from the session's, its model settings, its
+    page choices. Returns a note for everything that could not be used.
+
+    A talk's slide is shown this way (``talk_view``); unlike a link's scene it does not move to
+    the page or change presenter mode."""
+    scene, problems = decode_scene({**params, "page": page_name})
+    notices = [f"This slide's {problem}." for problem in problems]
+    now = current_params(page_name)
+    if scene.data is not None and (now.get("data"), now.get("gen")) != (
+        params.get("data"),
+        params.get("gen"),
+    ):
+        notices += _restore_data(scene)
+    if scene.settings:
+        wanted = {**session.current_settings(), **scene.settings}
+        if wanted != session.current_settings():
+            session.set_settings(wanted)
+    for key, value in scene.choices.items():
+        st.session_state[key] = value
+    return notices
+
+
 def _restore_data(scene: Scene) -> list[str]:
     if scene.data is None:
         return []

@@ -178,6 +178,12 @@ PAGE_CHOICES.update(
             "user": ("latent_user", parse_text),
         },
         "experiments": {"section": ("exp_w_section", parse_choice(*EXPERIMENTS))},
+        # The talk: which slide (from 1), and the talk itself when it is short (talk_view).
+        "talk": {
+            "slide": ("talk_slide", parse_int),
+            "talk": ("talk_code", parse_text),
+            "follow": ("talk_follow", parse_text),  # a speaker view following a talk
+        },
     }
 )
 

@@ -57,9 +57,20 @@ class SlidePack:
         is merged over the PNG settings.
         """
         target = container if container is not None else st
+        frame = presenter.current_slide()
+        if frame is not None and key != frame.figure:
+            self.figures[name] = fig  # on a talk's slide only its one figure is drawn
+            return
         presenter.style_figure(fig)
         config = {**png_config(name), **plotly_kwargs.pop("config", {})}
         plotly_kwargs.setdefault("width", "stretch")
+        if frame is not None:  # the slide's figure: on the stage, as tall as the stage
+            frame.stage.plotly_chart(
+                fig, key=key, config=config, **{**plotly_kwargs, "height": "stretch"}
+            )
+            frame.drawn = fig
+            self.figures[name] = fig
+            return
         if main and presenter.active():
             target = presenter.screen_box(f"screen_{key}", reserve_px=reserve_px, container=target)
             plotly_kwargs["height"] = "stretch"

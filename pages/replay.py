@@ -104,7 +104,7 @@ def introduction() -> None:
 if not presenter.active():  # presenter mode: below the figures, so they fit the screen
     introduction()
 playing = bool(st.session_state.get("replay_playing", False))
-with st.container():  # Play stays in view in presenter mode too: it is the demo's one control
+with presenter.in_view():  # Play stays in view in presenter mode and on a talk's slide
     st.button(
         "Pause" if playing else "Play",
         key="replay_play",

@@ -1,0 +1,160 @@
+"""The talk in a real headless Chromium at 1280×720: the default talk walked with PageDown (each
+slide's figure entirely on the screen, a screenshot of each), the other keys, the link naming the
+slide across a reload, the speaker notes (the slide does not move) and the speaker view that
+follows the talk from a second window, and the offline deck opened with every network request
+refused.
+
+Needs Debian's chromium and the playwright package; without either the test is skipped with
+the reason. Screenshots and the deck go to $ALS_ARTIFACTS (default: a temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard import talks
+from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
+
+TIMEOUT_MS = 60_000
+WIDTH, HEIGHT = 1280, 720
+DEFAULT = talks.default_talk()
+N = len(DEFAULT)
+#: The offline deck must stay well under this (plotly.js alone is about 4.7 MB).
+DECK_LIMIT_BYTES = 15_000_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if reason := chromium_missing():
+        pytest.skip(reason)
+    with launched_chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def on_slide(page, number: int) -> dict:
+    """Wait until slide ``number`` shows its drawn figure; the figure's box on the screen."""
+    page.locator(".st-key-talk_progress").get_by_text(f"{number} / {N}", exact=True).wait_for()
+    plot = page.locator(".st-key-talk_stage .js-plotly-plot").first
+    plot.locator(".main-svg").first.wait_for()
+    page.wait_for_timeout(700)  # the keys are bound once the run has settled
+    return plot.bounding_box()
+
+
+def assert_on_screen(box: dict, where: str) -> None:
+    top, bottom = box["y"], box["y"] + box["height"]
+    assert top >= 0 and bottom <= HEIGHT, f"{where}: the figure spans {top:.0f}-{bottom:.0f} px"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, f"{where}: wider than the screen"
+    assert box["height"] >= 0.5 * HEIGHT, f"{where}: only {box['height']:.0f} px tall"
+
+
+def test_the_default_talk_with_keys_notes_and_its_offline_deck(
+    server, browser, artifacts, tmp_path
+):
+    context = browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/talk")
+    for number, slide in enumerate(DEFAULT.slides, start=1):
+        box = on_slide(page, number)
+        assert_on_screen(box, f"slide {number} ({slide.title})")
+        assert page.get_by_role("heading", name=slide.title).is_visible()
+        page.screenshot(path=artifacts / f"talk_slide_{number:02d}.png")
+        page.keyboard.press("PageDown")
+    on_slide(page, N)  # PageDown on the last slide stays there
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    for key, number in (
+        ("PageUp", N - 1),
+        ("ArrowLeft", N - 2),
+        ("ArrowRight", N - 1),
+        ("Space", N),
+        ("Home", 1),
+        ("End", N),
+    ):
+        page.keyboard.press(key)
+        on_slide(page, number)
+    # The offline deck (every slide's figure was drawn above): one HTML file.
+    page.get_by_role("button", name="Talk").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("offline")).click()
+    deck = tmp_path / "deck.html"
+    download.value.save_as(deck)
+    size = deck.stat().st_size
+    print(f"offline deck of the default talk: {size / 1e6:.2f} MB")
+    assert size < DECK_LIMIT_BYTES
+    html = deck.read_text(encoding="utf-8")
+    assert html.count('<section class="slide"') == N
+    assert html.count("* plotly.js v") == 1  # plotly.js once, for every figure
+    assert "was not collected" not in html
+    page.keyboard.press("Escape")
+    assert re.search(rf"[?&]slide={N}(&|$)", page.url)
+    page.reload()  # the link names the slide
+    on_slide(page, N)
+
+    # Speaker notes: the note and the next title below the slide, which does not move.
+    page.keyboard.press("Home")
+    before = on_slide(page, 1)
+    page.get_by_role("button", name="Talk").click()
+    page.get_by_text("Speaker notes").click()
+    notes = page.locator(".st-key-talk_notes")
+    notes.get_by_text(DEFAULT.slides[0].note).wait_for()
+    notes.get_by_text(DEFAULT.slides[1].title).wait_for()
+    page.keyboard.press("Escape")  # close the menu
+    assert on_slide(page, 1) == before
+    # The speaker view on a second screen follows the talk.
+    link = notes.get_by_role("link", name="Speaker view for a second screen")
+    speaker = context.new_page()
+    speaker.set_default_timeout(TIMEOUT_MS)
+    speaker.goto(f"{server}/{link.get_attribute('href')}")
+    view = speaker.locator(".st-key-talk_speaker_note")
+    view.get_by_text(DEFAULT.slides[0].note).wait_for()
+    page.keyboard.press("PageDown")
+    on_slide(page, 2)
+    view.get_by_text(DEFAULT.slides[1].note).wait_for()
+    speaker.screenshot(path=artifacts / "talk_speaker_view.png")
+    speaker.close()
+
+    context.close()
+
+    offline = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, offline=True)
+    requested: list[str] = []
+    offline.route(
+        "http*://**/*", lambda route: (requested.append(route.request.url), route.abort())
+    )
+    shown = offline.new_page()
+    shown.on("request", lambda r: requested.append(r.url) if not r.url.startswith("file:") else 0)
+    shown.goto(deck.as_uri())
+    assert shown.locator("section.slide").count() == N
+    for number in (1, 2, N):
+        if number == 2:
+            shown.keyboard.press("PageDown")
+        if number == N:
+            shown.keyboard.press("End")
+        visible = shown.locator("section.slide:not([hidden])")
+        assert visible.get_attribute("data-slide") == str(number)
+        visible.locator(".main-svg").first.wait_for()
+        assert visible.locator(".figure").bounding_box()["height"] > 0.5 * HEIGHT
+        shown.screenshot(path=artifacts / f"talk_offline_deck_{number:02d}.png")
+    assert requested == []
+    offline.close()
