@@ -15,6 +15,7 @@ import als_core as ac
 from dashboard import fitting, presenter, scene_url, session, shell, talk_view
 from dashboard.data_sources import Dataset
 from dashboard.settings import fit_metrics
+from dashboard.text import md_escape
 
 log = logging.getLogger("als_explorer")
 #: The talk page's URL path (``pages/talk.py``).
@@ -80,7 +81,7 @@ def render_sidebar_dataset(dataset: Dataset) -> None:
     r = dataset.ratings
     st.markdown("**Dataset**")
     st.markdown(
-        f"{dataset.name}  \n"
+        f"{md_escape(dataset.name)}  \n"
         f"{fmt_count(r.n_users)} users × {fmt_count(r.n_items)} items  \n"
         f"{fmt_count(r.nnz)} ratings · density {r.density:.2%}"
     )

@@ -18,6 +18,7 @@ import streamlit as st
 import als_core as ac
 
 from .jobs import Progress, ShouldStop, Work
+from .text import md_escape
 
 DEFAULT_SAMPLE = "movie_night"
 SAMPLE_LABELS = {
@@ -93,8 +94,26 @@ READ_OPTIONS: dict[str, Any] = {
     "header": None,
     "zero_is_missing": False,
     "drop_invalid": False,
-    "duplicates": "error",
+    "duplicates": "mean",  # a pair rated twice loads once, averaged (the note says so)
 }
+#: The Data page's choice for a (user, item) pair rated more than once, in the app's words.
+DUPLICATES_LABEL = "When a pair is rated twice"
+DUPLICATE_CHOICES = {
+    "mean": "Average them",
+    "first": "Keep the first",
+    "last": "Keep the last",
+    "error": "Refuse the file",
+}
+#: What was kept of each repeated pair, as the note says it.
+_KEPT = {
+    "mean": "the average of its ratings",
+    "first": "its first rating",
+    "last": "its last rating",
+}
+#: The reading option that drops bad rows, as the Data page labels it.
+DROP_INVALID_LABEL = "Skip invalid rows"
+#: The Data page's expander with the column mapping and the reader's options.
+READING_OPTIONS_LABEL = "Column mapping and reading options"
 
 
 @dataclass(frozen=True)
@@ -104,11 +123,13 @@ class UploadOutcome:
 
     filename: str
     ratings: ac.Ratings | None
-    error: str | None
+    error: str | None  # in the app's words (Markdown, outside text escaped)
     detected: tuple[str, ...] = ()
     preview: pd.DataFrame | None = None  # the parsed ratings, or the raw first rows on failure
     columns: tuple[str, ...] = ()  # the file's column names ("column 1", … without a header)
     mapping: dict | None = None  # role -> column name, as detected or chosen
+    duplicates: Any = None  # ac.DuplicateNote: pairs rated more than once (merged or refused)
+    proposal: Any = None  # ac.MappingProposal when the reader could not decide the columns
 
 
 def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = None) -> UploadOutcome:
@@ -122,14 +143,19 @@ def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = Non
         ratings, report = ac.read_ratings_report(data, **kwargs)
     except ac.RatingsError as error:
         inspected = _inspect_quietly(data, kwargs)
+        columns = tuple(inspected.header_names) if inspected else ()
+        # The inspection's warnings repeat the refusal: it is said once, in the error.
+        detected = [line for line in inspected.summary() if line != str(error)] if inspected else []
         return UploadOutcome(
             filename=filename,
             ratings=None,
-            error=str(error),
-            detected=tuple(inspected.summary()) if inspected else (),
+            error=error_in_app_words(error, n_columns=len(columns)),
+            detected=tuple(detected),
             preview=inspected.preview if inspected else None,
-            columns=tuple(inspected.header_names) if inspected else (),
+            columns=columns,
             mapping=dict(inspected.columns) if inspected else {},
+            duplicates=getattr(error, "note", None),
+            proposal=getattr(error, "proposal", None),
         )
     return UploadOutcome(
         filename=filename,
@@ -139,6 +165,7 @@ def read_upload(data: bytes, filename: str, options: dict[str, Any] | None = Non
         preview=ratings.to_frame().head(20),
         columns=tuple(report.header_names),
         mapping=dict(report.columns),
+        duplicates=report.duplicates,
     )
 
 
@@ -149,6 +176,55 @@ def _inspect_quietly(data: bytes, kwargs: dict[str, Any]) -> Any:
         return ac.inspect_ratings(data, **{key: kwargs[key] for key in keep})
     except ac.RatingsError:
         return None
+
+
+def error_in_app_words(error: ac.RatingsError, *, n_columns: int = 0) -> str:
+    """The reader's refusal as the Data page says it: its options by their labels, never a
+    Python argument; the file's own text escaped for Markdown."""
+    note = getattr(error, "note", None)
+    if isinstance(error, ac.DuplicateRatingsError) and note is not None:
+        return (
+            f"{repeated_pairs(note)} rated more than once ({first_pair(note)}), and "
+            f"“{DUPLICATES_LABEL}” is set to “{DUPLICATE_CHOICES['error']}”. Choose "
+            "“Average them”, “Keep the first” or “Keep the last” to load it."
+        )
+    if isinstance(error, ac.ColumnMappingError):
+        proposal = getattr(error, "proposal", None)
+        found = f"it has {n_columns} columns, and " if n_columns else ""
+        ask = (
+            "The values suggest the mapping below: check it and click “Use this mapping”."
+            if proposal is not None and proposal.complete
+            else "Choose them below."
+        )
+        return f"{found}which of them holds the user, the item and the rating is not certain. {ask}"
+    message = md_escape(str(error))
+    if isinstance(error, ac.InvalidRowsError):
+        message += (
+            f". To read the file without them, tick “{DROP_INVALID_LABEL}” under “"
+            f"{READING_OPTIONS_LABEL}”"
+        )
+    return message
+
+
+def repeated_pairs(note: Any) -> str:
+    """ "3 (user, item) pairs were" / "1 (user, item) pair was"."""
+    return f"{note.pairs:,} (user, item) pair{'s were' if note.pairs != 1 else ' was'}"
+
+
+def first_pair(note: Any) -> str:
+    """The first repeated pair with its lines and ratings, Markdown-safe."""
+    values = ", ".join(f"{v:g}" for v in note.values)
+    return f"the first: {md_escape(note.where())}, rated {md_escape(values)}"
+
+
+def duplicates_note(note: Any) -> str:
+    """What a successful read did with pairs rated more than once, and how to choose
+    otherwise (the Data page's select)."""
+    return (
+        f"{repeated_pairs(note)} rated more than once ({first_pair(note)}). Each is kept once "
+        f"with {_KEPT.get(note.policy, note.policy)}. To choose otherwise, change “"
+        f"{DUPLICATES_LABEL}”: {', '.join(v.lower() for v in DUPLICATE_CHOICES.values())}."
+    )
 
 
 # ----------------------------------------------------------------------------- MovieLens 100K

@@ -7,6 +7,7 @@ import streamlit as st
 
 import als_core as ac
 from dashboard import (
+    controls,
     data_sources,
     jobs,
     model_open,
@@ -18,6 +19,7 @@ from dashboard import (
     slides,
 )
 from dashboard.figures import data as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -105,12 +107,6 @@ SEPARATORS = {
 }
 TRISTATE = {None: "Detect", True: "Yes", False: "No"}
 LAYOUTS = {None: "Detect", False: "Long (one rating per row)", True: "Wide (users × items)"}
-DUPLICATES = {
-    "error": "Stop and tell me",
-    "last": "Keep the last",
-    "first": "Keep the first",
-    "mean": "Average them",
-}
 
 
 def upload_tab() -> None:
@@ -120,10 +116,22 @@ def upload_tab() -> None:
         f"missing). Up to {data_sources.max_upload_mb()} MB."
     )
     uploaded = st.file_uploader("Ratings file", key="data_w_upload")
+    duplicates = st.columns([1, 2])[0].selectbox(
+        data_sources.DUPLICATES_LABEL,
+        list(data_sources.DUPLICATE_CHOICES),
+        format_func=data_sources.DUPLICATE_CHOICES.__getitem__,
+        key=controls.remembered("data_w_duplicates", data_sources.READ_OPTIONS["duplicates"]),
+        help="The same user rating the same item more than once (a re-rating, or a file "
+        "joined twice). ALS needs one rating per pair.",
+    )
+    controls.remember("data_w_duplicates")
     if uploaded is None:
         return
     ss = st.session_state
-    options = ss.get("data_upload_options", {}).get(uploaded.file_id, {})
+    options = {
+        **ss.get("data_upload_options", {}).get(uploaded.file_id, {}),
+        "duplicates": duplicates,
+    }
     signature = (uploaded.file_id, repr(sorted(options.items())))
     if ss.get("data_upload_signature") != signature:
         # Parse once per (file, options): reruns do not re-read the bytes.
@@ -138,13 +146,17 @@ def upload_tab() -> None:
                     source=f"upload:{uploaded.name}",
                 )
             )
-    show_upload_outcome(ss["data_upload_outcome"])
-    options_form(ss["data_upload_outcome"], options, uploaded.file_id)
+    outcome = ss["data_upload_outcome"]
+    show_upload_outcome(outcome)
+    if outcome.proposal is not None and outcome.ratings is None:
+        proposal_form(outcome, uploaded.file_id)
+    options_form(outcome, options, uploaded.file_id)
 
 
 def show_upload_outcome(outcome: data_sources.UploadOutcome) -> None:
+    filename = md_escape(outcome.filename)
     if outcome.error:
-        st.error(f"**{outcome.filename}** could not be read: {outcome.error}")
+        st.error(f"**{filename}** could not be read: {outcome.error}")
         st.info(
             "Your previous dataset is still in use. Fix the file, or tell the reader below how "
             "to read it and re-read."
@@ -152,21 +164,61 @@ def show_upload_outcome(outcome: data_sources.UploadOutcome) -> None:
     else:
         r = outcome.ratings
         st.success(
-            f"Now using **{outcome.filename}**: {r.n_users:,} users × {r.n_items:,} items, "
+            f"Now using **{filename}**: {r.n_users:,} users × {r.n_items:,} items, "
             f"{r.nnz:,} ratings."
         )
+        if outcome.duplicates is not None:
+            st.info(data_sources.duplicates_note(outcome.duplicates), icon=":material/info:")
     left, right = st.columns([1, 1])
     with left:
-        # The reader's warnings repeat its error message; say it once.
-        detected = [line for line in outcome.detected if line != outcome.error]
-        if detected:
+        if outcome.detected:
             st.markdown("**Detected format**")
-            st.markdown("\n".join(f"- {line}" for line in detected))
+            st.markdown("\n".join(f"- {md_escape(line)}" for line in outcome.detected))
     with right:
         if outcome.preview is not None:
             title = "Parsed ratings (first rows)" if outcome.ratings else "First rows as text"
             st.markdown(f"**{title}**")
             st.dataframe(outcome.preview, hide_index=True, height=240)
+
+
+ROLE_LABELS = {"user": "User column", "item": "Item column", "rating": "Rating column",
+               "timestamp": "Time column (optional)"}  # fmt: skip
+
+
+def proposal_form(outcome: data_sources.UploadOutcome, file_id: str) -> None:
+    """The reader's proposed column mapping, pre-filled with its reason per column; one click
+    reads the file with it (or with what the user changed)."""
+    proposal = outcome.proposal
+    names = list(outcome.columns)
+    positions: list[int | None] = [None, *range(len(names))]
+    label = {None: "(none)", **{j: name for j, name in enumerate(names)}}
+    with st.container(border=True), st.form("data_proposal_form", border=False):
+        st.markdown("**Proposed mapping**: what the values suggest, for you to check")
+        cols = st.columns(len(ROLE_LABELS))
+        chosen = {}
+        for col, role in zip(cols, ROLE_LABELS, strict=True):
+            current = proposal.columns.get(role)
+            chosen[role] = col.selectbox(
+                ROLE_LABELS[role],
+                positions,
+                index=positions.index(current) if current in positions else 0,
+                format_func=label.__getitem__,
+                key=f"data_w_prop_{role}",
+            )
+            col.caption(md_escape(proposal.reasons.get(role, "")))
+        if proposal.others:
+            left_out = (f"{md_escape(n)}: {md_escape(why)}" for n, why in proposal.others.items())
+            st.caption("Left out: " + "; ".join(left_out))
+        if st.form_submit_button("Use this mapping", type="primary"):
+            use_columns(file_id, chosen)
+
+
+def use_columns(file_id: str, columns: dict[str, int | None]) -> None:
+    """Read the uploaded file again with these columns (None: the file has no such column; the
+    other options as they were)."""
+    saved = st.session_state.setdefault("data_upload_options", {})
+    saved[file_id] = {**saved.get(file_id, {}), "columns": columns}
+    st.rerun()
 
 
 def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: str) -> None:
@@ -176,7 +228,10 @@ def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: st
     label = {None: "(detect)", **{j: name for j, name in enumerate(names)}}
     chosen_columns = dict(options.get("columns", {}))
     with (
-        st.expander("Column mapping and reading options", expanded=bool(outcome.error)),
+        st.expander(
+            data_sources.READING_OPTIONS_LABEL,
+            expanded=bool(outcome.error) and outcome.proposal is None,
+        ),
         st.form("data_read_options", border=False),
     ):
         cols = st.columns(4)
@@ -192,7 +247,7 @@ def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: st
             )
             if pick is not None:
                 columns[role] = pick
-        cols = st.columns(4)
+        cols = st.columns(3)
         layout = cols[0].selectbox(
             "Layout",
             list(LAYOUTS),
@@ -214,18 +269,13 @@ def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: st
             key="data_w_header",
             index=list(TRISTATE).index(options.get("header")),
         )
-        duplicates = cols[3].selectbox(
-            "A pair rated twice",
-            list(DUPLICATES),
-            format_func=DUPLICATES.__getitem__,
-            key="data_w_duplicates",
-            index=list(DUPLICATES).index(options.get("duplicates", "error")),
-        )
         cols = st.columns(2)
         drop_invalid = cols[0].checkbox(
-            "Drop rows whose rating is not a number (the report says how many)",
+            data_sources.DROP_INVALID_LABEL,
             value=options.get("drop_invalid", False),
             key="data_w_drop_invalid",
+            help="Lines with the wrong number of fields, no user or item, or a rating that is "
+            "not a number are left out; the report says how many and which.",
         )
         zero_is_missing = cols[1].checkbox(
             "Wide form: 0 means not rated (as in the article)",
@@ -238,7 +288,6 @@ def options_form(outcome: data_sources.UploadOutcome, options: dict, file_id: st
                 "wide": layout,
                 "separator": separator,
                 "header": header,
-                "duplicates": duplicates,
                 "drop_invalid": drop_invalid,
                 "zero_is_missing": zero_is_missing,
             }
@@ -325,7 +374,7 @@ def open_saved_model(opener) -> None:
 
 def summary(dataset: data_sources.Dataset) -> None:
     r = dataset.ratings
-    st.subheader(dataset.name)
+    st.subheader(md_escape(dataset.name))
     # Presenter mode: the pattern of holes (the main figure) first, the numbers below it.
     first, second = st.container(), st.container()
     facts, holes = (second, first) if presenter.active() else (first, second)
@@ -371,6 +420,7 @@ def numbers(r: ac.Ratings) -> None:
     if empty_users or empty_items:
         notes.append(f"{empty_users} user(s) and {empty_items} item(s) have no ratings")
     if notes:
+        notes = [md_escape(note) for note in notes]
         text = " · ".join(notes)
         if len(text) <= 200:
             st.caption(text)

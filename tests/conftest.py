@@ -39,3 +39,32 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def at(request: pytest.FixtureRequest):
     """A new session's first run on the module's ``PAGE`` (e.g. "pages/train.py")."""
     return open_app(getattr(request.module, "PAGE", None))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium under Playwright for a module's browser tests (skipped with the reason
+    when it or playwright is missing)."""
+    from tests.browser_support import chromium_missing, launched_chromium
+
+    if reason := chromium_missing():
+        pytest.skip(reason)
+    with launched_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """A fresh Streamlit server of the app for a module's browser tests; its URL."""
+    from tests.browser_support import streamlit_server
+
+    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where browser tests save screenshots: $ALS_ARTIFACTS, else a temporary folder."""
+    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

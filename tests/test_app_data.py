@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -9,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 import als_core as ac
 from als_core import io as ac_io
 from dashboard import data_sources
-from tests.app_support import chart, figure_array, metrics
+from dashboard.text import md_escape
+from tests.app_support import chart, figure_array, metrics, sidebar_text
 
 PAGE = "pages/data.py"
 REREAD = "FormSubmitter:data_read_options-Re-read the file"
@@ -87,7 +90,7 @@ def test_generating_too_much_is_refused_and_the_data_kept(at):
 def test_a_good_upload_becomes_the_dataset_with_its_detected_format_and_preview(at):
     upload(at, "mine.csv", GOOD_CSV)
     assert not at.error
-    assert "Now using **mine.csv**" in at.success[0].value
+    assert f"Now using **{md_escape('mine.csv')}**" in at.success[0].value
     assert dataset_source(at) == "upload:mine.csv"
     expected = ac_io.read_ratings(GOOD_CSV)
     assert metrics(at)["Users"] == str(expected.n_users) == "3"
@@ -104,7 +107,7 @@ def test_a_bad_upload_shows_the_readers_message_and_keeps_the_previous_data(at):
     with pytest.raises(ac.RatingsError) as reader:
         ac_io.read_ratings(bad)
     upload(at, "photo.csv", bad)
-    assert str(reader.value) in at.error[0].value
+    assert md_escape(str(reader.value)) in at.error[0].value
     assert "previous dataset is still in use" in at.info[0].value
     assert dataset_source(at) == "sample:movie_night"
     assert metrics(at) == before
@@ -125,14 +128,130 @@ def test_a_file_with_unknown_column_names_can_be_mapped_and_re_read(at):
     assert r.matrix[list(r.user_ids).index("b"), list(r.item_ids).index("y")] == 5.0
 
 
-def test_duplicates_are_refused_until_a_policy_is_chosen(at):
-    content = b"user,item,rating\na,x,1\na,x,3\nb,y,2\nb,x,4\n"
-    upload(at, "dups.csv", content)
-    assert "more than once" in at.error[0].value
-    at.selectbox(key="data_w_duplicates").set_value("mean")
-    at.button(key=REREAD).click().run()
+REPEATED = b"user,item,rating\na,x,1\na,x,3\nb,y,2\nb,x,4\nc,y,5\nc,y,4\nc,x,2\n"
+#: Python argument syntax (``drop_invalid=True``, ``columns={...}``, ``duplicates='last'``).
+PYTHON_ARGUMENT = re.compile(r"\b[a-z_]+=(?:True|False|None|\{|\[|'|\"|\d)|\b[a-z_]+=\s|=<")
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything the page says in words (alerts, Markdown, captions), Markdown unescaped."""
+    parts = [e.value for kind in ("error", "warning", "info", "success") for e in at.get(kind)]
+    parts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(parts))
+
+
+def test_repeated_pairs_load_averaged_with_a_note_that_says_where_and_how_to_choose(at):
+    upload(at, "dups.csv", REPEATED)
+    assert not at.error
     r = at.session_state["data_dataset"].ratings
-    assert r.nnz == 3 and r.matrix[0, 0] == pytest.approx(2.0)
+    expected = ac_io.read_ratings(REPEATED, duplicates="mean")
+    assert r.fingerprint() == expected.fingerprint()
+    a, x = list(r.user_ids).index("a"), list(r.item_ids).index("x")
+    assert r.matrix[a, x] == pytest.approx(2.0)  # (1 + 3) / 2
+    (note,) = [i.value for i in at.info if "rated more than once" in i.value]
+    note = shown_text_of(note)
+    # How many, the first example with its lines (file lines: the header is line 1) and ratings.
+    assert note.startswith("2 (user, item) pairs were rated more than once")
+    assert "user 'a', item 'x' on lines 2 and 3, rated 1, 3" in note
+    assert "average of its ratings" in note
+    assert "When a pair is rated twice" in note
+    assert at.selectbox(key="data_w_duplicates").value == "mean"
+    assert not PYTHON_ARGUMENT.search(shown_text(at)), shown_text(at)
+
+
+@pytest.mark.parametrize(("choice", "a_x", "c_y"), [("first", 1.0, 5.0), ("last", 3.0, 4.0)])
+def test_choosing_first_or_last_re_reads_at_once(at, choice, a_x, c_y):
+    upload(at, "dups.csv", REPEATED)
+    at.selectbox(key="data_w_duplicates").set_value(choice).run()
+    r = at.session_state["data_dataset"].ratings
+    users, items = list(r.user_ids), list(r.item_ids)
+    assert r.matrix[users.index("a"), items.index("x")] == a_x
+    assert r.matrix[users.index("c"), items.index("y")] == c_y
+    kept = {"first": "its first rating", "last": "its last rating"}[choice]
+    assert any(kept in i.value for i in at.info)
+
+
+def test_refusing_repeated_pairs_keeps_the_data_and_says_how_to_load(at):
+    before = at.session_state["data_fingerprint"]
+    at.selectbox(key="data_w_duplicates").set_value("error").run()
+    upload(at, "dups.csv", REPEATED)
+    message = shown_text_of(at.error[0].value)
+    assert "2 (user, item) pairs were rated more than once" in message
+    assert "lines 2 and 3" in message and "Refuse the file" in message
+    assert "Average them" in message
+    assert not PYTHON_ARGUMENT.search(shown_text(at)), shown_text(at)
+    assert at.session_state["data_fingerprint"] == before
+    at.selectbox(key="data_w_duplicates").set_value("mean").run()
+    assert dataset_source(at) == "upload:dups.csv"
+
+
+def shown_text_of(markdown: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"user,item,rating\na,x,1\nb,y,oops\nc,x,2\nc,y,3\n",  # a rating that is no number
+        b"user,item,rating\na,x,1\nb,y\nc,x,2\nc,y,3\n",  # a line with a field missing
+        b"a,b,c,d,e\n1,2,3,4,5\n",  # a wide matrix with one row
+        b"user,userId,item,rating\na,1,x,3\nb,2,y,4\nb,2,x,1\n",  # two user columns
+    ],
+    ids=["not-a-number", "short-line", "wide-one-row", "two-user-columns"],
+)
+def test_reader_messages_use_the_pages_words_not_python_arguments(at, content):
+    upload(at, "bad.csv", content)
+    assert at.error, "the file should have been refused"
+    assert not PYTHON_ARGUMENT.search(shown_text(at)), shown_text(at)
+
+
+#: Six columns, no header: user, movie, genre, review id, rating, date (the issue's example).
+SIX_COLUMNS = b"".join(
+    f"{u},{m},{g},{5000 + n},{r},2021-0{1 + n % 9}-1{n % 10}\n".encode()
+    for n, (u, m, g, r) in enumerate(
+        (1 + n % 6, 100 + (7 * n) % 11, ("Drama", "Comedy", "Action")[n % 3], 1 + (n * n) % 5)
+        for n in range(40)
+    )
+)
+
+
+def test_an_ambiguous_file_shows_the_proposal_with_reasons_and_reads_it_in_one_click(at):
+    before = at.session_state["data_fingerprint"]
+    with pytest.raises(ac.RatingsError) as refused:
+        ac_io.read_ratings(SIX_COLUMNS)
+    proposal = refused.value.proposal
+    assert proposal.complete
+    upload(at, "six.csv", SIX_COLUMNS)
+    assert at.session_state["data_fingerprint"] == before  # nothing read yet
+    assert "Use this mapping" in shown_text_of(at.error[0].value)
+    for role, position in proposal.columns.items():
+        assert at.selectbox(key=f"data_w_prop_{role}").value == position
+    reasons = shown_text(at)
+    for role in ("user", "item", "rating", "timestamp"):
+        assert proposal.reasons[role] in reasons
+    assert not PYTHON_ARGUMENT.search(reasons), reasons
+    at.button(key="FormSubmitter:data_proposal_form-Use this mapping").click().run()
+    assert not at.exception and not at.error
+    expected = ac_io.read_ratings(SIX_COLUMNS, columns=proposal.columns)
+    assert at.session_state["data_fingerprint"] == expected.fingerprint()
+    assert metrics(at)["Ratings"] == f"{expected.nnz:,}"
+
+
+def test_a_changed_proposal_is_read_as_changed(at):
+    upload(at, "six.csv", SIX_COLUMNS)
+    at.selectbox(key="data_w_prop_timestamp").select_index(0)  # "(none)"
+    at.button(key="FormSubmitter:data_proposal_form-Use this mapping").click().run()
+    r = at.session_state["data_dataset"].ratings
+    assert r.timestamps is None and dataset_source(at) == "upload:six.csv"
+
+
+def test_the_sidebar_names_the_upload_and_its_model_in_the_same_run(at):
+    upload(at, "mine.csv", GOOD_CSV)
+    text = sidebar_text(at)
+    assert "Upload: mine.csv" in shown_text_of(text)
+    assert "3 users × 3 items" in text
+    key = at.session_state["train_current_key"]
+    assert key[0] == ac_io.read_ratings(GOOD_CSV).fingerprint()  # the model is the upload's
 
 
 def test_movielens_offline_says_what_to_do_and_keeps_the_data(at, monkeypatch):
