@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -87,6 +88,12 @@ def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
+def shown(markdown: str) -> str:
+    """Markdown as the browser shows it, as far as escapes go: ``\\$`` is ``$`` (outside text
+    reaches Markdown through ``dashboard.text.md_escape``)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def sidebar_text(at: AppTest) -> str:
-    """The sidebar's text (app.py's dataset and model summary)."""
-    return "\n".join(m.value for m in at.sidebar.markdown)
+    """The sidebar's text (app.py's dataset and model summary), escapes resolved."""
+    return shown("\n".join(m.value for m in at.sidebar.markdown))

@@ -12,7 +12,7 @@ import als_core as ac
 from als_core import io as ac_io
 from dashboard import data_sources
 from dashboard.text import md_escape
-from tests.app_support import chart, figure_array, metrics, sidebar_text
+from tests.app_support import chart, figure_array, metrics, shown, sidebar_text
 
 PAGE = "pages/data.py"
 REREAD = "FormSubmitter:data_read_options-Re-read the file"
@@ -33,10 +33,10 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
 
 def test_opens_on_movie_night_with_its_counts(at):
     r = ac.load_sample("movie_night")
-    shown = metrics(at)
-    assert shown["Users"] == f"{r.n_users:,}" and shown["Items"] == f"{r.n_items:,}"
-    assert shown["Ratings"] == f"{r.nnz:,}"
-    assert shown["Density"] == f"{r.nnz / (r.n_users * r.n_items):.2%}"
+    numbers = metrics(at)
+    assert numbers["Users"] == f"{r.n_users:,}" and numbers["Items"] == f"{r.n_items:,}"
+    assert numbers["Ratings"] == f"{r.nnz:,}"
+    assert numbers["Density"] == f"{r.nnz / (r.n_users * r.n_items):.2%}"
     hist = chart(at, "data_hist_chart")
     values, counts = np.unique(r.matrix.data, return_counts=True)
     assert np.array_equal(figure_array(hist.data[0].x), values)
@@ -137,7 +137,7 @@ def shown_text(at: AppTest) -> str:
     """Everything the page says in words (alerts, Markdown, captions), Markdown unescaped."""
     parts = [e.value for kind in ("error", "warning", "info", "success") for e in at.get(kind)]
     parts += [m.value for m in at.markdown] + [c.value for c in at.caption]
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(parts))
+    return shown("\n".join(parts))
 
 
 def test_repeated_pairs_load_averaged_with_a_note_that_says_where_and_how_to_choose(at):
@@ -149,7 +149,7 @@ def test_repeated_pairs_load_averaged_with_a_note_that_says_where_and_how_to_cho
     a, x = list(r.user_ids).index("a"), list(r.item_ids).index("x")
     assert r.matrix[a, x] == pytest.approx(2.0)  # (1 + 3) / 2
     (note,) = [i.value for i in at.info if "rated more than once" in i.value]
-    note = shown_text_of(note)
+    note = shown(note)
     # How many, the first example with its lines (file lines: the header is line 1) and ratings.
     assert note.startswith("2 (user, item) pairs were rated more than once")
     assert "user 'a', item 'x' on lines 2 and 3, rated 1, 3" in note
@@ -175,7 +175,7 @@ def test_refusing_repeated_pairs_keeps_the_data_and_says_how_to_load(at):
     before = at.session_state["data_fingerprint"]
     at.selectbox(key="data_w_duplicates").set_value("error").run()
     upload(at, "dups.csv", REPEATED)
-    message = shown_text_of(at.error[0].value)
+    message = shown(at.error[0].value)
     assert "2 (user, item) pairs were rated more than once" in message
     assert "lines 2 and 3" in message and "Refuse the file" in message
     assert "Average them" in message
@@ -183,10 +183,6 @@ def test_refusing_repeated_pairs_keeps_the_data_and_says_how_to_load(at):
     assert at.session_state["data_fingerprint"] == before
     at.selectbox(key="data_w_duplicates").set_value("mean").run()
     assert dataset_source(at) == "upload:dups.csv"
-
-
-def shown_text_of(markdown: str) -> str:
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +219,7 @@ def test_an_ambiguous_file_shows_the_proposal_with_reasons_and_reads_it_in_one_c
     assert proposal.complete
     upload(at, "six.csv", SIX_COLUMNS)
     assert at.session_state["data_fingerprint"] == before  # nothing read yet
-    assert "Use this mapping" in shown_text_of(at.error[0].value)
+    assert "Use this mapping" in shown(at.error[0].value)
     for role, position in proposal.columns.items():
         assert at.selectbox(key=f"data_w_prop_{role}").value == position
     reasons = shown_text(at)
@@ -248,7 +244,7 @@ def test_a_changed_proposal_is_read_as_changed(at):
 def test_the_sidebar_names_the_upload_and_its_model_in_the_same_run(at):
     upload(at, "mine.csv", GOOD_CSV)
     text = sidebar_text(at)
-    assert "Upload: mine.csv" in shown_text_of(text)
+    assert "Upload: mine.csv" in text
     assert "3 users × 3 items" in text
     key = at.session_state["train_current_key"]
     assert key[0] == ac_io.read_ratings(GOOD_CSV).fingerprint()  # the model is the upload's

@@ -18,6 +18,7 @@ from tests.app_support import (
     figure_array,
     open_app,
     rerun,
+    sidebar_text,
 )
 
 PAGE = "pages/experiments.py"
@@ -60,7 +61,7 @@ def test_the_page_opens_from_app_py_with_every_experiment_and_runs_nothing_on_lo
     ]
     assert "Press **Run**" in at.info[0].value
     assert not chart_keys(at)
-    assert "validation RMSE" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "validation RMSE" in sidebar_text(at)
 
 
 def test_baselines_run_equals_the_library_and_a_new_setting_asks_for_a_new_run(movie_split):
@@ -208,7 +209,7 @@ def test_recovery_offers_synthetic_data_then_measures_it():
     run(at)
     dataset = at.session_state["data_dataset"]
     assert dataset.source == "synthetic" and dataset.truth is not None
-    assert "Synthetic 400×200" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Synthetic 400×200" in sidebar_text(at)
     at.slider(key="exp_w_recovery_ks").set_value((2, 4))
     at.slider(key="exp_w_recovery_starts").set_value(1)
     run(at)
@@ -262,7 +263,7 @@ def test_train_page_trains_implicit_als_and_keeps_the_explicit_model_for_other_p
     assert shown["NDCG@10"] == f"{expected['ndcg@10']:.3f}"
     assert "Validation RMSE" not in shown  # RMSE does not apply to implicit feedback
     assert "keep using the explicit ALS model" in at.info[0].value
-    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    sidebar = sidebar_text(at)
     assert "validation RMSE **0.656**" in sidebar  # the explicit default model, unchanged
 
     at.select_slider(key="train_imp_w_alpha").set_value(20.0)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import als_core as ac
 from dashboard import data_sources, experiment_work, scenes
 from dashboard.settings import DEFAULT_SETTINGS
-from tests.app_support import APP, open_app
+from tests.app_support import APP, open_app, sidebar_text
 
 GENERATOR_DEFAULTS = scenes.generator_defaults()
 
@@ -112,7 +112,7 @@ def test_opening_a_link_restores_the_scene():
         }
     )
     assert at.title[0].value == "One update by hand"
-    assert data_sources.sample_label("tiny") in "\n".join(m.value for m in at.sidebar.markdown)
+    assert data_sources.sample_label("tiny") in sidebar_text(at)
     saved = at.session_state["train_settings"]
     assert (saved["k"], saved["lam"], saved["iterations"]) == (2, 0.5, 7)
     assert (saved["regularization"], saved["biases"], saved["seed"]) == ("weighted", False, 3)
