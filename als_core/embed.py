@@ -529,6 +529,18 @@ class ReconstructionGrid:
     def is_cells(self) -> bool:
         return self.block == (1, 1)
 
+    def cell_rmse(self, *, held_out: bool) -> float:
+        """RMSE of the (clipped) predictions on the training cells (``held_out=False``) or the
+        validation cells (``True``) of a cell grid; NaN when there are none, or in a block grid
+        (a block's residual is a mean, not one error)."""
+        if not self.is_cells:
+            return float("nan")
+        held = self.n_validation > 0
+        mask = held if held_out else (self.n_observed > 0) & ~held
+        if not mask.any():
+            return float("nan")
+        return float(np.sqrt(np.mean(np.asarray(self.residual, dtype=np.float64)[mask] ** 2)))
+
     def row_groups(self) -> list[np.ndarray]:
         """The user indices behind each grid row."""
         b = self.row_bounds

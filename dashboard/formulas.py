@@ -144,10 +144,12 @@ def data_term(form: Form) -> str:
     return f"Σ({inside})²"
 
 
-def _weight(form: Form, index: str) -> str:
+def _weight(form: Form, index: str, *, latex: bool = False) -> str:
+    """Each row's penalty weight c: "" (plain), "n_u", or "(n_u + n₀)" (LaTeX: n_0)."""
     if not form.weighted:
         return ""
-    return f"(n_{index} + n₀)" if form.damping else f"n_{index}"
+    damped = "n_0" if latex else "n₀"
+    return f"(n_{index} + {damped})" if form.damping else f"n_{index}"
 
 
 def penalty_term(form: Form) -> str:
@@ -255,19 +257,13 @@ def prediction_latex(form: Form, *, user: str = "u", item: str = "i") -> str:
     return rf"{lhs} = {rule}"
 
 
-def _weight_latex(form: Form, index: str) -> str:
-    if not form.weighted:
-        return ""
-    return rf"(n_{index} + n_0)" if form.damping else rf"n_{index}"
-
-
 def objective_latex(form: Form) -> str:
     """The objective this model minimises (two lines with biases)."""
     inside = r"r_{ui} - \mu - b_u - b_i - x_u^\top y_i" if form.biases else r"r_{ui} - x_u^\top y_i"
     data = rf"\sum_{{(u,i)\ \text{{rated}}}} \big({inside}\big)^2"
     user = r"\big(\lVert x_u\rVert^2 + b_u^2\big)" if form.biases else r"\lVert x_u\rVert^2"
     item = r"\big(\lVert y_i\rVert^2 + b_i^2\big)" if form.biases else r"\lVert y_i\rVert^2"
-    user, item = _weight_latex(form, "u") + user, _weight_latex(form, "i") + item
+    user, item = _weight(form, "u", latex=True) + user, _weight(form, "i", latex=True) + item
     penalty = rf"\lambda\Big(\sum_u {user} + \sum_i {item}\Big)"
     if form.biases:
         return rf"\begin{{aligned}}\min_{{X,Y,b}}\ &{data} \\ &+ {penalty}\end{{aligned}}"

@@ -23,7 +23,7 @@ from als_core import embed
 
 from . import jobs
 from .settings import FitResult, build_model, effective_settings, split_ratings
-from .teaching import FoldIn, fold_in_user
+from .teaching import FoldIn, fold_in_user, objective_settings
 
 #: Above this many training ratings the spectra are taken on the least active rows only.
 SPECTRUM_ALL_UP_TO = 2_000_000
@@ -144,12 +144,9 @@ def gauge(fit: FitResult, *, points: int = 13) -> Gauge:
             train,
             X2,
             Y2,
-            float(model.lam),
-            model.regularization,
             user_bias=model.user_bias_,
             item_bias=model.item_bias_,
-            global_mean=float(model.global_mean_),
-            damping=float(model.damping),
+            **objective_settings(model),
         )
         return t.data, t.regularization
 
@@ -294,12 +291,9 @@ def convergence_of(models: dict[int, ac.ALS], train: ac.Ratings, *, k: int) -> C
             train,
             m.user_factors_,
             m.item_factors_,
-            float(m.lam),
-            m.regularization,
             user_bias=m.user_bias_,
             item_bias=m.item_bias_,
-            global_mean=float(m.global_mean_),
-            damping=float(m.damping),
+            **objective_settings(m),
         )
         rows.append(
             {

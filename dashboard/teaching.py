@@ -515,22 +515,26 @@ def common_range(projections: list[ac.Projection], *, pad: float = 0.08) -> tupl
     return (-extent * (1 + pad), extent * (1 + pad))
 
 
+def objective_settings(model: ac.ALS) -> dict[str, Any]:
+    """λ, regularisation, μ and n₀ of a fitted model, as ``ac.objective`` (and
+    ``ac.objective_gradient``) take them after R and the factors."""
+    return {
+        "lam": float(model.lam),
+        "regularization": model.regularization,
+        "global_mean": float(model.global_mean_) if model.biases else 0.0,
+        "damping": float(getattr(model, "damping", 0.0) or 0.0),
+    }
+
+
 def start_objective(model: ac.ALS, train: ac.Ratings, state: FactorState) -> float:
     """The objective of the random start (the history begins after the first half-step)."""
-    kwargs: dict[str, Any] = {}
-    damping = float(getattr(model, "damping", 0.0) or 0.0)
-    if damping:
-        kwargs["damping"] = damping
     terms = ac.objective(
         train,
         state.user_factors,
         state.item_factors,
-        float(model.lam),
-        model.regularization,
         user_bias=state.user_bias,
         item_bias=state.item_bias,
-        global_mean=float(model.global_mean_) if model.biases else 0.0,
-        **kwargs,
+        **objective_settings(model),
     )
     return float(terms.total)
 

@@ -175,18 +175,18 @@ else:
         "holds. Show at most 200 users and 200 items to see single cells."
     )
 rmse_note = ""
-if grid.is_cells:
-    held_mask = grid.n_validation > 0
-    trained_mask = (grid.n_observed > 0) & ~held_mask
-    parts = [
-        f"{name} cells {np.sqrt(np.mean(grid.residual[mask] ** 2)):.3f}"
-        for name, mask in (("training", trained_mask), ("validation", held_mask))
-        if mask.any()
-    ]
-    if parts:
-        rmse_note = (
-            " RMSE of the clipped predictions on the shown " + ", on the shown ".join(parts) + "."
-        )
+parts = [
+    f"{name} cells {value:.3f}"
+    for name, value in (
+        ("training", grid.cell_rmse(held_out=False)),
+        ("validation", grid.cell_rmse(held_out=True)),
+    )
+    if value == value  # NaN: no such cells shown (or a block grid)
+]
+if parts:
+    rmse_note = (
+        " RMSE of the clipped predictions on the shown " + ", on the shown ".join(parts) + "."
+    )
 st.caption(
     f"{how} **Grey** means no rating: a missing cell, not a zero. R and R̂ share one colour "
     f"scale from {ratings.rating_scale[0]:g} to {ratings.rating_scale[1]:g}. In the residual "

@@ -192,3 +192,20 @@ def test_neighbours_show_length_and_counts_and_can_be_shrunk():
     assert [index[n] for n in shrunk["item"]] == list(best)
     np.testing.assert_allclose(shrunk["similarity"], score[best].round(3), atol=1e-12)
     np.testing.assert_array_equal(shrunk["rated both"], both[best])
+
+
+def test_reconstruction_rmse_note_is_of_clipped_predictions_recomputed_here():
+    at = open_page("reconstruction")
+    fit = fit_model(MOVIE_NIGHT, at.session_state["train_settings"])
+    users = np.sort(np.lexsort((np.arange(MOVIE_NIGHT.n_users), -MOVIE_NIGHT.user_counts()))[:60])
+    items = np.sort(np.lexsort((np.arange(MOVIE_NIGHT.n_items), -MOVIE_NIGHT.item_counts()))[:60])
+    expected = {}
+    for name, part in (("training", fit.train), ("validation", fit.validation)):
+        sub = part.matrix[users][:, items].tocoo()
+        guess = fit.model.predict(users[sub.row], items[sub.col])  # clipped, as shown
+        expected[name] = np.sqrt(np.mean((sub.data - guess) ** 2))
+    said = captions(at)
+    assert (
+        f"RMSE of the clipped predictions on the shown training cells {expected['training']:.3f}, "
+        f"on the shown validation cells {expected['validation']:.3f}."
+    ) in said
