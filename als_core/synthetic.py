@@ -123,7 +123,7 @@ def synthetic(
         "rank": rank,
         "density": density,
         "noise": noise,
-        "scale": [float(scale[0]), float(scale[1])],
+        "scale": list(scale),
         "rounding": rounding,
         "clip": clip,
         "popularity_skew": popularity_skew,
@@ -132,6 +132,7 @@ def synthetic(
         "seed": seed,
     }
     _check_settings(settings)
+    settings["scale"] = [float(v) for v in settings["scale"]]
     rng = np.random.default_rng(seed)
     low, high = float(scale[0]), float(scale[1])
     X, Y, groups = _true_factors(rng, n_users, n_items, rank, low, high, clusters, cluster_spread)
@@ -165,23 +166,40 @@ def _check_settings(s: dict[str, Any]) -> None:
     def fail(what: str) -> None:
         raise RatingsError(f"synthetic(): {what}")
 
+    # Types first, so a NaN, 1e400 or 2.5 users is refused in words, not by int() or float().
+    for name in ("n_users", "n_items", "rank", "clusters", "seed"):
+        value = s[name]
+        if value is None and name in ("clusters", "seed"):
+            continue
+        if isinstance(value, bool) or not _is_whole(value):
+            fail(f"{name} must be a whole number, got {value!r}")
+    if s["seed"] is not None and s["seed"] < 0:
+        fail(f"seed must be ≥ 0 or None, got {s['seed']}")
+    numbers = ["density", "noise", "popularity_skew", "cluster_spread"]
+    numbers += ["rounding"] if s["rounding"] is not None else []
+    for name in numbers:
+        if not _is_finite_number(s[name]):
+            fail(f"{name} must be a finite number, got {s[name]!r}")
+    if len(s["scale"]) != 2 or not all(_is_finite_number(v) for v in s["scale"]):
+        fail(f"scale must be two finite numbers (low, high), got {tuple(s['scale'])}")
     if int(s["n_users"]) < 2 or int(s["n_items"]) < 2:
         fail(f"n_users and n_items must be ≥ 2, got {s['n_users']} and {s['n_items']}")
     if int(s["rank"]) < 1 or int(s["rank"]) > min(s["n_users"], s["n_items"]):
         fail(f"rank must be between 1 and min(n_users, n_items), got {s['rank']}")
     if not 0 < float(s["density"]) <= 1:
         fail(f"density must be in (0, 1], got {s['density']}")
-    expected = round(float(s["density"]) * int(s["n_users"]) * int(s["n_items"]))
+    # Ratings asked for, in exact integer arithmetic: 10**400 users must not overflow a float.
+    expected = round(float(s["density"]) * min(int(s["n_users"]) * int(s["n_items"]), 10**300))
     if expected > MAX_SYNTHETIC_RATINGS:
         fail(
-            f"that is about {expected:,} ratings (density x n_users x n_items), more than the "
-            f"limit of {MAX_SYNTHETIC_RATINGS:,}; lower the users, items or density"
+            f"that is about {_count(expected)} ratings (density x n_users x n_items), more "
+            f"than the limit of {MAX_SYNTHETIC_RATINGS:,}; lower the users, items or density"
         )
     factor_cells = (int(s["n_users"]) + int(s["n_items"])) * int(s["rank"])
     if factor_cells > MAX_SYNTHETIC_FACTOR_CELLS:
         fail(
-            f"(n_users + n_items) x rank = {factor_cells:,} true-factor entries, more than the "
-            f"limit of {MAX_SYNTHETIC_FACTOR_CELLS:,}; lower the users, items or rank"
+            f"(n_users + n_items) x rank = {_count(factor_cells)} true-factor entries, more "
+            f"than the limit of {MAX_SYNTHETIC_FACTOR_CELLS:,}; lower the users, items or rank"
         )
     cells = int(s["n_users"]) * int(s["n_items"])
     if cells > _EXACT_SAMPLING_CELLS and float(s["density"]) > 0.5:
@@ -200,6 +218,21 @@ def _check_settings(s: dict[str, Any]) -> None:
             fail("clusters need rank ≥ 2 (factor 0 is the level, tastes start at factor 1)")
         if not 1 <= int(s["clusters"]) <= int(s["n_items"]):
             fail(f"clusters must be between 1 and n_items, got {s['clusters']}")
+
+
+def _count(n: int) -> str:
+    """A count for a message: 1,234,567, or 1.2e+40 when the digits would fill the line."""
+    return f"{n:,}" if n < 10**15 else f"{float(min(n, 10**300)):.1e}"
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and bool(np.isfinite(value))
+
+
+def _is_whole(value: Any) -> bool:
+    if isinstance(value, (int, np.integer)):
+        return True
+    return _is_finite_number(value) and float(value).is_integer()
 
 
 def _true_factors(

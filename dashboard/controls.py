@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from .settings import MAX_ITERATIONS, MAX_K
+
 
 def log_steps(low: float, high: float, mantissas: Sequence[int] = (1, 2, 5)) -> list[float]:
     """Every m·10ᵉ (m in ``mantissas``) from ``low`` to ``high``, ascending: a log scale with
@@ -31,6 +33,28 @@ SWEEP_LAMBDAS = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 ALPHAS = [0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0]
 #: Relative changes of the objective below which a fit may stop.
 TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+
+# ----------------------------------------------------------------------------- number ranges
+# What each numeric widget offers, lowest and highest (both included). The widgets are drawn
+# with these bounds, and a link's values are checked against the same ones (``scenes``), so a
+# link can ask for nothing a widget could not.
+K_RANGE = (1, MAX_K)
+LAMBDA_RANGE = (LAMBDAS[0], LAMBDAS[-1])
+ITERATIONS_RANGE = (1, MAX_ITERATIONS)
+SEED_RANGE = (0, 2**31 - 1)
+FRACTION_RANGE = (0.05, 0.5)
+N_PER_USER_RANGE = (1, 5)
+TOLERANCE_RANGE = (min(TOLERANCES), max(TOLERANCES))
+PATIENCE_RANGE = (1, 10)
+#: The Latent page's neighbours and recommendations.
+NEIGHBOURS_RANGE = (3, 20)
+#: The Reconstruction page's users (items) shown; fewer when the data have fewer.
+SHOWN_RANGE = (1, 5000)
+#: The replay's frames: the start and two half-steps per iteration.
+FRAME_RANGE = (0, 2 * MAX_ITERATIONS)
+#: The update by hand's iterations (and "next") and its ratings added (the data bound them).
+UPDATE_ITERATION_RANGE = (1, MAX_ITERATIONS)
+UPDATE_STEP_RANGE = (0, 2**31 - 1)
 
 
 def snap(value: float, options: Sequence[float]) -> float:

@@ -65,14 +65,25 @@ def load_sample_dataset(name: str) -> Dataset:
     )
 
 
+class GeneratorError(ValueError):
+    """Generator settings that ``ac.synthetic`` refuses (too large, out of range); the message
+    says what is wrong and what to change, with the library's limit."""
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _synthetic_cached(params: tuple) -> Any:
     return ac.synthetic(**dict(params))
 
 
 def synthetic_dataset(**params: Any) -> Dataset:
-    """A generated dataset (with its true factors), cached on the parameters."""
-    truth = _synthetic_cached(tuple(sorted(params.items())))
+    """A generated dataset (with its true factors), cached on the parameters.
+
+    Every way to generate data (the Data page's form, a link) comes here, and ``ac.synthetic``
+    checks the settings and its size limits first. Raises ``GeneratorError`` when it refuses."""
+    try:
+        truth = _synthetic_cached(tuple(sorted(params.items())))
+    except ac.RatingsError as error:
+        raise GeneratorError(str(error).removeprefix("synthetic(): ")) from error
     name = (
         f"Synthetic {params.get('n_users')}×{params.get('n_items')}, "
         f"rank {params.get('rank')}, seed {params.get('seed')}"

@@ -22,6 +22,7 @@ from .scenes import (
     PAGE_CHOICES,
     Scene,
     decode_scene,
+    drop_unknown_names,
     encode_scene,
     generator_defaults,
     generator_settings,
@@ -34,6 +35,7 @@ log = logging.getLogger("als_explorer")
 RESTORED_KEY = "scene_restored"
 NOTICES_KEY = "scene_notices"
 PENDING_UPLOAD_KEY = "scene_pending_upload"  # (file name, fingerprint when the link was opened)
+KEPT = "The data you had are still in use; the rest of the link applies."
 
 
 def page_slug(page: Any) -> str:
@@ -56,6 +58,9 @@ def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
     scene, problems = decode_scene({"page": page_slug(page), **params})
     notices = [f"This link's {problem}." for problem in problems]
     notices += _restore_data(scene)
+    if PENDING_UPLOAD_KEY not in st.session_state:  # the names are checked once data are here
+        scene, problems = drop_unknown_names(scene, *session.labels())
+        notices += [f"This link's {problem}." for problem in problems]
     if scene.settings:
         session.set_settings({**session.current_settings(), **scene.settings})
     for key, value in scene.choices.items():
@@ -105,7 +110,11 @@ def _restore_data(scene: Scene) -> list[str]:
                 return [f"This link's sample {name!r} does not exist; the default data are used."]
             session.set_dataset(data_sources.load_sample_dataset(name))
         elif kind == "synthetic":
-            session.set_dataset(data_sources.synthetic_dataset(**(scene.generator or {})))
+            try:
+                dataset = data_sources.synthetic_dataset(**(scene.generator or {}))
+            except data_sources.GeneratorError as error:
+                return [f"This link's generated data were refused: {error} {KEPT}"]
+            session.set_dataset(dataset)
         elif kind == "movielens-100k":
             session.set_dataset(data_sources.movielens_dataset())
         elif kind == "model":  # a saved model's directory on the server: opened again
@@ -118,8 +127,9 @@ def _restore_data(scene: Scene) -> list[str]:
             ]
         elif kind == "upload":
             st.session_state[PENDING_UPLOAD_KEY] = (name, session.current_fingerprint())
-    except Exception as error:  # a generator or download failure must not break the page
-        return [f"This link's data could not be loaded ({error}); the default data are used."]
+    except Exception as error:  # a download or model failure must not break the page
+        log.exception("could not load the data of a link")
+        return [f"This link's data could not be loaded ({error}). {KEPT}"]
     return []
 
 

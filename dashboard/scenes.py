@@ -19,12 +19,13 @@ it is restored, and a notice asks for the file until it is uploaded or other dat
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import als_core as ac
 
+from . import controls
 from .experiment_work import EXPERIMENTS
 
 HOME = "home"
@@ -62,6 +63,44 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"expected 1 or 0, got {text!r}")
 
 
+def _shown(number: float) -> str:
+    return f"{number:,}" if isinstance(number, int) else f"{number:g}"
+
+
+def parse_int_in(low: int, high: int) -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` to ``high`` (both included)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_int(text)
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not low <= value <= high:
+            raise ValueError(
+                f"expected a whole number from {_shown(low)} to {_shown(high)}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def parse_float_in(low: float, high: float) -> Callable[[str], float]:
+    """A parser of finite numbers from ``low`` to ``high`` (both included)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = parse_float(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise ValueError(
+                f"expected a number from {_shown(low)} to {_shown(high)}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
 def parse_choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in allowed:
@@ -71,9 +110,20 @@ def parse_choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def parse_int_or(*words: str) -> Callable[[str], int | str]:
+def parse_int_or(low: int, high: int, *words: str) -> Callable[[str], int | str]:
+    """A parser of one of ``words`` or a whole number from ``low`` to ``high``."""
+    number = parse_int_in(low, high)
+
     def parse(text: str) -> int | str:
-        return text if text in words else parse_int(text)
+        if text in words:
+            return text
+        try:
+            return number(text)
+        except ValueError:
+            raise ValueError(
+                f"expected {' or '.join(words)} or a whole number from {_shown(low)} to "
+                f"{_shown(high)}, got {text!r}"
+            ) from None
 
     return parse
 
@@ -121,37 +171,60 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def parse_generator_value(text: str) -> Any:
-    """A generator setting from the URL: none, 1/0-free booleans (true/false), numbers, a~b."""
-    lowered = text.strip().lower()
-    if lowered == "none":
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if "~" in text:
-        return tuple(parse_float(part) for part in text.split("~"))
-    number = float(text)
-    return int(number) if number.is_integer() and "." not in text and "e" not in lowered else number
+def parse_optional(parser: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parser``, or None for the word "none"."""
+
+    def parse(text: str) -> Any:
+        return None if str(text).strip().lower() == "none" else parser(text)
+
+    return parse
+
+
+def parse_pair(text: str) -> tuple[float, float]:
+    """Two finite numbers joined by ``~`` ("1~5")."""
+    parts = str(text).split(LIST_SEPARATOR)
+    if len(parts) != 2:
+        raise ValueError(f"expected two numbers joined by ~ (low~high), got {text!r}")
+    low, high = (parse_float(part) for part in parts)
+    return (low, high)
+
+
+#: The generator's settings in a link (``gen=name:value,…``): name -> parser. Only the types are
+#: checked here; ``ac.synthetic`` checks the values and its size limits, for every caller.
+GENERATOR_PARAMS: dict[str, Callable[[str], Any]] = {
+    "n_users": parse_int,
+    "n_items": parse_int,
+    "rank": parse_int,
+    "density": parse_float,
+    "noise": parse_float,
+    "scale": parse_pair,
+    "rounding": parse_optional(parse_float),
+    "clip": parse_bool,
+    "popularity_skew": parse_float,
+    "clusters": parse_optional(parse_int),
+    "cluster_spread": parse_float,
+    "seed": parse_optional(parse_int),
+}
 
 
 MODEL_PARAMS.update(
     {
-        "k": ("k", parse_int),
-        "lam": ("lam", parse_float),
-        "it": ("iterations", parse_int),
+        "k": ("k", parse_int_in(*controls.K_RANGE)),
+        "lam": ("lam", parse_float_in(*controls.LAMBDA_RANGE)),
+        "it": ("iterations", parse_int_in(*controls.ITERATIONS_RANGE)),
         "reg": ("regularization", parse_choice("plain", "weighted")),
         "bias": ("biases", parse_bool),
-        "seed": ("seed", parse_int),
+        "seed": ("seed", parse_int_in(*controls.SEED_RANGE)),
     }
 )
 EXTRA_PARAMS.update(
     {
         "split": ("split", parse_choice("random", "per_user", "by_time", "none")),
-        "frac": ("fraction", parse_float),
-        "hold": ("n_per_user", parse_int),
+        "frac": ("fraction", parse_float_in(*controls.FRACTION_RANGE)),
+        "hold": ("n_per_user", parse_int_in(*controls.N_PER_USER_RANGE)),
         "stop": ("stopping", parse_choice("fixed", "tolerance", "patience")),
-        "tol": ("tol", parse_float),
-        "pat": ("patience", parse_int),
+        "tol": ("tol", parse_float_in(*controls.TOLERANCE_RANGE)),
+        "pat": ("patience", parse_int_in(*controls.PATIENCE_RANGE)),
     }
 )
 PAGE_CHOICES.update(
@@ -159,21 +232,21 @@ PAGE_CHOICES.update(
         "update": {
             "side": ("update_side", parse_choice("users", "items")),
             "who": ("", parse_text),  # update_user or update_item, by side (see below)
-            "iter": ("update_iteration", parse_int_or("next")),
-            "step": ("update_step", parse_int),
+            "iter": ("update_iteration", parse_int_or(*controls.UPDATE_ITERATION_RANGE, "next")),
+            "step": ("update_step", parse_int_in(*controls.UPDATE_STEP_RANGE)),
         },
-        "replay": {"frame": ("replay_frame", parse_int)},
+        "replay": {"frame": ("replay_frame", parse_int_in(*controls.FRAME_RANGE))},
         "reconstruction": {
             "order": ("recon_order", parse_choice("given", "activity", "leading factor")),
-            "n_users": ("recon_n_users", parse_int),
-            "n_items": ("recon_n_items", parse_int),
+            "n_users": ("recon_n_users", parse_int_in(*controls.SHOWN_RANGE)),
+            "n_items": ("recon_n_items", parse_int_in(*controls.SHOWN_RANGE)),
             "also_users": ("recon_users", parse_names),
             "also_items": ("recon_items", parse_names),
         },
         "latent": {
             "colour": ("latent_colour", parse_choice("genre", "mean rating", "popularity")),
             "map": ("latent_fit_on", parse_choice("users and items", "items only")),
-            "n": ("latent_n", parse_int),
+            "n": ("latent_n", parse_int_in(*controls.NEIGHBOURS_RANGE)),
             "item": ("latent_item", parse_text),
             "user": ("latent_user", parse_text),
         },
@@ -186,6 +259,25 @@ PAGE_CHOICES.update(
         },
     }
 )
+#: Page choices that name users or items: (page, parameter) -> whose names ("users"/"items";
+#: None: the update page's side says).
+NAMED_CHOICES: dict[tuple[str, str], str | None] = {
+    ("update", "who"): None,
+    ("reconstruction", "also_users"): "users",
+    ("reconstruction", "also_items"): "items",
+    ("latent", "item"): "items",
+    ("latent", "user"): "users",
+}
+#: Parameters that are not settings or page choices.
+SCENE_PARAMS = ("page", "data", "gen", "present")
+
+
+def known_params() -> set[str]:
+    """Every parameter some page's link may carry."""
+    known = {*SCENE_PARAMS, *MODEL_PARAMS, *EXTRA_PARAMS}
+    for choices in PAGE_CHOICES.values():
+        known.update(choices)
+    return known
 
 
 # --------------------------------------------------------------------------------- the scene
@@ -242,10 +334,16 @@ def encode_scene(
 def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
     """A scene from query parameters, and a note for every value that could not be used.
 
-    Unknown parameters are ignored; a bad value is dropped (the default stays) with a note.
+    A parameter this app does not read and a value out of its range are dropped (the default
+    stays) with a note each: the rest of the link still applies.
     """
     flat = {key: (value[-1] if isinstance(value, list) else value) for key, value in params.items()}
-    problems: list[str] = []
+    known = known_params()
+    problems = [
+        f"parameter {name!r} is not one this app reads, so it was ignored"
+        for name in flat
+        if name not in known
+    ]
 
     def parsed(param: str, parser: Callable[[str], Any]) -> Any:
         try:
@@ -272,10 +370,13 @@ def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
             if not part.strip():
                 continue
             name, sep, text = part.partition(":")
+            name = name.strip()
             try:
                 if not sep:
                     raise ValueError("expected name:value")
-                generator[name.strip()] = parse_generator_value(text)
+                if name not in GENERATOR_PARAMS:
+                    raise ValueError(f"the generator's settings are {', '.join(GENERATOR_PARAMS)}")
+                generator[name] = GENERATOR_PARAMS[name](text.strip())
             except ValueError as error:
                 problems.append(f"generator setting {part!r} was ignored ({error})")
     settings = {}
@@ -309,6 +410,41 @@ def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
         presenter=presenter,
     )
     return scene, problems
+
+
+def drop_unknown_names(
+    scene: Scene, user_names: Iterable[Any], item_names: Iterable[Any]
+) -> tuple[Scene, list[str]]:
+    """The scene without the users and items that these data do not have, and a note for each
+    parameter that named one (the page then shows its default choice)."""
+    page = scene.page or ""
+    known = {"users": {str(n) for n in user_names}, "items": {str(n) for n in item_names}}
+    choices = dict(scene.choices)
+    problems = []
+    for (owner, param), side in NAMED_CHOICES.items():
+        if owner != page:
+            continue
+        key = PAGE_CHOICES[page][param][0]
+        if side is None:  # the update page: its side parameter says whose name it is
+            side = choices.get("update_side") or "users"
+            key = who_key(side)
+        if key not in choices:
+            continue
+        value = choices[key]
+        wanted = value if isinstance(value, list) else [value]
+        missing = [name for name in wanted if str(name) not in known[side]]
+        if not missing:
+            continue
+        whom = "user" if side == "users" else "item"
+        named = ", ".join(repr(name) for name in missing)
+        problems.append(
+            f"{param}={format_value(value)!r} was ignored (these data have no {whom} {named})"
+        )
+        if isinstance(value, list):
+            choices[key] = [name for name in value if name not in missing]
+        else:
+            del choices[key]
+    return replace(scene, choices=choices), problems
 
 
 def generator_defaults() -> dict[str, Any]:

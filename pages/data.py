@@ -23,8 +23,6 @@ from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
-#: Generated data sets are kept below this many ratings so one session cannot hog the server.
-MAX_GENERATED_RATINGS = 2_000_000
 #: The download's job (``dashboard.jobs``) and its key: the same archive for everyone.
 MOVIELENS_JOB = "data_movielens"
 MOVIELENS_KEY = ("movielens-100k",)
@@ -71,14 +69,7 @@ def generate_tab() -> None:
         submitted = st.form_submit_button("Generate", type="primary")
     if not submitted:
         return
-    expected = int(n_users * n_items * density)
-    if expected > MAX_GENERATED_RATINGS:
-        st.error(
-            f"That would be about {expected:,} ratings; the limit here is "
-            f"{MAX_GENERATED_RATINGS:,}. Lower the users, items or density."
-        )
-        return
-    try:
+    try:  # the generator's own limits apply (ac.MAX_SYNTHETIC_RATINGS and co.)
         dataset = data_sources.synthetic_dataset(
             n_users=int(n_users),
             n_items=int(n_items),
@@ -89,8 +80,9 @@ def generate_tab() -> None:
             popularity_skew=float(skew),
             clusters=int(clusters) if clusters and rank >= 2 else None,
         )
-    except (ac.RatingsError, ValueError) as error:
+    except data_sources.GeneratorError as error:
         st.error(f"Could not generate these data: {error}")
+        st.info(f"Your previous dataset, **{session.current_dataset().name}**, is still in use.")
         return
     session.set_dataset(dataset)
     st.success(f"Now using {dataset.name}.")

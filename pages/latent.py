@@ -85,7 +85,8 @@ active_first = controls.choice_options(
 # Remembered or linked choices that these data cannot show fall back to the defaults.
 keep_valid("latent_colour", colour_options, colour_options[0])
 keep_valid("latent_fit_on", list(FIT_ON_CHOICES), FIT_ON_CHOICES[0])
-st.session_state["latent_n"] = int(min(max(int(st.session_state.get("latent_n", 8)), 3), 20))
+low, high = controls.NEIGHBOURS_RANGE
+st.session_state["latent_n"] = int(min(max(int(st.session_state.get("latent_n", 8)), low), high))
 with presenter.controls():
     top = st.columns([1.2, 1, 1])
     colour_by = top[0].radio(
@@ -99,7 +100,7 @@ with presenter.controls():
         help="The 2-D basis (PCA) is fitted once, on these points, and applied to users and "
         "items alike. With k = 2 the map shows the raw factors.",
     )
-    n_show = top[2].slider("Neighbours and recommendations", 3, 20, key="latent_n")
+    n_show = top[2].slider("Neighbours and recommendations", low, high, key="latent_n")
     keep_valid("latent_similarity", list(SIMILARITY_CHOICES), SIMILARITY_CHOICES[0])
     pick = st.columns([1, 1, 1])
     similarity_by = pick[2].radio(

@@ -9,7 +9,7 @@ import streamlit as st
 import als_core as ac
 from als_core import embed
 from dashboard import fitting, formulas, presenter, scene_url, session, settings, shell, slides
-from dashboard.controls import choice_options
+from dashboard.controls import SHOWN_RANGE, choice_options
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
@@ -20,7 +20,7 @@ CELL_LIMIT = 200
 DEFAULT_SHOWN = 60
 #: The sliders offer at most this many most active users / most rated items: every cell shown
 #: is predicted (5,000 × 5,000 takes ~2 s at k = 50) and then averaged into ≤ 200×200 blocks.
-MAX_SHOWN = 5000
+MAX_SHOWN = SHOWN_RANGE[1]
 ORDER_NOTES = {
     "given": "in data order",
     "activity": "most ratings first",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import (
+    controls,
     fitting,
     formulas,
     implicit_view,
@@ -101,7 +102,7 @@ def settings_panel(ratings, saved: dict) -> dict:
             help="Let each user and item have its own offset, so the factors model taste only.",
         )
         iterations = st.slider(
-            "Iterations (at most)", 1, settings.MAX_ITERATIONS, key="train_w_iterations"
+            "Iterations (at most)", *controls.ITERATIONS_RANGE, key="train_w_iterations"
         )
 
     with st.container(border=True):
@@ -119,12 +120,18 @@ def settings_panel(ratings, saved: dict) -> dict:
         n_per_user = st.session_state["train_w_n_per_user"]
         if split == "random":
             fraction = st.slider(
-                "Share held out", 0.05, 0.5, step=0.05, key="train_w_fraction", format="%.2f"
+                "Share held out",
+                *controls.FRACTION_RANGE,
+                step=0.05,
+                key="train_w_fraction",
+                format="%.2f",
             )
         elif split in ("per_user", "by_time"):
-            n_per_user = st.slider("Ratings held out per user", 1, 5, key="train_w_n_per_user")
+            n_per_user = st.slider(
+                "Ratings held out per user", *controls.N_PER_USER_RANGE, key="train_w_n_per_user"
+            )
         seed = st.number_input(
-            "Seed (split and starting factors)", 0, 2**31 - 1, step=1, key="train_w_seed"
+            "Seed (split and starting factors)", *controls.SEED_RANGE, step=1, key="train_w_seed"
         )
 
     with st.container(border=True):
@@ -147,8 +154,7 @@ def settings_panel(ratings, saved: dict) -> dict:
         elif stopping == "patience":
             patience = st.slider(
                 "Iterations without a better validation RMSE",
-                1,
-                10,
+                *controls.PATIENCE_RANGE,
                 key="train_w_patience",
                 help="The factors of the best validation iteration are kept.",
             )

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import data_sources, experiment_work, scenes
+from dashboard import controls, data_sources, experiment_work, scenes
 from dashboard.settings import DEFAULT_SETTINGS
 from tests.app_support import APP, open_app, sidebar_text
 
@@ -26,7 +26,7 @@ def encode(scene: scenes.Scene) -> dict[str, str]:
 model_settings = st.fixed_dictionaries(
     {
         "k": st.integers(1, 64),
-        "lam": st.floats(0, 1e3, allow_nan=False, allow_infinity=False),
+        "lam": st.floats(*controls.LAMBDA_RANGE, allow_nan=False, allow_infinity=False),
         "iterations": st.integers(1, 50),
         "regularization": st.sampled_from(["plain", "weighted"]),
         "biases": st.booleans(),

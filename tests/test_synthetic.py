@@ -180,3 +180,28 @@ def test_the_largest_allowed_size_is_generated():
 
     d = ac.synthetic(n_users=2_000, n_items=1_000, rank=2, density=1.0, seed=0)
     assert d.ratings.nnz == 2_000_000 == MAX_SYNTHETIC_RATINGS
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"n_users": float("nan")}, "n_users must be a whole number"),
+        ({"n_users": 2.5}, "n_users must be a whole number"),
+        ({"n_items": True}, "n_items must be a whole number"),
+        ({"rank": "3"}, "rank must be a whole number"),
+        ({"density": float("nan")}, "density must be a finite number"),
+        ({"noise": float("inf")}, "noise must be a finite number"),
+        ({"seed": -1}, r"seed must be ≥ 0"),
+        ({"scale": (1.0,)}, "scale must be two finite numbers"),
+        ({"scale": (1.0, float("inf"))}, "scale must be two finite numbers"),
+        # sizes too large for a float: counted exactly, refused by the size limit
+        ({"n_users": 10**400, "n_items": 3, "density": 1e-300}, "more than the limit"),
+        ({"n_users": 10**308, "n_items": 10**308}, r"about 1\.0e\+299 ratings"),
+    ],
+)
+def test_odd_values_are_refused_in_words_naming_the_setting(bad, message):
+    """A link's generator settings reach synthetic() as written: none may end in a Python
+    error (OverflowError, IndexError, numpy's seed message) instead of a RatingsError."""
+    settings = {"n_users": 20, "n_items": 20, "rank": 2, "seed": 0} | bad
+    with pytest.raises(ac.RatingsError, match=message):
+        ac.synthetic(**settings)
