@@ -106,6 +106,8 @@ def render_sidebar_model() -> None:
     )
     if fitting.training_stopped():
         st.caption("Training was stopped before the end (see the Train page).")
+    if fitting.training_failure():
+        st.caption("Training with the current settings failed; this is the previous model.")
     if fit.external:
         st.caption("Opened from a model directory: trained outside the app, not refitted here.")
 

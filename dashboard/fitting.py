@@ -37,6 +37,31 @@ SESSION_FITS_KEPT = 8
 #: How long a run started by Stop waits for the stopped fit to finish its half-step.
 STOP_WAIT_SECONDS = 60
 WAITING = "Waiting for a free training slot (other sessions are training)…"
+#: Session key: {(data fingerprint, settings key): what went wrong training with them}.
+FAILED_KEY = "train_failed"
+
+
+class TrainingFailed(ValueError):
+    """Training with the current settings failed and there is no earlier model of these data
+    to show instead; the message says what happened and what to do."""
+
+
+def failure_message(error: BaseException) -> str:
+    """What a failed fit means to the person training: what happened, then what to do."""
+    if isinstance(error, ac.NonFiniteFactorsError):
+        return (
+            "Training went numerically unstable: the factors became NaN or infinite. Try a "
+            "larger λ, fewer factors k, or biases on; ratings on a very large scale do this too "
+            "(rescale them)."
+        )
+    if isinstance(error, MemoryError):
+        return "Training ran out of memory on this server. Try fewer factors k, or smaller data."
+    if isinstance(error, ValueError):  # the library's own words: what is wrong, how to fix it
+        return f"Training with these settings failed: {str(error).rstrip('.')}."
+    return (
+        "Training failed unexpectedly (the details were written to the server log). Try "
+        "other settings, or reload the page."
+    )
 
 
 def solver_engine() -> str:
@@ -96,6 +121,8 @@ def current_fit() -> FitResult:
         fits.move_to_end(key)
         st.session_state["train_current_key"] = key
         return fits[key]
+    if key in _failures():  # not again on every page and rerun: the previous model stands
+        return _instead_of_failed(key)
     if st.session_state.get(session.STOPPED_KEY) == key:
         stopped = _after_stop(key)
         if stopped is not None:
@@ -110,9 +137,13 @@ def current_fit() -> FitResult:
     jobs.start(FIT_JOB, key, work, describe=jobs.as_reported, waiting=WAITING)
     ended = jobs.watch(FIT_JOB, stop_label="Stop training", on_stop=request_stop, stop_args=(key,))
     if ended is None or ended.outcome is None:
-        if ended is not None and ended.error is not None:
-            raise ended.error  # the error boundary shows the library's own words
-        raise RuntimeError("the training job ended without a model")
+        if ended is None or ended.error is None:  # stopped before a slot was free: try again
+            previous = _previous_fit(key)
+            if previous is not None:
+                return previous
+            raise TrainingFailed("Training was stopped before it began: reload the page.")
+        _failures()[key] = failure_message(ended.error)  # the job logged the traceback
+        return _instead_of_failed(key)
     _remember_fit(key, ended.outcome.value)
     return ended.outcome.value
 
@@ -120,6 +151,40 @@ def current_fit() -> FitResult:
 def _fits() -> OrderedDict:
     session.ensure_session()
     return st.session_state["train_fits"]
+
+
+def _failures() -> dict[tuple, str]:
+    return st.session_state.setdefault(FAILED_KEY, {})
+
+
+def training_failure() -> str | None:
+    """What went wrong training with the current settings (then ``current_fit()`` returns the
+    previous model of the same data), or None."""
+    return st.session_state.get(FAILED_KEY, {}).get(current_fit_key())
+
+
+def retry_training() -> None:
+    """Widget callback: forget the failure of the current settings, so they are trained again."""
+    _failures().pop(current_fit_key(), None)
+
+
+def _previous_fit(key: tuple) -> FitResult | None:
+    """The model shown last, if it is of the same data as ``key``."""
+    previous = st.session_state.get("train_current_key")
+    fits = _fits()
+    if previous in fits and previous[0] == key[0]:
+        return fits[previous]
+    return None
+
+
+def _instead_of_failed(key: tuple) -> FitResult:
+    previous = _previous_fit(key)
+    if previous is None:
+        raise TrainingFailed(
+            f"{_failures()[key]} No model of these data could be trained yet: change the "
+            "settings on the Train page, or choose other data on the Data page."
+        )
+    return previous
 
 
 def training_stopped() -> bool:
@@ -159,11 +224,7 @@ def _after_stop(key: tuple) -> FitResult | None:
                 st.session_state.pop(session.STOPPED_KEY, None)
             _remember_fit(key, ended.outcome.value)
             return ended.outcome.value
-    previous = st.session_state.get("train_current_key")
-    fits = _fits()
-    if previous in fits and previous[0] == key[0]:
-        return fits[previous]
-    return None
+    return _previous_fit(key)
 
 
 def _remember_fit(key: tuple, fit: FitResult) -> None:

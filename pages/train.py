@@ -297,6 +297,14 @@ def main() -> None:
     session.set_settings(chosen)
     with charts_col:
         fit = fitting.current_fit()
+        failure = fitting.training_failure()
+        if failure:  # the previous model of these data stands
+            st.error(failure, icon=":material/error:")
+            st.info(
+                f"The charts show the previous model (k = {fit.settings['k']}, "
+                f"λ = {fit.settings['lam']:g}). Change a setting to train again.",
+            )
+            st.button("Try again", key="train_retry", on_click=fitting.retry_training)
         if fitting.training_stopped():
             if fit.model.stop_reason_ == "callback":
                 what = f"the model as it was after iteration {fit.model.n_iter_}"

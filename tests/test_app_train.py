@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import als_core as ac
 from dashboard import data_sources, fitting, jobs
 from dashboard.settings import DEFAULT_SETTINGS, effective_settings, settings_key
-from tests.app_support import chart, figure_array, metrics
+from tests.app_support import chart, figure_array, metrics, open_app, rerun, sidebar_text
 
 PAGE = "pages/train.py"
 MOVIE_NIGHT = ac.load_sample("movie_night")
@@ -194,3 +194,59 @@ def test_a_stop_never_shows_a_model_of_other_data(at):
     at.run()
     assert not at.warning
     assert at.session_state["train_current_key"][0] == tiny.fingerprint()
+
+
+def overflowing_dataset() -> data_sources.Dataset:
+    """Ratings of 1e160, past every check of the reader and of Ratings (the values are changed
+    after the checks): they stand for any data on which the library's fit fails. With biases
+    the mean absorbs them and the fit works; without, the factors overflow to NaN."""
+    ratings = ac.load_sample("tiny")
+    ratings = ac.Ratings(
+        matrix=ratings.matrix.copy(), user_ids=ratings.user_ids, item_ids=ratings.item_ids
+    )
+    ratings.matrix.data[:] = 1e160
+    return data_sources.Dataset(name="Overflowing", ratings=ratings, source="upload:huge.csv")
+
+
+def open_on_overflowing_data(biases: bool) -> AppTest:
+    dataset = overflowing_dataset()
+    return open_app(
+        PAGE,
+        state={
+            "data_dataset": dataset,
+            "data_fingerprint": dataset.ratings.fingerprint(),
+            "train_settings": {**DEFAULT_SETTINGS, "split": "none", "biases": biases},
+        },
+    )
+
+
+def test_a_fit_that_goes_non_finite_keeps_the_previous_model_and_says_what_to_do():
+    at = open_on_overflowing_data(biases=True)
+    assert not at.error
+    before = metrics(at)["Train RMSE"]
+    at.toggle(key="train_w_biases").set_value(False)
+    rerun(at)
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("Training went numerically unstable")
+    assert "larger λ" in error  # what to do
+    assert not any("Something went wrong" in e for e in [error, *(i.value for i in at.info)])
+    # The previous model stands: its numbers, on the page and in the sidebar.
+    assert metrics(at)["Train RMSE"] == before
+    assert "biases on" in sidebar_text(at)
+    assert any("previous model" in info.value for info in at.info)
+    rerun(at)  # not retrained on every rerun (the second fit used to break the sidebar)
+    assert len(at.error) == 1 and metrics(at)["Train RMSE"] == before
+    at.toggle(key="train_w_biases").set_value(True)
+    rerun(at)
+    assert not at.error and metrics(at)["Train RMSE"] == before
+
+
+def test_a_first_fit_that_fails_says_why_instead_of_the_page_error():
+    at = open_on_overflowing_data(biases=False)
+    errors = [e.value for e in at.error]
+    assert errors and all("Something went wrong" not in e for e in errors)
+    assert "Training went numerically unstable" in errors[0]
+    assert "choose other data on the Data page" in errors[0]
+    sidebar = [w.value for w in at.sidebar.warning]
+    assert any(w.startswith("No model: Training went numerically unstable") for w in sidebar)
+    assert at.slider(key="train_w_k")  # the settings are there to change
