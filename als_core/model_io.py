@@ -238,7 +238,9 @@ Open it with `als_core.load_model(path)` or any Parquet and JSON reader.
 
 
 # --------------------------------------------------------------------------------- loading
-def load_model(directory: str | os.PathLike[str]) -> ALS:
+def load_model(
+    directory: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+) -> ALS:
     """Rebuild a fitted ``ac.ALS`` from a directory written by ``save_model`` (or the CLI).
 
     The result predicts, recommends and finds neighbours exactly as the saved model did.
@@ -247,7 +249,12 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
     ----------
     directory : str or path-like
         A model directory, as ``save_model`` or ``python -m als_core fit --out DIR`` write it
-        (the module docstring lists its files).
+        (the module docstring lists its files). The manifest names them; each must be a plain
+        file name in the directory.
+    root : str or path-like, optional
+        A folder every file read must lie in once symbolic links are followed: a server that
+        opens directories its visitors name passes the folder they may open from, so a link
+        inside it to a file elsewhere is refused instead of read.
 
     Returns
     -------
@@ -260,8 +267,9 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
     Raises
     ------
     ModelDirError
-        No such directory, or a file that is missing, unreadable or inconsistent with the
-        others (the message names it).
+        No such directory, or a file that is missing, unreadable, inconsistent with the
+        others, named by a path instead of a file name, or outside ``root`` (the message names
+        it).
 
     Examples
     --------
@@ -282,8 +290,11 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
     folder = Path(directory)
     if not folder.is_dir():
         raise ModelDirError(f"no model directory at {folder}: it does not exist or is a file")
-    manifest = _read_manifest(folder)
-    files = {**FILES, **manifest.get("files", {})}
+    inside = _confined(Path(root).resolve() if root is not None else None)
+    manifest = _read_manifest(folder, inside)
+    files = _file_names(manifest)
+    for name in files.values():
+        inside(folder / name)
     record = _read_run(folder / files["run"])
     params = dict(record.settings)
     extra = record.extra
@@ -321,8 +332,49 @@ def load_model(directory: str | os.PathLike[str]) -> ALS:
     return model
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
+def _confined(root: Path | None) -> Any:
+    """A check that a path, symbolic links followed, lies in ``root`` (no check without one)."""
+
+    def inside(path: Path) -> None:
+        if root is None:
+            return
+        real = path.resolve()
+        if real != root and root not in real.parents:
+            raise ModelDirError(  # not where it leads: that is outside what may be shown
+                f"{path.name} in the model directory links to a file outside {root}: copy the "
+                "file itself into the directory instead of linking to it"
+            )
+
+    return inside
+
+
+def _file_names(manifest: dict[str, Any]) -> dict[str, str]:
+    """The manifest's files: plain names in the model directory (a path could read any file
+    the process can, wherever the directory came from)."""
+    files = {**FILES, **manifest.get("files", {})}
+    for role, name in files.items():
+        if not isinstance(name, str) or not is_plain_name(name):
+            raise ModelDirError(
+                f"{MANIFEST} names the {role} file {name!r}; a model directory's files must be "
+                "plain file names in it (no folders, no '..')"
+            )
+    return files
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` is a file name a model directory may hold (no folder, no "..")."""
+    return (
+        name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and Path(name).name == name
+    )
+
+
+def _read_manifest(folder: Path, inside: Any) -> dict[str, Any]:
     path = folder / MANIFEST
+    inside(path)
     if not path.is_file():
         raise ModelDirError(
             f"{folder} holds no {MANIFEST}: it is not a model directory written by "

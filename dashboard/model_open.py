@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -118,6 +119,15 @@ def model_roots() -> list[Path]:
     return roots or [Path.cwd().resolve()]
 
 
+#: Longer text is not a path this app looks at (Linux's PATH_MAX).
+MAX_PATH_CHARS = 4096
+
+
+def root_of(path: Path) -> Path | None:
+    """The allowed root (``model_roots()``) that holds ``path`` (resolved), or None."""
+    return next((root for root in model_roots() if path == root or root in path.parents), None)
+
+
 def model_path(text: str) -> Path:
     """The model directory a user typed: quotes and ~ allowed; a file of a model directory
     (manifest.json, …) means its folder. Raises ``ModelOpenError`` for what cannot be one,
@@ -128,9 +138,29 @@ def model_path(text: str) -> Path:
             "Enter the path of a model directory on the server, e.g. the --out folder of "
             "`python -m als_core fit`."
         )
+    if "\0" in raw:
+        raise ModelOpenError(
+            "That path holds a NUL character, which no file or folder name can: enter the "
+            "model directory's path as it is."
+        )
+    if len(raw) > MAX_PATH_CHARS:
+        raise ModelOpenError(
+            f"That path is {len(raw):,} characters long; a path here has at most "
+            f"{MAX_PATH_CHARS:,}. Enter the model directory's path."
+        )
+    try:
+        return _existing_model_path(raw)
+    except OSError as error:  # e.g. a name longer than the file system allows
+        raise ModelOpenError(
+            f"That path cannot be read on the server ({error.strerror or error}). Enter the "
+            "model directory's path."
+        ) from error
+
+
+def _existing_model_path(raw: str) -> Path:
     path = Path(os.path.expanduser(raw)).resolve()
     roots = model_roots()
-    if not any(path == root or root in path.parents for root in roots):
+    if root_of(path) is None:
         allowed = ", ".join(str(root) for root in roots)
         raise ModelOpenError(
             f"This app opens model directories only from folders under {allowed}. Save the "
@@ -172,10 +202,11 @@ def _directory_signature(path: Path) -> tuple:
 
 
 @st.cache_resource(max_entries=MODELS_KEPT, show_spinner=False)
-def _load_model_dir(path: str, signature: tuple) -> tuple[ac.ALS, str]:
+def _load_model_dir(path: str, signature: tuple, root: str) -> tuple[ac.ALS, str]:
     """One copy per server of a model directory, shared read-only by every session that opens
-    it (``signature`` changes when the files do). Returns the model and its data fingerprint."""
-    model = ac.load_model(path)
+    it (``signature`` changes when the files do). Returns the model and its data fingerprint.
+    Every file read lies in ``root`` (symbolic links followed)."""
+    model = ac.load_model(path, root=root)
     return model, model.train_ratings_.fingerprint()
 
 
@@ -197,7 +228,8 @@ def open_model_directory(text: str) -> tuple[Dataset, FitResult]:
     Raises ``ModelOpenError`` with what is wrong and what to do; changes nothing in the session
     (call ``session.set_model`` with the result)."""
     path = model_path(text)
-    model, fingerprint = _checked_load(_load_model_dir, str(path), _directory_signature(path))
+    root = str(root_of(path))
+    model, fingerprint = _checked_load(_load_model_dir, str(path), _directory_signature(path), root)
     source = f"{MODEL_SOURCE}{path}"
     dataset = model_dataset(model, name=path.name, source=source)
     return dataset, model_fit(model, source=source, fingerprint=fingerprint)
@@ -214,24 +246,47 @@ def _unpack_model_zip(data: bytes, filename: str, folder: Path) -> None:
             "manifest.json) and upload that."
         ) from error
     files = [m for m in archive.infolist() if not m.is_dir()]
-    manifests = [m for m in files if m.filename.rsplit("/", 1)[-1] == ac.model_io.MANIFEST]
+    links = [m.filename for m in files if stat.S_ISLNK(m.external_attr >> 16)]
+    if links:
+        raise ModelOpenError(
+            f"{filename} holds symbolic links ({_listed(links)}), which this app does not "
+            "follow: zip the model directory's files themselves."
+        )
+    manifests = [m for m in files if _entry_path(m)[1] == ac.model_io.MANIFEST]
     if len(manifests) != 1:
         found = "no" if not manifests else f"{len(manifests)}"
         raise ModelOpenError(
             f"{filename} holds {found} manifest.json: zip exactly one model directory (the "
             "folder written by save_model or `python -m als_core fit --out`)."
         )
-    home = manifests[0].filename.rpartition("/")[0]
-    members = [m for m in files if m.filename.rpartition("/")[0] == home]
+    home = _entry_path(manifests[0])[0]
+    members = [m for m in files if _entry_path(m)[0] == home]
+    odd = [m.filename for m in members if not ac.model_io.is_plain_name(_entry_path(m)[1])]
+    if odd:
+        raise ModelOpenError(
+            f"{filename} holds entries whose names are not file names ({_listed(odd)}): zip "
+            "the model directory again."
+        )
     if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
         raise ModelOpenError(
             f"{filename} unpacks to more than {MAX_UNZIPPED_BYTES / 1e9:.1f} GB; open a model "
             "this large from a directory on the server instead."
         )
     for member in members:
-        name = member.filename.rpartition("/")[2]
-        with archive.open(member) as source, open(folder / name, "wb") as target:
-            shutil.copyfileobj(source, target)
+        with archive.open(member) as source, open(folder / _entry_path(member)[1], "wb") as out:
+            shutil.copyfileobj(source, out)
+
+
+def _entry_path(member: zipfile.ZipInfo) -> tuple[str, str]:
+    """(folder, file name) of a zip entry; a backslash separates too (zips made on Windows)."""
+    folder, _, name = member.filename.replace("\\", "/").rpartition("/")
+    return folder, name
+
+
+def _listed(names: list[str], shown: int = 3) -> str:
+    """A few names for a message (repr: odd characters stay visible), and how many more."""
+    text = ", ".join(repr(name[:80]) for name in names[:shown])
+    return text + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
 
 
 def open_model_zip(data: bytes, filename: str) -> tuple[Dataset, FitResult]:
@@ -240,7 +295,7 @@ def open_model_zip(data: bytes, filename: str) -> tuple[Dataset, FitResult]:
     def load(data: bytes) -> tuple[ac.ALS, str]:
         with tempfile.TemporaryDirectory(prefix="als-model-") as folder:
             _unpack_model_zip(data, filename, Path(folder))
-            model = ac.load_model(folder)  # reads everything: the folder can go
+            model = ac.load_model(folder, root=folder)  # reads everything: the folder can go
         return model, model.train_ratings_.fingerprint()
 
     model, fingerprint = _checked_load(load, data)

@@ -4,7 +4,10 @@ every exploration page works on it as it is (never refitted), bad paths keep the
 from __future__ import annotations
 
 import io
+import json
+import re
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 
@@ -105,8 +108,11 @@ def test_the_data_page_opens_a_model_directory_as_the_sessions_data_and_model(op
         (lambda tmp: _write(tmp / "ratings.csv", b"u,i,r\n1,2,3\n"), "is a file, not a model"),
         (lambda tmp: _write(tmp / "model.zip", b"PK"), "is a zip file: upload it"),
         (lambda tmp: str(tmp), "holds no manifest.json"),
+        (lambda tmp: str(tmp / ("a" * 5000)), "That path is 5,0"),
+        (lambda tmp: str(tmp / "x\0y"), "holds a NUL character"),
+        (lambda tmp: str(tmp / ("a" * 300)), "cannot be read on the server (File name too long)"),
     ],
-    ids=["missing", "empty", "csv-file", "zip-file", "not-a-model"],
+    ids=["missing", "empty", "csv-file", "zip-file", "not-a-model", "5000-chars", "nul", "long"],
 )
 def test_a_bad_path_says_why_and_keeps_the_previous_dataset(tmp_path, make_path, message):
     at = open_app(PAGE)
@@ -157,6 +163,49 @@ def test_a_damaged_model_directory_names_the_file(model_dir, tmp_path):
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
+def linked_copy(model_dir: Path, folder: Path) -> Path:
+    """A folder whose files are symbolic links to ``model_dir``'s files."""
+    folder.mkdir(parents=True)
+    for path in model_dir.iterdir():
+        (folder / path.name).symlink_to(path)
+    return folder
+
+
+def test_a_folder_of_links_to_files_outside_the_allowed_root_is_refused(
+    model_dir, monkeypatch, tmp_path
+):
+    # The folder is inside the allowed root; the files it links to are not: none may be read.
+    root = tmp_path / "root"
+    monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(root))
+    linked = linked_copy(model_dir, root / "innocent-looking")
+    at = open_directory(open_app(PAGE), str(linked))
+    (error,) = [e.value for e in at.error]
+    assert "links to a file outside" in error and "copy the file itself" in error
+    assert str(model_dir) not in error  # where the link leads is not told either
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+    assert session.MODEL_FIT_KEY not in at.session_state
+    # One link is enough: the manifest alone, or one factor file.
+    for name in ("manifest.json", "item_factors.parquet"):
+        mixed = shutil.copytree(model_dir, root / f"one-link-{name}")
+        (mixed / name).unlink()
+        (mixed / name).symlink_to(model_dir / name)
+        with pytest.raises(model_open.ModelOpenError, match=f"{name} in the model directory"):
+            model_open.open_model_directory(str(mixed))
+    # A link followed from a link: refused as well.
+    at = link_session(f"model:{linked}")
+    assert "links to a file outside" in at.warning[0].value
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+
+
+def test_links_that_stay_inside_the_allowed_root_are_followed(model_dir, monkeypatch, tmp_path):
+    root = tmp_path / "root"
+    real = shutil.copytree(model_dir, root / "real")
+    monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(root))
+    at = open_directory(open_app(PAGE), str(linked_copy(real, root / "links")))
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["data_dataset"].source == f"model:{(root / 'links').resolve()}"
+
+
 def test_a_file_inside_a_model_directory_opens_its_folder(model_dir):
     at = open_directory(open_app(PAGE), f'"{model_dir / "manifest.json"}"')  # quotes are pasted too
     assert not at.error
@@ -192,6 +241,71 @@ def test_a_zip_without_a_model_says_so_and_keeps_the_previous_dataset(model_dir)
     at.run()
     assert "holds no manifest.json" in at.error[0].value
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
+
+
+def zip_with(model_dir: Path, extra: zipfile.ZipInfo, content: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in model_dir.iterdir():
+            if f"m/{path.name}" != extra.filename:
+                archive.write(path, "m/" + path.name)
+        archive.writestr(extra, content)
+    return buffer.getvalue()
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16  # how zip -y stores a symbolic link
+    return info
+
+
+@pytest.mark.parametrize(
+    ("entry", "content", "message"),
+    [
+        (symlink_entry("m/run.json"), "/etc/passwd", r"symbolic links \('m/run.json'\)"),
+        (symlink_entry("elsewhere/x"), "../../x", "symbolic links"),
+        (zipfile.ZipInfo("m/.."), "x", "not file names"),
+        (zipfile.ZipInfo("m\\.."), "x", "not file names"),
+    ],
+    ids=["link-to-etc", "link-anywhere", "dot-dot", "backslash-dot-dot"],
+)
+def test_a_zip_with_links_or_odd_names_is_refused_and_the_data_kept(
+    model_dir, entry, content, message
+):
+    at = open_app(PAGE)
+    at.file_uploader(key="data_w_model_zip").set_value(
+        ("m.zip", zip_with(model_dir, entry, content), "application/zip")
+    )
+    at.run()
+    (error,) = [e.value for e in at.error]
+    assert re.search(message, error), error
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+
+
+def test_a_zipped_manifest_cannot_name_files_elsewhere_on_the_server(model_dir):
+    # A zip holding only a manifest whose file names are paths of another model on the server
+    # opened that model: its ratings and factors reached the uploading session.
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["files"] = {role: str(model_dir / name) for role, name in manifest["files"].items()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("m/manifest.json", json.dumps(manifest))
+    at = open_app(PAGE)
+    at.file_uploader(key="data_w_model_zip").set_value(
+        ("innocent.zip", buffer.getvalue(), "application/zip")
+    )
+    at.run()
+    (error,) = [e.value for e in at.error]
+    assert "must be plain file names" in error
+    assert at.session_state["data_dataset"].name == SAMPLE_NAME
+    assert session.MODEL_FIT_KEY not in at.session_state
+
+
+def test_a_zip_made_on_windows_opens(model_dir, loaded):
+    # Windows tools may write "folder\\file" names: the backslash separates folders there.
+    zipped_model = zipped(model_dir, folder="my-model\\")
+    dataset, fit = model_open.open_model_zip(zipped_model, "windows.zip")
+    np.testing.assert_array_equal(fit.model.item_factors_, loaded.item_factors_)
 
 
 def test_unpacking_writes_only_beside_the_manifest_and_never_outside(model_dir, tmp_path):

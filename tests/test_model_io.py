@@ -4,6 +4,7 @@ memory, and its files say so to any Parquet/JSON reader."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -174,6 +175,39 @@ def test_load_says_what_is_wrong(fitted, tmp_path):
     ratings.iloc[1:].to_parquet(path / "train_ratings.parquet")
     with pytest.raises(ModelDirError, match="does not match"):
         load_model(path)
+
+
+@pytest.mark.parametrize("name", ["../secret.json", "/etc/passwd", "sub/run.json", "..", ""])
+def test_a_manifest_may_name_only_files_in_its_directory(fitted, tmp_path, name):
+    # A path in the manifest would read any file the process can: an uploaded zip's manifest
+    # could name another model's files on the server, or anything else.
+    model, train, _ = fitted
+    path = save_model(model, train, tmp_path / "model")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["run"] = name
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelDirError, match="must be plain file names"):
+        load_model(path)
+
+
+def test_with_a_root_every_file_read_lies_in_it(fitted, tmp_path):
+    model, train, _ = fitted
+    real = save_model(model, train, tmp_path / "outside" / "model")
+    root = tmp_path / "root"
+    linked = root / "model"
+    linked.mkdir(parents=True)
+    for file in real.iterdir():
+        (linked / file.name).symlink_to(file)
+    with pytest.raises(ModelDirError, match="manifest.json in the model directory links to"):
+        load_model(linked, root=root)
+    (linked / "manifest.json").unlink()
+    shutil.copy(real / "manifest.json", linked / "manifest.json")
+    with pytest.raises(ModelDirError, match="run.json in the model directory links to"):
+        load_model(linked, root=root)
+    # Without a root the links are followed (a script's own folders), and inside it too.
+    np.testing.assert_array_equal(load_model(linked).item_factors_, model.item_factors_)
+    loaded = load_model(linked, root=tmp_path)
+    np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
 
 
 def test_item_titles_and_genres_travel_with_the_model(tmp_path):
