@@ -83,7 +83,8 @@ def synthetic_dataset(**params: Any) -> Dataset:
     try:
         truth = _synthetic_cached(tuple(sorted(params.items())))
     except ac.RatingsError as error:
-        raise GeneratorError(str(error).removeprefix("synthetic(): ")) from error
+        text = str(error).removeprefix("synthetic(): ").rstrip(".")
+        raise GeneratorError(f"{text}.") from error
     name = (
         f"Synthetic {params.get('n_users')}×{params.get('n_items')}, "
         f"rank {params.get('rank')}, seed {params.get('seed')}"

@@ -249,6 +249,7 @@ def test_a_link_asking_for_too_much_generated_data_is_refused_naming_the_limit()
     assert_no_page_error(at)
     (notice,) = link_notices(at)
     assert "5,000,000,000 ratings" in notice
+    assert "lower the users, items or density. The data you had are still in use" in notice
     assert f"limit of {ac.MAX_SYNTHETIC_RATINGS:,}" in notice
     assert at.session_state["data_fingerprint"] == movie_night  # the data it had
     assert at.session_state["train_settings"]["k"] == 3  # the rest of the link
