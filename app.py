@@ -45,7 +45,7 @@ def show_page_error(error: Exception) -> None:
     """The friendly side of the error boundary: what happened and what to do, no traceback."""
     if isinstance(error, (ac.RatingsError, ValueError)):
         # The library's messages are written for people: what is wrong and how to fix it.
-        st.error(f"This page could not be shown: {error}")
+        st.error(f"This page could not be shown: {md_escape(error)}")
     else:
         st.error(
             "Something went wrong while drawing this page. The details were written to the "
@@ -67,7 +67,7 @@ def run_page(page: st.navigation) -> None:
         with shell.framing():
             page.run()
     except shell.PageNotice as notice:  # not a failure: the page says why it shows nothing
-        st.info(str(notice), icon=":material/info:")
+        st.info(md_escape(notice), icon=":material/info:")
     except Exception as error:
         log.exception("page %r failed", getattr(page, "title", page))
         show_page_error(error)
@@ -93,7 +93,8 @@ def render_sidebar_model() -> None:
         fit = fitting.current_fit()
     except Exception as error:
         log.exception("training for the sidebar failed")
-        st.warning(f"No model: {error}" if isinstance(error, ValueError) else "No model yet.")
+        reason = md_escape(error) if isinstance(error, ValueError) else ""
+        st.warning(f"No model: {reason}" if reason else "No model yet.")
         return
     s = fit.settings
     metrics = fit_metrics(fit)

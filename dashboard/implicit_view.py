@@ -23,6 +23,7 @@ from . import jobs, session, slides
 from .controls import ALPHAS, EXPERIMENT_LAMBDAS, remember, remembered
 from .figures import experiments as figs
 from .settings import max_k
+from .text import md_escape
 
 JOB = "train_implicit"
 MODES = {
@@ -331,8 +332,9 @@ def because_you_liked(
         else "Every rating counts as an interaction here, a 1-star one too: the items credited "
         "are ones the user rated, not necessarily liked (see their ratings). "
     )
+    chosen = md_escape(items[item])  # an item name from the data, shown as written
     st.caption(
-        counted + f"The score of “{items[item]}” splits over the user's items j: Σ_j s_ij · c_uj = "
+        counted + f"The score of “{chosen}” splits over the user's items j: Σ_j s_ij · c_uj = "
         f"{frame.attrs.get('score', float('nan')):.4f}, with s_ij = y_iᵀ W_u y_j an item-item "
         "similarity seen through this user's weighting W_u = (YᵀC_uY + λI)⁻¹ and c_uj the "
         "confidence of j; the six largest terms are shown. (The sum re-solves the user's "

@@ -17,6 +17,7 @@ import streamlit as st
 from . import formulas, model_open, session, slides
 from .figures import training as training_figs
 from .settings import FitResult
+from .text import md_escape
 
 #: The pages that explore an opened model as it is (path, label, icon).
 EXPLORING_PAGES = (
@@ -71,7 +72,7 @@ def fmt(value: float, digits: int = 3) -> str:
 def model_card(fit: FitResult) -> None:
     """The opened model in a few lines: where from, settings, size, recorded quality."""
     s, facts, train = fit.settings, model_facts(fit), fit.train
-    st.markdown(f"**Opened model** · {where_from(fit)}")
+    st.markdown(f"**Opened model** · {md_escape(where_from(fit))}")
     cols = st.columns(5)
     cols[0].metric("Rank k", f"{s['k']}")
     cols[1].metric(f"λ ({s['regularization']})", f"{s['lam']:g}")

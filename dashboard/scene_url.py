@@ -29,6 +29,7 @@ from .scenes import (
     who_key,
 )
 from .settings import DEFAULT_SETTINGS, effective_settings
+from .text import md_escape
 
 log = logging.getLogger("als_explorer")
 
@@ -148,14 +149,15 @@ def _pending_upload() -> str | None:
 
 def _show_notices() -> None:
     for notice in st.session_state.get(NOTICES_KEY, []):
-        st.warning(notice, icon=":material/link:")
+        st.warning(md_escape(notice), icon=":material/link:")  # it quotes the link
     st.session_state[NOTICES_KEY] = []
     name = _pending_upload()
     if name:
         st.info(
-            f"This link was made with an uploaded file, **{name}**, which a link cannot carry. "
-            "Upload it on the **Data** page (Upload a file) to see exactly this view; the "
-            "link's model settings are already applied. Until then the sample data are shown.",
+            f"This link was made with an uploaded file, **{md_escape(name)}**, which a link "
+            "cannot carry. Upload it on the **Data** page (Upload a file) to see exactly this "
+            "view; the link's model settings are already applied. Until then the sample data "
+            "are shown.",
             icon=":material/upload_file:",
         )
 

@@ -15,6 +15,7 @@ import streamlit as st
 from als_core import embed
 from dashboard import fitting, formulas, presenter, scene_url, session, shell, slides, teaching
 from dashboard.figures import teaching as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -95,8 +96,8 @@ with presenter.controls("Your ratings"):  # presenter mode: folded, with the int
     grid = st.columns(3)
     for j, item in enumerate(offered):
         with grid[j % 3]:
-            genre = f" · {groups[item]}" if groups is not None else ""
-            st.markdown(f"**{item_names[item]}**{genre}")
+            genre = f" · {md_escape(groups[item])}" if groups is not None else ""
+            st.markdown(f"**{md_escape(item_names[item])}**{genre}")
             st.feedback("stars", key=rating_key(fingerprint, int(item)))
 
 chosen = [

@@ -28,6 +28,12 @@ MOVIELENS_JOB = "data_movielens"
 MOVIELENS_KEY = ("movielens-100k",)
 
 
+def still_in_use() -> None:
+    """Say that what failed changed nothing: the session's data stay."""
+    name = md_escape(session.current_dataset().name)
+    st.info(f"Your previous dataset, **{name}**, is still in use.")
+
+
 def sample_tab() -> None:
     names = data_sources.sample_names()
     current = session.current_dataset().source
@@ -81,11 +87,11 @@ def generate_tab() -> None:
             clusters=int(clusters) if clusters and rank >= 2 else None,
         )
     except data_sources.GeneratorError as error:
-        st.error(f"Could not generate these data: {error}")
-        st.info(f"Your previous dataset, **{session.current_dataset().name}**, is still in use.")
+        st.error(f"Could not generate these data: {md_escape(error)}")
+        still_in_use()
         return
     session.set_dataset(dataset)
-    st.success(f"Now using {dataset.name}.")
+    st.success(f"Now using {md_escape(dataset.name)}.")
 
 
 SEPARATORS = {
@@ -353,12 +359,12 @@ def open_saved_model(opener) -> None:
         with st.spinner("Opening the model (large models take a few seconds)…"):
             dataset, fit = opener()
     except model_open.ModelOpenError as error:
-        st.error(f"Could not open the model. {error}")
-        st.info(f"Your previous dataset, **{session.current_dataset().name}**, is still in use.")
+        st.error(f"Could not open the model. {md_escape(error)}")
+        still_in_use()
         return
     session.set_model(dataset, fit)
     st.success(
-        f"Now exploring **{dataset.name}**: {fit.train.n_users:,} users × "
+        f"Now exploring **{md_escape(dataset.name)}**: {fit.train.n_users:,} users × "
         f"{fit.train.n_items:,} items, k = {fit.settings['k']}. "
         f"{model_open.EXTERNAL_MODEL_NOTE}"
     )

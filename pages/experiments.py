@@ -40,6 +40,7 @@ from dashboard.experiment_frame import (
     show_section,
 )
 from dashboard.figures import experiments as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -416,8 +417,8 @@ def recovery_controls(ctx: Context) -> dict | None:
     if truth is None:
         g = SYNTHETIC_FOR_RECOVERY
         st.info(
-            f"**{dataset.name}** has no known true factors. Generate data with a planted truth "
-            f"here ({g['n_users']} × {g['n_items']}, true rank {g['rank']}, "
+            f"**{md_escape(dataset.name)}** has no known true factors. Generate data with a "
+            f"planted truth here ({g['n_users']} × {g['n_items']}, true rank {g['rank']}, "
             f"{g['density']:.0%} observed, noise σ = {g['noise']}), or choose your own on the "
             "**Data** page (tab *Generate*). The new data become this session's dataset for "
             "every page."
@@ -689,7 +690,7 @@ def main() -> None:
     split = work.split_choice(dataset.ratings, chosen)
     with presenter.folded("Experiments", icon=":material/science:"):
         st.caption(
-            f"On **{dataset.name}**. Defaults come from the Train page's settings (k = "
+            f"On **{md_escape(dataset.name)}**. Defaults come from the Train page's settings (k = "
             f"{chosen['k']}, λ = {chosen['lam']:g} {chosen['regularization']}, biases "
             f"{'on' if chosen['biases'] else 'off'}). {split.text} Nothing runs until you press "
             "Run; results stay here while you change settings or visit other pages."

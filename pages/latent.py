@@ -10,6 +10,7 @@ import als_core as ac
 from als_core import embed
 from dashboard import controls, fitting, presenter, scene_url, session, settings, shell, slides
 from dashboard.figures.latent import contributions_figure, latent_figure
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -203,7 +204,7 @@ with left:
         else "cosine similarity of all k factors: 1 = same direction, 0 = unrelated, −1 = opposite"
     )
     st.caption(
-        f"Items whose factor vectors point the same way as **{item_name}**, ranked by "
+        f"Items whose factor vectors point the same way as **{md_escape(item_name)}**, ranked by "
         f"{ranked_by}. Cosine measures the **direction of taste only**: an item with few "
         "ratings has a short vector (λ shrinks it towards 0) and can still score 1.000 against "
         "a popular one. Its length ‖y‖ and its number of ratings are beside it."
@@ -235,22 +236,22 @@ with left:
             "length ‖y‖": st.column_config.NumberColumn(format="%.3f"),
             "ratings": st.column_config.NumberColumn(help="Training ratings of the item."),
             "rated both": st.column_config.NumberColumn(
-                help=f"Users who rated both this item and {item_name} in training."
+                help=f"Users who rated both this item and {md_escape(item_name)} in training."
             ),
             "mean rating": st.column_config.NumberColumn(format="%.2f"),
         },
     )
     chosen_length = float(np.linalg.norm(model.item_factors_[item]))
     st.caption(
-        f"{item_name} itself: length ‖y‖ = {chosen_length:.3f}, "
+        f"{md_escape(item_name)} itself: length ‖y‖ = {chosen_length:.3f}, "
         f"{int(fit.train.item_counts()[item])} training ratings."
     )
 with right:
     st.subheader("Recommendations", anchor=False)
     seen = int(ratings.user_counts()[user])
     st.caption(
-        f"The {len(recs)} highest predicted scores for **{user_name}** among the items they "
-        f"have not rated ({seen} rated, training and validation, are left out)."
+        f"The {len(recs)} highest predicted scores for **{md_escape(user_name)}** among the "
+        f"items they have not rated ({seen} rated, training and validation, are left out)."
     )
     lo, hi = ratings.rating_scale
     rec_table = pd.DataFrame(

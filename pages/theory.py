@@ -27,6 +27,7 @@ from dashboard import experiment_work as work
 from dashboard.controls import remember, remembered
 from dashboard.figures import lessons as lesson_figs
 from dashboard.figures import teaching as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -65,10 +66,11 @@ missing = 1.0 - ratings.density
 history = model.history_
 k = int(model.user_factors_.shape[1])
 
+data_name = md_escape(dataset.name)  # a file name, shown as written
 with presenter.folded("About these data"):  # presenter mode: R's excerpt on the first screen
     st.markdown(
         "#### Alternating least squares, told with your data\n"
-        f"The data now: **{dataset.name}**, {ratings.n_users:,} users × {ratings.n_items:,} items "
+        f"The data now: **{data_name}**, {ratings.n_users:,} users × {ratings.n_items:,} items "
         f"with {ratings.nnz:,} ratings. The model: k = {s['k']}, λ = {s['lam']:g} "
         f"({s['regularization']}), biases {'on' if s['biases'] else 'off'}, "
         f"{model.n_iter_} iterations, seed {s['seed']}. Change either on the Data and Train "
@@ -473,7 +475,7 @@ with left:
     st.dataframe(cold["before"], hide_index=True, width="stretch")
 with right:
     st.markdown(
-        f"**After one rating**: {cold['rating']:g} for {cold['item']} "
+        f"**After one rating**: {cold['rating']:g} for {md_escape(cold['item'])} "
         f"(x moves to ‖x‖ = {cold['length']:.3f})"
     )
     st.dataframe(cold["after"], hide_index=True, width="stretch")

@@ -20,6 +20,7 @@ from dashboard import (
 )
 from dashboard.controls import LAMBDAS, TOLERANCES, snap
 from dashboard.figures import training as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -299,7 +300,7 @@ def main() -> None:
         fit = fitting.current_fit()
         failure = fitting.training_failure()
         if failure:  # the previous model of these data stands
-            st.error(failure, icon=":material/error:")
+            st.error(md_escape(failure), icon=":material/error:")
             st.info(
                 f"The charts show the previous model (k = {fit.settings['k']}, "
                 f"λ = {fit.settings['lam']:g}). Change a setting to train again.",

@@ -24,6 +24,7 @@ from dashboard import (
     teaching,
 )
 from dashboard.figures import teaching as figs
+from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -147,18 +148,19 @@ with presenter.controls("Step through the ratings"):
 step = min(int(step), n)
 
 who_kind = "user" if side == "users" else "item"
+who_md = md_escape(who)  # a name from the data, shown in Markdown as written
 moment = "one more update" if iteration == NEXT else f"iteration {iteration}"
 pack = slides.SlidePack("update")
 if n == 0:
     st.warning(
-        f"{who} has no training ratings (all of them may be held out for validation), so A is "
+        f"{who_md} has no training ratings (all of them may be held out for validation), so A is "
         f"just the ridge and {symbol} = 0. Pick another {who_kind}."
     )
 
 # ---------------------------------------------------------------- the ratings and fixed rows
 left, right = st.columns([1.3, 1], gap="large")
 with left:
-    st.subheader(f"{who}'s {n} training rating{'s' if n != 1 else ''}")
+    st.subheader(f"{who_md}'s {n} training rating{'s' if n != 1 else ''}")
     table = problem.table(col_labels, fixed_symbol=fixed_symbol)
     styled = table.style.apply(
         lambda r: [
@@ -225,7 +227,7 @@ if 0 < step <= n and len(unknowns) <= LATEX_UP_TO:
     said = formulas.target_sentence(
         form, problem.ratings[step - 1], problem.offset[step - 1], target, side
     )
-    st.markdown(f"**Step {step}:** {who} {said} (**{col_labels[step - 1]}**)")
+    st.markdown(f"**Step {step}:** {who_md} {said} (**{md_escape(col_labels[step - 1])}**)")
     st.latex(
         rf"A \mathrel{{+}}= {column(y)}{bmatrix(y.reshape(1, -1))} \qquad "
         rf"B \mathrel{{+}}= {figs.fmt(target)} \cdot {column(y)} = "
@@ -310,14 +312,14 @@ if n:
         )
     )
 st.caption(
-    f"Before: {who}'s factors at {before.label}; after: the solved {symbol}. Only {who}'s "
+    f"Before: {who_md}'s factors at {before.label}; after: the solved {symbol}. Only {who_md}'s "
     f"row changes in this update, so these are the unclipped predictions "
     f"{formulas.prediction(form)}. Hollow diamonds are held-out ratings the update never saw."
 )
 with st.expander("Why a solve and not a gradient step?"):
     st.markdown(
         f"With the {fixed_side}s fixed, the objective is a plain ridge regression in "
-        f"{who}'s {len(unknowns)} unknowns: a quadratic bowl. Setting its gradient to zero "
+        f"{who_md}'s {len(unknowns)} unknowns: a quadratic bowl. Setting its gradient to zero "
         f"gives (A + {formulas.ridge(form, side)}·I){symbol} = B, and solving that lands at the "
         "bottom in one move: no "
         "step size, no many small steps. Every user's system is independent, so all of them "

@@ -97,3 +97,37 @@ def shown(markdown: str) -> str:
 def sidebar_text(at: AppTest) -> str:
     """The sidebar's text (app.py's dataset and model summary), escapes resolved."""
     return shown("\n".join(m.value for m in at.sidebar.markdown))
+
+
+#: Proto fields Streamlit renders as Markdown: text bodies, labels, help tooltips and captions,
+#: and the options of radios and button groups (not of select boxes and sliders: plain text).
+MARKDOWN_FIELDS = {"body", "label", "help", "caption", "options", "content"}
+PLAIN_OPTIONS = ("Selectbox", "MultiSelect", "Slider")
+
+
+def markdown_texts(at: AppTest) -> list[str]:
+    """Every text on the page (main area and sidebar) that Streamlit renders as Markdown."""
+    texts: list[str] = []
+
+    def from_proto(message: object, plain_options: bool) -> None:
+        for field, value in message.ListFields():
+            values = value if field.is_repeated else [value]
+            if field.message_type is not None:
+                for item in values:
+                    from_proto(item, plain_options)
+            elif (
+                field.name in MARKDOWN_FIELDS
+                and field.type == field.TYPE_STRING
+                and not (plain_options and field.name == "options")
+            ):
+                texts.extend(values)
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if hasattr(proto, "ListFields"):
+            from_proto(proto, type(proto).__name__ in PLAIN_OPTIONS)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return texts

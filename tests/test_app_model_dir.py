@@ -19,7 +19,7 @@ import als_core as ac
 from als_core import embed
 from dashboard import model_open, replay_fit, session, teaching
 from dashboard.settings import settings_key
-from tests.app_support import open_app, rerun, sidebar_text
+from tests.app_support import open_app, rerun, shown, sidebar_text
 
 PAGE = "pages/data.py"
 SAMPLE_NAME = "Movie night (sample)"
@@ -62,7 +62,7 @@ def open_directory(at: AppTest, path: str) -> AppTest:
 def opened(model_dir, monkeypatch) -> AppTest:
     """A session that opened the model directory; from then on any fit fails the test."""
     at = open_directory(open_app(PAGE), str(model_dir))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
 
     def no_refit(*args, **kwargs):
         raise AssertionError("a page refitted the opened model")
@@ -118,8 +118,8 @@ def test_a_bad_path_says_why_and_keeps_the_previous_dataset(tmp_path, make_path,
     at = open_app(PAGE)
     before = at.session_state["data_fingerprint"]
     open_directory(at, make_path(tmp_path))
-    assert len(at.error) == 1 and message in at.error[0].value, at.error[0].value
-    assert f"**{SAMPLE_NAME}**, is still in use" in at.info[0].value
+    assert len(at.error) == 1 and message in shown(at.error[0].value), shown(at.error[0].value)
+    assert f"**{SAMPLE_NAME}**, is still in use" in shown(at.info[0].value)
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
     assert at.session_state["data_fingerprint"] == before
     assert session.MODEL_FIT_KEY not in at.session_state
@@ -135,7 +135,7 @@ def test_a_model_outside_the_allowed_folders_is_refused_before_it_is_looked_at(
     for path in (str(model_dir), "/no/such/folder", "/etc/passwd", str(tmp_path / ".." / "x")):
         open_directory(at, path)
         assert len(at.error) == 1, path
-        assert "only from folders under" in at.error[0].value, at.error[0].value
+        assert "only from folders under" in shown(at.error[0].value), shown(at.error[0].value)
         assert session.MODEL_FIT_KEY not in at.session_state
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
@@ -159,7 +159,7 @@ def test_a_damaged_model_directory_names_the_file(model_dir, tmp_path):
     damaged = shutil.copytree(model_dir, tmp_path / "damaged")
     (damaged / "item_factors.parquet").write_bytes(b"not parquet")
     at = open_directory(open_app(PAGE), str(damaged))
-    assert "item_factors.parquet" in at.error[0].value
+    assert "item_factors.parquet" in shown(at.error[0].value)
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
@@ -179,7 +179,7 @@ def test_a_folder_of_links_to_files_outside_the_allowed_root_is_refused(
     monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(root))
     linked = linked_copy(model_dir, root / "innocent-looking")
     at = open_directory(open_app(PAGE), str(linked))
-    (error,) = [e.value for e in at.error]
+    (error,) = [shown(e.value) for e in at.error]
     assert "links to a file outside" in error and "copy the file itself" in error
     assert str(model_dir) not in error  # where the link leads is not told either
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
@@ -193,7 +193,7 @@ def test_a_folder_of_links_to_files_outside_the_allowed_root_is_refused(
             model_open.open_model_directory(str(mixed))
     # A link followed from a link: refused as well.
     at = link_session(f"model:{linked}")
-    assert "links to a file outside" in at.warning[0].value
+    assert "links to a file outside" in shown(at.warning[0].value)
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
@@ -202,7 +202,7 @@ def test_links_that_stay_inside_the_allowed_root_are_followed(model_dir, monkeyp
     real = shutil.copytree(model_dir, root / "real")
     monkeypatch.setenv(model_open.MODEL_ROOTS_ENV, str(root))
     at = open_directory(open_app(PAGE), str(linked_copy(real, root / "links")))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     assert at.session_state["data_dataset"].source == f"model:{(root / 'links').resolve()}"
 
 
@@ -239,7 +239,7 @@ def test_a_zip_without_a_model_says_so_and_keeps_the_previous_dataset(model_dir)
         ("model.zip", zipped(model_dir, skip="manifest.json"), "application/zip")
     )
     at.run()
-    assert "holds no manifest.json" in at.error[0].value
+    assert "holds no manifest.json" in shown(at.error[0].value)
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
 
@@ -277,7 +277,7 @@ def test_a_zip_with_links_or_odd_names_is_refused_and_the_data_kept(
         ("m.zip", zip_with(model_dir, entry, content), "application/zip")
     )
     at.run()
-    (error,) = [e.value for e in at.error]
+    (error,) = [shown(e.value) for e in at.error]
     assert re.search(message, error), error
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
 
@@ -295,7 +295,7 @@ def test_a_zipped_manifest_cannot_name_files_elsewhere_on_the_server(model_dir):
         ("innocent.zip", buffer.getvalue(), "application/zip")
     )
     at.run()
-    (error,) = [e.value for e in at.error]
+    (error,) = [shown(e.value) for e in at.error]
     assert "must be plain file names" in error
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
     assert session.MODEL_FIT_KEY not in at.session_state
@@ -332,10 +332,10 @@ def test_a_link_or_a_reload_opens_the_model_directory_again(model_dir, tmp_path)
     assert at.session_state["data_dataset"].source == f"model:{model_dir.resolve()}"
     assert not at.warning
     at = link_session(f"model:{tmp_path / 'gone'}")
-    assert "could not be loaded (There is no" in at.warning[0].value
+    assert "could not be loaded (There is no" in shown(at.warning[0].value)
     assert at.session_state["data_dataset"].name == SAMPLE_NAME
     at = link_session("model-upload:mine.zip")  # a link cannot carry an upload
-    assert "uploaded model, mine.zip" in at.warning[0].value
+    assert "uploaded model, mine.zip" in shown(at.warning[0].value)
 
 
 # ----------------------------------------------------------------------------- exploring it
@@ -406,9 +406,9 @@ def test_one_update_by_hand_solves_from_the_saved_factors(opened, loaded):
 
 def test_replay_and_train_say_the_model_was_trained_outside_instead_of_refitting(opened):
     at = show(opened, "pages/replay.py")
-    assert replay_fit.REPLAY_NOTE in [i.value for i in at.info]
+    assert replay_fit.REPLAY_NOTE in [shown(i.value) for i in at.info]
     at = show(opened, "pages/train.py")
-    assert model_open.EXTERNAL_MODEL_NOTE in at.info[0].value
+    assert model_open.EXTERNAL_MODEL_NOTE in shown(at.info[0].value)
     assert not [s for s in at.slider if s.key == "train_w_k"]  # no settings panel to refit with
     assert {m.label: m.value for m in at.metric}["Rank k"] == "3"
 
@@ -419,7 +419,7 @@ def test_experiments_work_on_small_saved_ratings_and_refuse_big_ones(opened, mon
     assert at.button(key="exp_compare_run")  # the experiment is there, waiting for Run
     monkeypatch.setattr(model_open, "MAX_REFIT_RATINGS", 10)
     at = show(opened, "pages/experiments.py")
-    assert "more than the 10 this shared server refits" in at.info[0].value
+    assert "more than the 10 this shared server refits" in shown(at.info[0].value)
     assert not [b for b in at.button if b.key == "exp_compare_run"]
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import als_core as ac
 from dashboard import controls, scenes
 from dashboard.settings import DEFAULT_SETTINGS
-from tests.app_support import open_app
+from tests.app_support import open_app, shown
 
 #: Values no number parameter may take (besides its own out-of-range ones below).
 NOT_NUMBERS = ["two", "", "nan", "inf", "-inf", "1e400", "0x10", "1,5"]
@@ -185,12 +185,12 @@ def test_names_these_data_lack_are_dropped_with_a_note():
 
 # ----------------------------------------------------------------------------- in the app
 def link_notices(at) -> list[str]:
-    return [w.value for w in at.warning if "This link" in w.value]
+    return [shown(w.value) for w in at.warning if "This link" in w.value]
 
 
 def assert_no_page_error(at) -> None:
     assert not at.exception, [e.message for e in at.exception]
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert not errors, errors
 
 
@@ -262,8 +262,8 @@ def test_the_generate_form_goes_through_the_same_library_limit():
     at.number_input(key="data_w_items").set_value(10_000)
     at.number_input(key="data_w_density").set_value(0.5)
     at.button[[b.label for b in at.button].index("Generate")].click().run()
-    (error,) = [e.value for e in at.error]
+    (error,) = [shown(e.value) for e in at.error]
     assert "100,000,000 ratings" in error
     assert f"limit of {ac.MAX_SYNTHETIC_RATINGS:,}" in error
     assert at.session_state["data_fingerprint"] == before
-    assert any("still in use" in i.value for i in at.info)
+    assert any("still in use" in shown(i.value) for i in at.info)

@@ -1,0 +1,100 @@
+"""Hostile input in a real headless Chromium: ids and a file name that are Markdown links and
+HTML stay text on the Latent page (no javascript: link, no injected image), and bad link values
+get the link notice, not the page error.
+
+Needs Debian's chromium and the playwright package; without either the test is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import als_core as ac
+from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
+
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if reason := chromium_missing():
+        pytest.skip(reason)
+    with launched_chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    page.close()
+
+
+def write_hostile_csv(folder: Path) -> Path:
+    """Ratings whose user ids are Markdown links and item ids HTML, in a file named like one."""
+    rng = np.random.default_rng(1)
+    rows = ["user,item,rating"]
+    for u in range(30):
+        for i in rng.choice(12, size=6, replace=False):
+            rows.append(f"[u{u}](javascript:alert({u})),<img src=x onerror=alert({i})>,{u % 5 + 1}")
+    path = folder / "[f](javascript:alert(3)).csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_hostile_ids_and_file_name_stay_text_on_the_latent_page(server, page, tmp_path):
+    page.goto(f"{server}/data")
+    page.get_by_role("tab", name="Upload a file").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator('[data-testid="stFileUploaderDropzone"] button').first.click()
+    chooser.value.set_files(str(write_hostile_csv(tmp_path)))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Upload: [f](javascript:alert(3)).csv").wait_for()
+    sidebar.get_by_text("Latent space", exact=True).click()
+    page.get_by_role("heading", name="Latent space").wait_for()
+    caption = page.get_by_text(re.compile(r"highest predicted scores for \[u\d+\]\(javascript"))
+    caption.wait_for()  # the chosen user's id, shown as written
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.screenshot(path=tmp_path / "latent-hostile.png")
+    html = page.content()
+    assert page.locator('a[href^="javascript:"]').count() == 0
+    assert '<a href="javascript:' not in html
+    assert page.locator('[data-testid="stMarkdownContainer"] img').count() == 0
+    assert page.get_by_text("Something went wrong").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/train?k=-5", ["k='-5' was ignored (expected a whole number from 1 to 64"]),
+        (
+            "/train?lam=-1&it=99999999",
+            ["lam='-1' was ignored (expected a number from 0 to 500", "it='99999999' was ignored"],
+        ),
+        (
+            "/data?data=synthetic&gen=n_users:100000,n_items:100000,density:0.5",
+            [f"more than the limit of {ac.MAX_SYNTHETIC_RATINGS:,}", "The data you had are still"],
+        ),
+    ],
+)
+def test_bad_link_values_get_the_link_notice(server, page, path, shown, tmp_path):
+    page.goto(server + path)
+    for text in shown:
+        page.get_by_text(text).first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()  # the page drew: the rest of the link applied
+    page.screenshot(path=tmp_path / "notice.png")
+    assert page.get_by_text("Something went wrong").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
