@@ -92,6 +92,9 @@ def apply_view(params: dict[str, str], page_name: str) -> list[str]:
         params.get("gen"),
     ):
         notices += _restore_data(scene)
+    if PENDING_UPLOAD_KEY not in st.session_state:
+        scene, problems = drop_unknown_names(scene, *session.labels())
+        notices += [f"This slide's {problem}." for problem in problems]
     if scene.settings:
         wanted = {**session.current_settings(), **scene.settings}
         if wanted != session.current_settings():

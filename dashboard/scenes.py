@@ -27,6 +27,7 @@ import als_core as ac
 
 from . import controls
 from .experiment_work import EXPERIMENTS
+from .talks import MAX_SLIDES
 
 HOME = "home"
 #: Model settings in the URL: parameter -> (settings key, parser). Always written.
@@ -253,7 +254,7 @@ PAGE_CHOICES.update(
         "experiments": {"section": ("exp_w_section", parse_choice(*EXPERIMENTS))},
         # The talk: which slide (from 1), and the talk itself when it is short (talk_view).
         "talk": {
-            "slide": ("talk_slide", parse_int),
+            "slide": ("talk_slide", parse_int_in(1, MAX_SLIDES)),
             "talk": ("talk_code", parse_text),
             "follow": ("talk_follow", parse_text),  # a speaker view following a talk
         },

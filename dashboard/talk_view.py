@@ -29,6 +29,7 @@ import streamlit as st
 
 from . import deck, presenter, scene_url, session, shell, talk_rooms, talks
 from .scenes import PAGE_CHOICES
+from .text import md_escape
 
 log = logging.getLogger("als_explorer")
 
@@ -268,7 +269,7 @@ def header(talk: talks.Talk, number: int) -> tuple[Any, Any, Any]:
     slide = talk.slides[number - 1]
     with st.container(key="talk_header"):
         title_col, menus = st.columns([8, 4], vertical_alignment="center")
-        title_col.markdown(f"## {escape_markdown(slide.title)}")
+        title_col.markdown(f"## {md_escape(slide.title)}")
         row = menus.container(
             horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"
         )
@@ -318,17 +319,11 @@ def header(talk: talks.Talk, number: int) -> tuple[Any, Any, Any]:
     return controls, in_view, menu
 
 
-def escape_markdown(text: str) -> str:
-    """A title shown as Markdown exactly as typed (no links, emphasis or HTML from it)."""
-    specials = "\\`*_{}[]()#+-.!|<>~$"
-    return "".join("\\" + c if c in specials else c for c in text)
-
-
 def show_notice() -> None:
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         kind, text = notice
-        (st.warning if kind == "warning" else st.success)(text)
+        (st.warning if kind == "warning" else st.success)(md_escape(text))  # names, a file
 
 
 def talk_menu(talk: talks.Talk, number: int) -> None:
@@ -380,7 +375,7 @@ def speaker_notes(talk: talks.Talk, number: int) -> None:
 def notes_text(talk: talks.Talk, number: int) -> None:
     slide = talk.slides[number - 1]
     following = (
-        f"Next ({number + 1} / {len(talk)}): **{escape_markdown(talk.slides[number].title)}**"
+        f"Next ({number + 1} / {len(talk)}): **{md_escape(talk.slides[number].title)}**"
         if number < len(talk)
         else "This is the last slide."
     )
@@ -404,9 +399,7 @@ def speaker_view(token: str) -> None:
             return
         talk, number = room.talk, min(room.number, len(room.talk))
         minutes, seconds = divmod(int(time.time() - room.started), 60)
-        st.markdown(
-            f"### {number} / {len(talk)} · {escape_markdown(talk.slides[number - 1].title)}"
-        )
+        st.markdown(f"### {number} / {len(talk)} · {md_escape(talk.slides[number - 1].title)}")
         st.caption(f"Speaker view · {minutes}:{seconds:02d} since the talk started")
         with st.container(border=True, key="talk_speaker_note"):
             notes_text(talk, number)
@@ -415,7 +408,7 @@ def speaker_view(token: str) -> None:
 
 
 def empty_talk(talk: talks.Talk) -> None:
-    st.markdown(f"## {escape_markdown(talk.title)}")
+    st.markdown(f"## {md_escape(talk.title)}")
     st.info(
         "This talk has no slides yet. Open any page, set it up, and press **Add this view to "
         "the talk**; or load a talk file, or start again from the default talk below.",

@@ -10,7 +10,7 @@ import re
 from streamlit.testing.v1 import AppTest
 
 from dashboard import talks
-from tests.app_support import chart_keys, open_app, rerun
+from tests.app_support import chart_keys, open_app, rerun, shown
 
 PAGE = "pages/talk.py"
 DEFAULT = talks.default_talk()
@@ -132,7 +132,7 @@ def test_a_talk_saved_as_json_loads_back_and_a_bad_file_changes_nothing():
     ):
         fresh.file_uploader(key="talk_w_upload").set_value(("talk.json", bad, "application/json"))
         rerun(fresh)
-        assert any(why in w.value and "unchanged" in w.value for w in fresh.warning), why
+        assert any(why in shown(w.value) and "unchanged" in w.value for w in fresh.warning), why
         assert shown_talk(fresh) == DEFAULT  # nothing lost
     fresh.file_uploader(key="talk_w_upload").set_value(
         ("my-talk.json", saved.encode(), "application/json")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import als_core as ac
-from dashboard import controls, scenes
+from dashboard import controls, scenes, talks
 from dashboard.settings import DEFAULT_SETTINGS
 from tests.app_support import open_app, shown
 
@@ -33,6 +33,7 @@ NUMBER_RANGES = {
     ("reconstruction", "n_users"): controls.SHOWN_RANGE,
     ("reconstruction", "n_items"): controls.SHOWN_RANGE,
     ("latent", "n"): controls.NEIGHBOURS_RANGE,
+    ("talk", "slide"): (1, talks.MAX_SLIDES),
 }
 #: (page, parameter) -> values it must refuse although they are words.
 WORD_VALUES = {
@@ -57,6 +58,8 @@ TEXT_PARAMS = {
     ("latent", "user"),
     (None, "page"),  # any page name: app.py says when it does not exist
     (None, "gen"),  # the generator's settings: tested below
+    ("talk", "talk"),  # a talk's code: the talk page says when it cannot be read
+    ("talk", "follow"),  # a speaker view's room: the talk page says when there is none
 }
 
 
