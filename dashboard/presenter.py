@@ -212,6 +212,7 @@ def controls_box(label: str = "Controls") -> Any:
     None when the mode is off (the page lays its controls out as usual)."""
     frame = current_slide()
     if frame is not None:
+        frame.has_controls = True
         return frame.controls
     if not active():
         return None
@@ -237,6 +238,7 @@ def controls(label: str = "Controls") -> Iterator[None]:
     the slide's "Controls" menu on a slide of a talk."""
     frame = current_slide()
     if frame is not None:
+        frame.has_controls = True
         with frame.controls:
             yield
         return
@@ -259,13 +261,15 @@ class SlideFrame:
     """A page drawn as one slide of a talk (``dashboard.talk_view`` runs the page inside
     ``slide(frame)``): only the chart ``figure`` is drawn, into ``stage``; the page's
     controls go to ``controls``, its ``in_view`` widgets to ``in_view``; the rest of the page
-    runs off the slide. ``drawn`` is the figure once drawn (for the offline deck)."""
+    runs off the slide. ``drawn`` is the figure once drawn (for the offline deck);
+    ``has_controls`` whether the page put anything in ``controls``."""
 
     figure: str
     stage: Any
     controls: Any
     in_view: Any
     drawn: go.Figure | None = None
+    has_controls: bool = False
 
 
 _SLIDE: ContextVar[SlideFrame | None] = ContextVar("als_explorer_slide", default=None)

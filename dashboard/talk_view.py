@@ -251,6 +251,8 @@ def main() -> None:
             " right now: open the Controls, or pick another figure in Edit this talk.",
             icon=":material/info:",
         )
+    if not frame.has_controls:
+        controls.caption("This slide's page has no controls.")
     with menu:  # filled now: the offline deck counts this slide's figure too
         talk_menu(talk, number)
     if ss.get(NOTES_KEY):

@@ -13,21 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import talks
 from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
 
 TIMEOUT_MS = 45_000
 SCREENS = ((1280, 720), (1920, 1080))
-#: Each page (its URL path and the link's choices) and the key of its main figure.
+#: Each page (its URL path and the link's choices) and the key of its main figure (the one a
+#: talk's slide of that page shows first).
 MAIN_FIGURES = {
-    "": "theory_excerpt_chart",
-    "data": "data_pattern_chart",
-    "train": "train_objective_chart",
-    "reconstruction": "recon_chart",
-    "latent": "latent_map",
-    "update": "update_system_chart",
-    "replay": "replay_map_chart",
-    "add_yourself": "you_map_chart",
-    "experiments?section=missing": "exp_missing_bars",
+    **{
+        "" if page == "home" else page: talks.main_figure(page)
+        for page in talks.PAGE_FILES
+        if page != "experiments"
+    },
+    "experiments?section=missing": "exp_missing_bars",  # the quickest experiment to run
 }
 
 pytestmark = pytest.mark.browser
