@@ -67,6 +67,8 @@ div:has(> .st-key-talk_keys), div:has(> .st-key-talk_offstage) { display: none !
   padding-left: 0.3rem; padding-right: 0.3rem; }
 /* The keys are in the buttons' tooltips: the room sees no key names. */
 .st-key-talk_progress [aria-label^="Shortcut"] { display: none; }
+/* A slide's controls are a page's widgets in columns: give them the room they have there. */
+[data-testid="stPopoverBody"] { min-width: min(46rem, 92vw); }
 .st-key-talk_header [data-testid="stMarkdownContainer"] p { margin: 0; }
 .st-key-talk_progress [data-testid="stProgress"] > div { height: 0.35rem; }
 </style>

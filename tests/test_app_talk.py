@@ -65,6 +65,17 @@ def test_the_link_names_the_slide():
     assert counter(at) == f"{len(DEFAULT)} / {len(DEFAULT)}"
 
 
+def test_a_shared_link_carries_its_talk_and_a_damaged_one_falls_back_to_the_default():
+    mine = DEFAULT.moved(10, 0).deleted(5)
+    at = open_app(params={"page": "talk", "slide": "1", "talk": talks.talk_code(mine)})
+    assert shown_talk(at) == mine
+    assert chart_keys(at) == {DEFAULT.slides[10].figure}  # "Missing is not zero" comes first
+    assert counter(at) == f"1 / {len(mine)}"
+    at = open_app(params={"page": "talk", "talk": "not-a-talk"})
+    assert shown_talk(at) == DEFAULT
+    assert any("talk could not be opened" in w.value for w in at.warning)
+
+
 def test_a_change_made_on_a_slide_stays_with_that_slide():
     at = open_app(params={"page": "talk", "slide": "5"})  # the replay, from the random start
     assert shown_talk(at).slides[4].params["frame"] == "0"
