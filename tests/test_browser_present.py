@@ -8,13 +8,9 @@ the reason. Screenshots go to $ALS_ARTIFACTS (default: a temporary folder).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from dashboard import talks
-from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
 
 TIMEOUT_MS = 45_000
 SCREENS = ((1280, 720), (1920, 1080))
@@ -30,27 +26,6 @@ MAIN_FIGURES = {
 }
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if reason := chromium_missing():
-        pytest.skip(reason)
-    with launched_chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory):
-    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def figure_box(page, key: str) -> dict:
@@ -70,14 +45,14 @@ def assert_on_first_screen(box: dict, width: int, height: int, where: str) -> No
     assert box["height"] >= 0.45 * height, f"{where}: only {box['height']:.0f} px tall"
 
 
-def test_every_main_figure_fits_the_first_screen(server, browser, artifacts):
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
+def test_every_main_figure_fits_the_first_screen(app_url, chromium, screenshots):
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     for path, key in MAIN_FIGURES.items():
         sep = "&" if "?" in path else "?"
         page.set_viewport_size({"width": 1280, "height": 720})
-        page.goto(f"{server}/{path}{sep}present=1")
+        page.goto(f"{app_url}/{path}{sep}present=1")
         page.get_by_role("button", name="Exit presenter mode").wait_for()
         if key.startswith("exp_"):  # an experiment draws its figure once it has run
             page.get_by_role("button", name="Run").click()
@@ -88,7 +63,7 @@ def test_every_main_figure_fits_the_first_screen(server, browser, artifacts):
             box = figure_box(page, key)
             assert_on_first_screen(box, width, height, f"{name} at {width}×{height}")
             heights.append(box["height"])
-            page.screenshot(path=artifacts / f"present_{name}_{width}x{height}.png")
+            page.screenshot(path=screenshots / f"present_{name}_{width}x{height}.png")
         assert heights[1] > heights[0] + 200, f"{name}: the figure did not grow with the screen"
         assert page.locator('[data-testid="stException"]').count() == 0
     context.close()

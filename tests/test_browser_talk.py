@@ -10,14 +10,11 @@ the reason. Screenshots and the deck go to $ALS_ARTIFACTS (default: a temporary 
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from dashboard import talks
-from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
 
 TIMEOUT_MS = 60_000
 WIDTH, HEIGHT = 1280, 720
@@ -27,27 +24,6 @@ N = len(DEFAULT)
 DECK_LIMIT_BYTES = 15_000_000
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if reason := chromium_missing():
-        pytest.skip(reason)
-    with launched_chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory):
-    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def on_slide(page, number: int) -> dict:
@@ -67,19 +43,19 @@ def assert_on_screen(box: dict, where: str) -> None:
 
 
 def test_the_default_talk_with_keys_notes_and_its_offline_deck(
-    server, browser, artifacts, tmp_path
+    app_url, chromium, screenshots, tmp_path
 ):
-    context = browser.new_context(
+    context = chromium.new_context(
         viewport={"width": WIDTH, "height": HEIGHT}, accept_downloads=True
     )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/talk")
+    page.goto(f"{app_url}/talk")
     for number, slide in enumerate(DEFAULT.slides, start=1):
         box = on_slide(page, number)
         assert_on_screen(box, f"slide {number} ({slide.title})")
         assert page.get_by_role("heading", name=slide.title).is_visible()
-        page.screenshot(path=artifacts / f"talk_slide_{number:02d}.png")
+        page.screenshot(path=screenshots / f"talk_slide_{number:02d}.png")
         page.keyboard.press("PageDown")
     on_slide(page, N)  # PageDown on the last slide stays there
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -126,18 +102,18 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
     link = notes.get_by_role("link", name="Speaker view for a second screen")
     speaker = context.new_page()
     speaker.set_default_timeout(TIMEOUT_MS)
-    speaker.goto(f"{server}/{link.get_attribute('href')}")
+    speaker.goto(f"{app_url}/{link.get_attribute('href')}")
     view = speaker.locator(".st-key-talk_speaker_note")
     view.get_by_text(DEFAULT.slides[0].note).wait_for()
     page.keyboard.press("PageDown")
     on_slide(page, 2)
     view.get_by_text(DEFAULT.slides[1].note).wait_for()
-    speaker.screenshot(path=artifacts / "talk_speaker_view.png")
+    speaker.screenshot(path=screenshots / "talk_speaker_view.png")
     speaker.close()
 
     context.close()
 
-    offline = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, offline=True)
+    offline = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, offline=True)
     requested: list[str] = []
     offline.route(
         "http*://**/*", lambda route: (requested.append(route.request.url), route.abort())
@@ -155,6 +131,6 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
         assert visible.get_attribute("data-slide") == str(number)
         visible.locator(".main-svg").first.wait_for()
         assert visible.locator(".figure").bounding_box()["height"] > 0.5 * HEIGHT
-        shown.screenshot(path=artifacts / f"talk_offline_deck_{number:02d}.png")
+        shown.screenshot(path=screenshots / f"talk_offline_deck_{number:02d}.png")
     assert requested == []
     offline.close()
