@@ -218,7 +218,7 @@ def show_fit(
         f"{fit.n_train:,} training and {fit.n_heldout:,} held-out interactions · "
         f"{int(fit.metrics['users'])} users with held-out items · the arrows compare with "
         "popularity (the most-rated items the user has not seen). "
-        + data_note(session.current_dataset().source)
+        + data_note(session.current_dataset().source, min_rating=fit.params.get("min_rating"))
     )
     pack.chart(
         figs.implicit_history_figure(fit.model.history_, n=n, popularity=fit.popularity),
@@ -241,18 +241,27 @@ def show_fit(
         )
 
 
-def data_note(source: str) -> str:
-    """What the data allow an implicit model to learn (said so a poor ranking is not a surprise)."""
+def data_note(source: str, *, min_rating: float | None = None) -> str:
+    """What the data allow an implicit model to learn (said so a poor ranking is not a surprise),
+    with ``min_rating`` the threshold at which a rating counts as an interaction (None: all)."""
     if source == "synthetic":
         return (
             "On generated data the rated pairs are drawn at random, so which items a user "
             "interacts with carries no signal: every method ranks at chance level here."
         )
+    if source == "sample:movie_night" and min_rating is None:
+        return (
+            "On the movie-night sample, which films a viewer rated was drawn from the films' "
+            "popularity alone (only the stars depend on taste), so with every rating an "
+            "interaction popularity is the ceiling; implicit ALS comes close, explicit ALS "
+            "(which predicts stars) does not."
+        )
     if source == "sample:movie_night":
         return (
             "On the movie-night sample, which films a viewer rated was drawn from the films' "
-            "popularity alone (only the stars depend on taste), so popularity is the ceiling "
-            "here; implicit ALS comes close, explicit ALS (which predicts stars) does not."
+            "popularity alone, but which of them they liked depends on taste: with only the "
+            f"ratings ≥ {min_rating:g} as interactions there is taste to learn, and implicit "
+            "ALS can beat popularity."
         )
     return ""
 

@@ -547,14 +547,25 @@ def implicit_controls(ctx: Context) -> dict | None:
     with cols[2]:
         implicit_lam = lam_slider("implicit", 1.0, label="λ (implicit)")
     alpha = cols[3].select_slider("α", options=ALPHAS, key=remembered("exp_w_implicit_alpha", 5.0))
-    low, high = ratings.rating_scale
-    threshold = float(np.round(low + 0.75 * (high - low), 1))
-    relevant = cols[4].radio(
-        "Relevant",
-        ["any", "liked"],
-        key=remembered("exp_w_implicit_relevant", "any"),
-        format_func={"any": "every held-out item", "liked": f"held out, ≥ {threshold:g}"}.get,
-    )
+    relevant = "any"
+    if min_interaction is not None:
+        relevant = cols[4].radio(
+            "Relevant",
+            ["interactions", "any"],
+            key=remembered(
+                "exp_w_implicit_relevant",
+                "interactions",
+                valid=lambda v: v in ("interactions", "any"),
+            ),
+            format_func={
+                "interactions": f"held-out interactions (≥ {min_interaction:g})",
+                "any": "every held-out rating",
+            }.get,
+            help="Which held-out ratings a good top N should contain: by default the same kind "
+            "the implicit models learn from.",
+        )
+    else:
+        cols[4].caption("Relevant: every held-out rating (each one is an interaction).")
     params = {
         "n": int(n),
         "k": int(k),
@@ -562,7 +573,7 @@ def implicit_controls(ctx: Context) -> dict | None:
         "implicit_lam": float(implicit_lam),
         "alpha": float(alpha),
         "iterations": 15,
-        "min_rating": threshold if relevant == "liked" else None,
+        "min_rating": min_interaction if relevant == "interactions" else None,
         "min_interaction": min_interaction,
         "seed": int(s["seed"]),
     }
@@ -582,7 +593,7 @@ def implicit_results(ctx: Context, result: work.ImplicitOutcome) -> None:
         f"Explicit ALS uses the Train page's λ = {s['lam']:g} with biases, rank k; both "
         "implicit models use the k, λ and α above (CG: 3 warm-started conjugate-gradient "
         "steps per half-step instead of an exact solve). "
-        + implicit_view.data_note(ctx.dataset.source)
+        + implicit_view.data_note(ctx.dataset.source, min_rating=result.min_interaction)
     )
     if result.model is None:
         st.caption("Stopped before the implicit model was kept: run again to explain one.")
