@@ -68,38 +68,30 @@ def _shown(number: float) -> str:
     return f"{number:,}" if isinstance(number, int) else f"{number:g}"
 
 
-def parse_int_in(low: int, high: int) -> Callable[[str], int]:
-    """A parser of whole numbers from ``low`` to ``high`` (both included)."""
+def _ranged(parse: Callable[[str], Any], what: str) -> Callable[..., Callable[[str], Any]]:
+    """A maker of parsers that take what ``parse`` takes, from ``low`` to ``high`` only."""
 
-    def parse(text: str) -> int:
-        try:
-            value = parse_int(text)
-        except (ValueError, OverflowError):
-            value = None
-        if value is None or not low <= value <= high:
-            raise ValueError(
-                f"expected a whole number from {_shown(low)} to {_shown(high)}, got {text!r}"
-            )
-        return value
+    def make(low: Any, high: Any) -> Callable[[str], Any]:
+        def parse_in(text: str) -> Any:
+            try:
+                value = parse(text)
+            except (ValueError, OverflowError):
+                value = None
+            if value is None or not low <= value <= high:
+                raise ValueError(
+                    f"expected {what} from {_shown(low)} to {_shown(high)}, got {text!r}"
+                )
+            return value
 
-    return parse
+        return parse_in
+
+    return make
 
 
-def parse_float_in(low: float, high: float) -> Callable[[str], float]:
-    """A parser of finite numbers from ``low`` to ``high`` (both included)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = parse_float(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise ValueError(
-                f"expected a number from {_shown(low)} to {_shown(high)}, got {text!r}"
-            )
-        return value
-
-    return parse
+#: parse_int_in(low, high): whole numbers from low to high (both included).
+parse_int_in = _ranged(parse_int, "a whole number")
+#: parse_float_in(low, high): finite numbers from low to high (both included).
+parse_float_in = _ranged(parse_float, "a number")
 
 
 def parse_choice(*allowed: str) -> Callable[[str], str]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import als_core as ac
-from tests.browser_support import chromium_missing, launched_chromium, streamlit_server
+from tests.browser_support import streamlit_server
 
 TIMEOUT_MS = 60_000
 
@@ -27,16 +27,8 @@ def server(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if reason := chromium_missing():
-        pytest.skip(reason)
-    with launched_chromium() as b:
-        yield b
-
-
 @pytest.fixture
-def page(browser):
+def page(browser):  # conftest's browser: Debian's Chromium, or a skip saying why
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.set_default_timeout(TIMEOUT_MS)
     yield page
