@@ -236,9 +236,28 @@ def test_a_fit_that_goes_non_finite_keeps_the_previous_model_and_says_what_to_do
     assert any("previous model" in info.value for info in at.info)
     rerun(at)  # not retrained on every rerun (the second fit used to break the sidebar)
     assert len(at.error) == 1 and metrics(at)["Train RMSE"] == before
+    at.button(key="train_retry").click()  # the same settings, trained again: the same answer
+    rerun(at)
+    assert len(at.error) == 1 and metrics(at)["Train RMSE"] == before
     at.toggle(key="train_w_biases").set_value(True)
     rerun(at)
     assert not at.error and metrics(at)["Train RMSE"] == before
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (ac.NonFiniteFactorsError("nan"), "numerically unstable"),
+        (ValueError("fraction must be in [0, 1), got 2.0"), "failed: fraction must be in [0, 1)"),
+        (ac.RatingsError("every user needs 2 ratings."), "failed: every user needs 2 ratings."),
+        (MemoryError(), "ran out of memory"),
+        (KeyError("x"), "failed unexpectedly (the details were written to the server log)"),
+    ],
+)
+def test_every_kind_of_failed_fit_is_said_in_words(error, says):
+    message = fitting.failure_message(error)
+    assert says in message
+    assert "Traceback" not in message and "KeyError" not in message
 
 
 def test_a_first_fit_that_fails_says_why_instead_of_the_page_error():
