@@ -116,9 +116,16 @@ with presenter.in_view():  # Play stays in view in presenter mode and on a talk'
     )
 
 
+on_slide = presenter.current_slide() is not None  # drawn as one slide of a talk
+
+
 @st.fragment(run_every=FRAME_SECONDS if playing else None)
 def stage() -> None:
     """Everything that changes from frame to frame (reruns alone while playing)."""
+    if on_slide and presenter.current_slide() is None:
+        # A tick of the timer on a talk's slide: the slide's figure is drawn outside this
+        # fragment, so the whole talk page redraws (and moves on one frame).
+        st.rerun(scope="app")
     if st.session_state.get("replay_playing"):
         frame = int(st.session_state.get("replay_frame", 0))
         if frame >= n_frames - 1:

@@ -56,6 +56,10 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
         assert_on_screen(box, f"slide {number} ({slide.title})")
         assert page.get_by_role("heading", name=slide.title).is_visible()
         page.screenshot(path=screenshots / f"talk_slide_{number:02d}.png")
+        if slide.figure == "replay_map_chart":  # the slide is live: Play animates its figure
+            page.get_by_role("button", name="Play").click()
+            page.locator(".st-key-talk_stage .gtitle", has_text="iteration 2").wait_for()
+            page.get_by_role("button", name="Pause").click()
         page.keyboard.press("PageDown")
     on_slide(page, N)  # PageDown on the last slide stays there
     assert page.locator('[data-testid="stException"]').count() == 0
