@@ -68,15 +68,3 @@ def screenshots(tmp_path_factory) -> Path:
     folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium through Playwright for a module's browser tests; skipped with the
-    reason when it or playwright is missing."""
-    from tests.browser_support import chromium_missing, launched_chromium
-
-    if reason := chromium_missing():
-        pytest.skip(reason)
-    with launched_chromium() as chromium:
-        yield chromium

@@ -14,22 +14,15 @@ import numpy as np
 import pytest
 
 import als_core as ac
-from tests.browser_support import streamlit_server
 
 TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with streamlit_server(tmp_path_factory.mktemp("server") / "server.log") as url:
-        yield url
-
-
 @pytest.fixture
-def page(browser):  # conftest's browser: Debian's Chromium, or a skip saying why
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
+def page(chromium):  # conftest's Chromium (or a skip saying why it is missing)
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
     page.set_default_timeout(TIMEOUT_MS)
     yield page
     page.close()
@@ -47,8 +40,8 @@ def write_hostile_csv(folder: Path) -> Path:
     return path
 
 
-def test_hostile_ids_and_file_name_stay_text_on_the_latent_page(server, page, tmp_path):
-    page.goto(f"{server}/data")
+def test_hostile_ids_and_file_name_stay_text_on_the_latent_page(app_url, page, tmp_path):
+    page.goto(f"{app_url}/data")
     page.get_by_role("tab", name="Upload a file").click()
     with page.expect_file_chooser() as chooser:
         page.locator('[data-testid="stFileUploaderDropzone"] button').first.click()
@@ -82,8 +75,8 @@ def test_hostile_ids_and_file_name_stay_text_on_the_latent_page(server, page, tm
         ),
     ],
 )
-def test_bad_link_values_get_the_link_notice(server, page, path, shown, tmp_path):
-    page.goto(server + path)
+def test_bad_link_values_get_the_link_notice(app_url, page, path, shown, tmp_path):
+    page.goto(app_url + path)
     for text in shown:
         page.get_by_text(text).first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for()  # the page drew: the rest of the link applied
