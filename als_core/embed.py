@@ -330,18 +330,14 @@ def item_labels(ratings: Ratings) -> np.ndarray:
     """A unique, readable name per item: its title where item_info has one, else its id
     ("item 12" for a numeric id, so a bare number is not mistaken for a rating or a count)."""
     names = _info_column(ratings.item_info, ("title", "name"))
-    if names is None and np.issubdtype(np.asarray(ratings.item_ids).dtype, np.number):
-        return np.array([f"item {i}" for i in ratings.item_ids], dtype=object)
-    return _unique_labels(names, ratings.item_ids)
+    return _unique_labels(names, ratings.item_ids, "item")
 
 
 def user_labels(ratings: Ratings) -> np.ndarray:
     """A unique, readable name per user: a name from user_info if present, else its id
     ("user 7" for a numeric id)."""
     names = _info_column(ratings.user_info, ("name", "title"))
-    if names is None and np.issubdtype(np.asarray(ratings.user_ids).dtype, np.number):
-        return np.array([f"user {u}" for u in ratings.user_ids], dtype=object)
-    return _unique_labels(names, ratings.user_ids)
+    return _unique_labels(names, ratings.user_ids, "user")
 
 
 def item_genres(ratings: Ratings) -> np.ndarray | None:
@@ -373,15 +369,21 @@ def _info_column(info: pd.DataFrame | None, names: tuple[str, ...]) -> np.ndarra
     return None
 
 
-def _unique_labels(names: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
+def _unique_labels(names: np.ndarray | None, ids: np.ndarray, kind: str) -> np.ndarray:
+    """``names`` where given (not missing or empty), else the id: "item 12" for a numeric id;
+    a name that repeats gets its id in brackets ("Alien [3]")."""
     ids_text = np.array([str(i) for i in ids], dtype=object)
+    if np.issubdtype(np.asarray(ids).dtype, np.number):
+        fallback = np.array([f"{kind} {i}" for i in ids_text], dtype=object)
+    else:
+        fallback = ids_text
     if names is None:
-        base = ids_text
+        base = fallback
     else:
         base = np.array(
             [
                 str(n) if (n is not None and not pd.isna(n) and str(n)) else i
-                for n, i in zip(names, ids_text, strict=True)
+                for n, i in zip(names, fallback, strict=True)
             ],
             dtype=object,
         )

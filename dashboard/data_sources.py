@@ -9,6 +9,7 @@ be stopped.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,15 @@ class Dataset:
     # model itself is this session's fit) | "model-ratings:<…>" (the same ratings, trained here)
     source: str
     truth: object | None = None  # the ac.synthetic(...) result when generated, else None
+    # Digests of the names files attached to the ratings ("item:<digest>", "user:<digest>"):
+    # names are not part of the ratings' fingerprint, but they are part of what a page shows.
+    names: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        """The key of everything computed from these data: the ratings' fingerprint, plus the
+        names attached from files (so names never come from another session's cache)."""
+        base = self.ratings.fingerprint()
+        return "+".join([base, *self.names]) if self.names else base
 
 
 # ----------------------------------------------------------------------------- samples
@@ -236,6 +246,59 @@ def duplicates_note(note: Any) -> str:
         f"{repeated_pairs(note)} rated more than once ({first_pair(note)}). Each is kept once "
         f"with {_KEPT.get(note.policy, note.policy)}. To choose otherwise, change “"
         f"{DUPLICATES_LABEL}”: {', '.join(v.lower() for v in DUPLICATE_CHOICES.values())}."
+    )
+
+
+# ----------------------------------------------------------------------------- names files
+#: The Data page's uploaders of names, by kind (the item one's label is part of the contract).
+NAMES_LABELS = {"item": "Item names (optional)", "user": "User names (optional)"}
+
+
+@dataclass(frozen=True)
+class NamesOutcome:
+    """What reading a names file against the ratings gave: the names or why not, and the
+    reader's report (columns used, how many rated items got a name, names matching none)."""
+
+    filename: str
+    kind: str  # "item" | "user"
+    names: Any  # ac.Names, or None when the file could not be read
+    error: str | None  # Markdown-safe
+    report: tuple[str, ...] = ()
+    digest: str = ""  # of the file's bytes: tells names files apart in cache keys
+
+
+def read_names_upload(
+    data: bytes, filename: str, ratings: ac.Ratings, *, kind: str
+) -> NamesOutcome:
+    """Read an uploaded names file for ``ratings``' items (``kind="item"``) or users with the
+    library's reader; bad content never raises."""
+    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+    try:
+        if kind == "item":
+            names = ac.read_item_names(data, item_ids=ratings.item_ids)
+        else:
+            names = ac.read_user_names(data, user_ids=ratings.user_ids)
+    except ac.RatingsError as error:
+        return NamesOutcome(filename, kind, None, md_escape(str(error)), digest=digest)
+    return NamesOutcome(filename, kind, names, None, tuple(names.report.summary()), digest)
+
+
+def upload_dataset(filename: str, ratings: ac.Ratings, names: list[NamesOutcome]) -> Dataset:
+    """An uploaded ratings file as a Dataset, with the names read from names files."""
+    attached = []
+    for outcome in names:
+        if outcome.names is None:
+            continue
+        if outcome.kind == "item":
+            ratings = ratings.with_item_names(outcome.names)
+        else:
+            ratings = ratings.with_user_names(outcome.names)
+        attached.append(f"{outcome.kind}:{outcome.digest}")
+    return Dataset(
+        name=f"Upload: {filename}",
+        ratings=ratings,
+        source=f"upload:{filename}",
+        names=tuple(attached),
     )
 
 

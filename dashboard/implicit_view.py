@@ -16,7 +16,6 @@ import pandas as pd
 import streamlit as st
 
 import als_core as ac
-from als_core import embed as ac_embed
 
 from . import experiment_work as work
 from . import jobs, session, slides
@@ -266,14 +265,6 @@ def data_note(source: str, *, min_rating: float | None = None) -> str:
     return ""
 
 
-def readable_item_labels(ratings: ac.Ratings) -> np.ndarray:
-    """Titles where the data have them, else "item <id>" (a bare number reads like a score)."""
-    info = ratings.item_info
-    if info is not None and any(c in info.columns for c in ("title", "name")):
-        return ac_embed.item_labels(ratings)
-    return np.array([f"item {i}" for i in ratings.item_ids], dtype=object)
-
-
 def because_you_liked(
     model: ac.ImplicitALS,
     ratings: ac.Ratings,
@@ -288,8 +279,7 @@ def because_you_liked(
     said beside the explanation with each item's own rating. The figure is drawn through
     ``pack`` (exports for slides)."""
     pack = pack or slides.SlidePack(key_prefix)
-    users = ac_embed.user_labels(ratings)
-    items = readable_item_labels(ratings)
+    users, items = session.labels()  # the session's names (``ratings`` are its ratings)
     counts = ratings.user_counts()
     order = np.argsort(-counts, kind="stable")  # most active first: the richest explanations
     cols = st.columns(2)

@@ -56,9 +56,10 @@ def set_dataset(dataset: Dataset, *, fingerprint: str | None = None) -> None:
 
     ``fingerprint``: the ratings' fingerprint when already known (it takes ~1 s at 20M)."""
     st.session_state["data_dataset"] = dataset
-    st.session_state["data_fingerprint"] = fingerprint or dataset.ratings.fingerprint()
+    st.session_state["data_fingerprint"] = fingerprint or dataset.fingerprint()
     st.session_state.pop(STOPPED_KEY, None)  # a Stop was about the old data
     st.session_state.pop(MODEL_FIT_KEY, None)  # any other data replaces an opened model
+    st.session_state.pop(NAMES_KEY, None)  # same ratings may come with other names
 
 
 def current_settings() -> dict[str, Any]:
@@ -72,14 +73,50 @@ def set_settings(settings: dict[str, Any]) -> None:
     st.session_state["train_settings"] = {**DEFAULT_SETTINGS, **settings}
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _labels(fingerprint: str, _dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    return embed.user_labels(_dataset.ratings), embed.item_labels(_dataset.ratings)
+# ----------------------------------------------------------------------------- display names
+#: Session key of the display names of the session's dataset (with the fingerprint they are of).
+NAMES_KEY = "data_display_names"
+
+
+def _display_names() -> dict[str, Any]:
+    """Names of the session's users and items, computed once per dataset and kept in this
+    session only (an uploaded names file never reaches another session's pages)."""
+    ss = st.session_state
+    fingerprint = current_fingerprint()
+    kept = ss.get(NAMES_KEY)
+    if kept is None or kept[0] != fingerprint:
+        ratings = current_dataset().ratings
+        names = {
+            "users": embed.user_labels(ratings),
+            "items": embed.item_labels(ratings),
+            "categories": embed.item_genres(ratings),
+        }
+        kept = ss[NAMES_KEY] = (fingerprint, names)
+    return kept[1]
 
 
 def labels() -> tuple[np.ndarray, np.ndarray]:
-    """(user names, item names) of this session's dataset, as the pages show them."""
-    return _labels(current_fingerprint(), current_dataset())
+    """(user names, item names) of this session's dataset, index-aligned: a title or name where
+    the data have one (a names file, MovieLens' titles), else the id ("item 12" for a number).
+    Every page shows users and items by these names; the names are unique (a repeated title
+    gets its id in brackets), so a pick list can map a name back to its index."""
+    names = _display_names()
+    return names["users"], names["items"]
+
+
+def item_name(item: int) -> str:
+    """The display name of item index ``item`` (see ``labels``)."""
+    return str(_display_names()["items"][item])
+
+
+def user_name(user: int) -> str:
+    """The display name of user index ``user`` (see ``labels``)."""
+    return str(_display_names()["users"][user])
+
+
+def item_categories() -> np.ndarray | None:
+    """Each item's first category (genre) where the data have categories, else None."""
+    return _display_names()["categories"]
 
 
 # ----------------------------------------------------------------------------- an opened model

@@ -29,9 +29,6 @@ def page_data(fingerprint: str, fit_key: tuple, _ratings, _fit) -> dict:
     model = _fit.model
     projection = embed.shared_projection(model.user_factors_, model.item_factors_)
     return {
-        "user_labels": embed.user_labels(_ratings),
-        "item_labels": embed.item_labels(_ratings),
-        "groups": embed.item_genres(_ratings),
         "projection": projection,
         "popular": teaching.popular_items(_fit.train.item_counts(), MAX_SHOWN),
     }
@@ -66,7 +63,8 @@ fingerprint = session.current_fingerprint()
 fit_key = fit.key
 data = page_data(fingerprint, fit_key, ratings, fit)
 form = formulas.Form.of_model(model, clipped=False)  # scores are ranked unclipped
-item_names, user_names, groups = data["item_labels"], data["user_labels"], data["groups"]
+user_names, item_names = session.labels()
+groups = session.item_categories()
 scale = ratings.rating_scale
 
 with presenter.controls("Your ratings"):  # presenter mode: folded, with the introduction
@@ -75,13 +73,17 @@ with presenter.controls("Your ratings"):  # presenter mode: folded, with the int
         "half-step against the trained item factors places you on the map: no retraining."
     )
     top_cols = st.columns([2, 1, 1], vertical_alignment="bottom")
-    n_shown = top_cols[0].slider(
-        "Items to rate (most rated first)",
-        MIN_SHOWN,
-        min(MAX_SHOWN, ratings.n_items),
-        min(DEFAULT_SHOWN, ratings.n_items),
-        key="you_n_shown",
-    )
+    most_shown = min(MAX_SHOWN, ratings.n_items)
+    if most_shown > MIN_SHOWN:
+        n_shown = top_cols[0].slider(
+            "Items to rate (most rated first)",
+            MIN_SHOWN,
+            most_shown,
+            min(DEFAULT_SHOWN, most_shown),
+            key="you_n_shown",
+        )
+    else:  # a few items only: all of them (a slider needs two different ends)
+        n_shown = most_shown
     offered = data["popular"][:n_shown]
     top_cols[1].button(
         "Fill in an example",

@@ -111,10 +111,22 @@ def upload_tab() -> None:
     st.caption(
         "Long form (one row per user, item, rating, optional timestamp; any common separator, "
         "with or without a header) or wide form (users in rows, items in columns, blanks "
-        f"missing). Up to {data_sources.max_upload_mb()} MB."
+        f"missing). Up to {data_sources.max_upload_mb()} MB. Names of the items (a title per "
+        "id, e.g. MovieLens movies.csv) and of the users can come in files of their own."
     )
-    uploaded = st.file_uploader("Ratings file", key="data_w_upload")
-    duplicates = st.columns([1, 2])[0].selectbox(
+    left, right = st.columns(2)
+    uploaded = left.file_uploader("Ratings file", key="data_w_upload")
+    names_files = {
+        kind: right.file_uploader(
+            label,
+            key=f"data_w_{kind}_names",
+            help=f"A table with the {kind} id and a {'title' if kind == 'item' else 'name'}"
+            + (" (and optionally categories, e.g. genres)" if kind == "item" else "")
+            + ", read like the ratings file. Ids without a name keep showing the id.",
+        )
+        for kind, label in data_sources.NAMES_LABELS.items()
+    }
+    duplicates = left.selectbox(
         data_sources.DUPLICATES_LABEL,
         list(data_sources.DUPLICATE_CHOICES),
         format_func=data_sources.DUPLICATE_CHOICES.__getitem__,
@@ -124,6 +136,8 @@ def upload_tab() -> None:
     )
     controls.remember("data_w_duplicates")
     if uploaded is None:
+        if any(names_files.values()):
+            st.info("Names are matched to the ratings: upload the ratings file too.")
         return
     ss = st.session_state
     options = {
@@ -133,22 +147,72 @@ def upload_tab() -> None:
     signature = (uploaded.file_id, repr(sorted(options.items())))
     if ss.get("data_upload_signature") != signature:
         # Parse once per (file, options): reruns do not re-read the bytes.
-        outcome = data_sources.read_upload(uploaded.getvalue(), uploaded.name, options)
+        ss["data_upload_outcome"] = data_sources.read_upload(
+            uploaded.getvalue(), uploaded.name, options
+        )
         ss["data_upload_signature"] = signature
-        ss["data_upload_outcome"] = outcome
-        if outcome.ratings is not None:
-            session.set_dataset(
-                data_sources.Dataset(
-                    name=f"Upload: {uploaded.name}",
-                    ratings=outcome.ratings,
-                    source=f"upload:{uploaded.name}",
-                )
-            )
     outcome = ss["data_upload_outcome"]
+    names = read_names(names_files, outcome, signature)
+    if outcome.ratings is not None:
+        use_upload(uploaded.name, outcome, names, signature)
     show_upload_outcome(outcome)
+    for named in names:
+        show_names_outcome(named)
     if outcome.proposal is not None and outcome.ratings is None:
         proposal_form(outcome, uploaded.file_id)
     options_form(outcome, options, uploaded.file_id)
+
+
+def read_names(files: dict, outcome: data_sources.UploadOutcome, signature: tuple) -> list:
+    """The names files read against the uploaded ratings, once per (file, ratings)."""
+    if outcome.ratings is None:
+        return []
+    ss = st.session_state
+    cache = ss.setdefault("data_names_outcomes", {})
+    read = []
+    for kind, file in files.items():
+        if file is None:
+            continue
+        key = (kind, file.file_id, signature)
+        if cache.get(kind, (None,))[0] != key:
+            named = data_sources.read_names_upload(
+                file.getvalue(), file.name, outcome.ratings, kind=kind
+            )
+            cache[kind] = (key, named)
+        read.append(cache[kind][1])
+    return read
+
+
+def use_upload(filename: str, outcome, names: list, signature: tuple) -> None:
+    """Make the uploaded ratings (with their names) the session's data, once per change of
+    the ratings, the reading options or the names files."""
+    ss = st.session_state
+    full_signature = (signature, tuple(named.digest for named in names if named.names))
+    if ss.get("data_upload_dataset_signature") == full_signature:
+        return
+    ss["data_upload_dataset_signature"] = full_signature
+    session.set_dataset(data_sources.upload_dataset(filename, outcome.ratings, names))
+
+
+def show_names_outcome(named: data_sources.NamesOutcome) -> None:
+    """The names file's read report, or why it could not be read (the ratings load anyway)."""
+    filename = md_escape(named.filename)
+    if named.error:
+        st.warning(
+            f"**{filename}**: the {named.kind} names could not be read: {named.error}. The "
+            f"ratings are used without them ({named.kind}s show their ids)."
+        )
+        return
+    report = named.names.report
+    unmatched = (
+        f"; {report.unmatched:,} name(s) match no rated {named.kind}" if report.unmatched else ""
+    )
+    st.success(
+        f"{named.kind.capitalize()} names from **{filename}**: {report.matched:,} of "
+        f"{report.matched + report.unnamed:,} rated {named.kind}s named{unmatched}."
+    )
+    with st.expander(f"How {filename} was read"):
+        st.markdown("\n".join(f"- {md_escape(line)}" for line in named.report))
 
 
 def show_upload_outcome(outcome: data_sources.UploadOutcome) -> None:

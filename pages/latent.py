@@ -28,9 +28,6 @@ def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> dict:
     mean = summary["mean_rating"].to_numpy()
     overall = float(_ratings.matrix.data.mean()) if _ratings.nnz else 0.0
     return {
-        "users": embed.user_labels(_ratings),
-        "items": embed.item_labels(_ratings),
-        "genres": embed.item_genres(_ratings),
         "item_counts": summary["n_ratings"].to_numpy(),
         "item_means": np.where(np.isfinite(mean), mean, overall),
         "user_counts": _ratings.user_counts(),
@@ -71,9 +68,10 @@ fit = fitting.current_fit()
 model = fit.model
 facts = dataset_facts(session.current_fingerprint(), ratings)
 fit_key = fit.key
-item_names, user_names = facts["items"], facts["users"]
+user_names, item_names = session.labels()
+genres = session.item_categories()
 
-colour_options = [c for c in COLOUR_CHOICES if c != "genre" or facts["genres"] is not None]
+colour_options = [c for c in COLOUR_CHOICES if c != "genre" or genres is not None]
 # Big data: the pick lists offer the most rated / most active (controls.MAX_CHOICES) and the choice.
 popular_first = controls.choice_options(
     item_names[np.argsort(-facts["item_counts"], kind="stable")],
@@ -143,7 +141,7 @@ projection = steady(
     "latent_last_map",
 )
 if colour_by == "genre":
-    colour, title, categorical = facts["genres"], "genre", True
+    colour, title, categorical = genres, "genre", True
 elif colour_by == "mean rating":
     colour, title, categorical = facts["item_means"], "mean rating", False
 else:
@@ -222,8 +220,8 @@ with left:
     )
     if not shrunk:
         table = table.drop(columns="cosine")
-    if facts["genres"] is not None:
-        table["genre"] = facts["genres"][neighbours["index"]]
+    if genres is not None:
+        table["genre"] = genres[neighbours["index"]]
     table["mean rating"] = facts["item_means"][neighbours["index"]].round(2)
     table.index = neighbours["rank"]
     st.dataframe(
@@ -261,8 +259,8 @@ with right:
             "predicted rating": np.clip(recs["score"].to_numpy(), lo, hi).round(2),
         }
     )
-    if facts["genres"] is not None:
-        rec_table.insert(1, "genre", facts["genres"][recs["item"].to_numpy()])
+    if genres is not None:
+        rec_table.insert(1, "genre", genres[recs["item"].to_numpy()])
     rec_table.index = recs["rank"].to_numpy()
     st.dataframe(
         rec_table,

@@ -38,7 +38,7 @@ def frames_for(fit_key: tuple, _replay: teaching.ReplayFit) -> tuple[list, tuple
 
 @st.cache_data(max_entries=6, show_spinner=False)
 def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings) -> dict:
-    """Labels, groups, the fixed rows/columns of the reconstruction and the start objective."""
+    """The fixed rows/columns of the reconstruction and the start objective."""
     fit = _replay.fit
     model = fit.model
     users = embed.most_active(_ratings.user_counts(), RECON_SHOWN)
@@ -52,9 +52,6 @@ def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings)
         item_factors=model.item_factors_,
     )
     return {
-        "user_labels": embed.user_labels(_ratings),
-        "item_labels": embed.item_labels(_ratings),
-        "groups": embed.item_genres(_ratings),
         "users": users,
         "items": items,
         "start_objective": teaching.start_objective(model, fit.train, _replay.states[0]),
@@ -82,6 +79,7 @@ history = model.history_
 fit_key = fit.key
 projections, axis_range = frames_for(fit_key, replay)
 data = page_data(fit_key, replay, ratings)
+user_names, item_names = session.labels()
 n_frames = len(states)
 kept_all = n_frames == len(history) + 1
 kept = teaching.kept_frame(states, model)
@@ -146,9 +144,9 @@ def stage() -> None:
     map_fig = figs.map_figure(
         projection.users,
         projection.items,
-        user_labels=data["user_labels"],
-        item_labels=data["item_labels"],
-        item_groups=data["groups"],
+        user_labels=user_names,
+        item_labels=item_names,
+        item_groups=session.item_categories(),
         axis_titles=axis_titles,
         axis_range=axis_range,
         title=f"Latent map: {frame_label(frame)}",
@@ -197,8 +195,8 @@ def stage() -> None:
     )
     recon = reconstruction_figure(
         grid,
-        user_labels=data["user_labels"],
-        item_labels=data["item_labels"],
+        user_labels=user_names,
+        item_labels=item_names,
         rating_scale=ratings.rating_scale,
         order_note="sorted by the final model's leading pattern",
         uirevision=f"replay-recon-{fit_key[0]}",

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.browser
 
 def upload(page, path: Path, *, nth: int = 0) -> None:
     """Hand ``path`` to the page's ``nth`` file uploader (as the file chooser would)."""
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').nth(nth).set_input_files(
-        str(path)
-    )
+    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploaders.nth(nth).set_input_files(str(path))
 
 
 def open_data_upload(chromium, app_url: str):
@@ -52,3 +51,44 @@ def test_repeated_pairs_load_with_the_note(chromium, app_url, screenshots, tmp_p
     sidebar.get_by_text("Upload: rerated.csv").wait_for()
     assert page.get_by_text("could not be read").count() == 0
     page.screenshot(path=screenshots / "upload_repeated_pairs.png")
+
+
+def test_ratings_and_item_names_put_titles_in_the_latent_chooser(
+    chromium, app_url, screenshots, tmp_path
+):
+    ratings, movies = tmp_path / "ratings.csv", tmp_path / "movies.csv"
+    ratings.write_text(
+        "userId,movieId,rating\n"
+        + "".join(
+            f"{u},{m},{1 + (u * 7 + m * 3) % 5}\n"
+            for u in range(1, 9)
+            for j, m in enumerate((1, 2, 11, 29, 32))
+            if (u + j) % 4
+        )
+    )
+    movies.write_text(
+        "movieId,title,genres\n1,Toy Story (1995),Animation|Comedy\n"
+        '11,"American President, The (1995)",Comedy|Drama\n29,$9.99 (2008),Animation\n'
+        "32,Twelve Monkeys (1995),Sci-Fi\n404,Never Rated (1999),Drama\n"
+    )
+    page = open_data_upload(chromium, app_url)
+    upload(page, ratings)
+    page.get_by_text("Now using ratings.csv").wait_for()
+    upload(page, movies, nth=1)  # the "Item names (optional)" uploader
+    page.get_by_text("Item names from movies.csv: 4 of 5 rated items named").wait_for()
+    page.get_by_text("1 name(s) match no rated item").first.wait_for()
+    page.screenshot(path=screenshots / "upload_ratings_and_names.png")
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Latent space", exact=True).click()
+    page.get_by_role("heading", name="Latent space", exact=True).wait_for()
+    chooser = page.get_by_label("Choose an item (most rated first)")
+    chooser.click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    offered = options.all_inner_texts()
+    assert "American President, The (1995)" in offered and "$9.99 (2008)" in offered
+    assert "item 2" in offered  # no name in the file: keeps its id
+    options.filter(has_text="American President, The (1995)").click()
+    page.get_by_text("point the same way as American President, The (1995)").wait_for()
+    assert page.get_by_text("Something went wrong").count() == 0
+    page.screenshot(path=screenshots / "latent_with_titles.png")

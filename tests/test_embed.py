@@ -195,7 +195,7 @@ def test_labels_use_titles_make_duplicates_unique_and_genres_take_the_first():
     )
     r = ac.Ratings.from_codes([0, 0], [0, 3], [4.0, 2.0], shape=(1, 4), item_info=info)
     labels = embed.item_labels(r)
-    assert labels.tolist() == ["Alien [0]", "Heat", "Alien [2]", "3"]
+    assert labels.tolist() == ["Alien [0]", "Heat", "Alien [2]", "item 3"]  # no title: its id
     assert embed.item_genres(r).tolist() == ["Horror", "Crime", "(none)", "(none)"]
     assert embed.user_labels(r).tolist() == ["user 0"]
     plain = ac.Ratings.from_codes([0], [1], [3.0], shape=(1, 2))

@@ -167,3 +167,24 @@ def test_contributions_are_a_waterfall_from_mu_that_ends_on_each_score(biases):
     assert fig.layout.barmode == "group"  # one lane per part: no bar hides another
     (start_line,) = fig.layout.shapes
     assert start_line.x0 == pytest.approx(mu)
+
+
+def test_the_chosen_item_and_user_carry_their_names_on_tags_at_their_points():
+    X, Y, proj = _projection()
+    items = _labels(len(Y), "item")
+    items[5] = "<b>Heat</b> & Co (1995)"  # a title with tag-like text is shown as written
+    fig = figs.latent_figure(
+        proj,
+        item_labels=items,
+        user_labels=_labels(len(X), "user"),
+        item_colour=np.ones(len(Y)),
+        item_colour_title="mean rating",
+        user_activity=np.arange(len(X)),
+        chosen_item=5,
+        chosen_user=3,
+    )
+    tags = {a.text: (a.x, a.y) for a in fig.layout.annotations if a.showarrow}
+    assert tags["&lt;b&gt;Heat&lt;/b&gt; &amp; Co (1995)"] == pytest.approx(tuple(proj.items[5]))
+    assert tags["user 3"] == pytest.approx(tuple(proj.users[3]))
+    (star,) = _by_name(fig, "chosen item")
+    assert list(star.text) == ["<b>Heat</b> & Co (1995)"]  # the hover keeps the name

@@ -122,7 +122,7 @@ def test_attached_names_label_items_and_unnamed_ones_keep_their_id():
     position = list(ratings.item_ids).index(99999)
     assert math.isnan(info["title"][position])
     labels = item_labels(named)
-    assert labels[position] == "99999"
+    assert labels[position] == "item 99999"  # no title: its id, said as an id
     assert labels[list(ratings.item_ids).index(1)] == "Toy Story (1995)"
     assert named.matrix is ratings.matrix and named.fingerprint() == ratings.fingerprint()
 

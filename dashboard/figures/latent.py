@@ -8,6 +8,7 @@ context however many traces there are.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -268,7 +269,7 @@ def _add_highlights(
             Scatter(
                 x=[item_xy[chosen_item, 0]],
                 y=[item_xy[chosen_item, 1]],
-                mode="markers+text",
+                mode="markers",
                 name="chosen item",
                 marker={
                     "symbol": "star",
@@ -277,11 +278,10 @@ def _add_highlights(
                     "line": {"width": 1, "color": "white"},
                 },
                 text=[str(item_labels[chosen_item])],
-                textposition="top center",
-                textfont={"color": HIGHLIGHT["item"], "size": 13},
                 hovertemplate="%{text}<extra>chosen item</extra>",
             )
         )
+        _name_tag(fig, item_xy[chosen_item], str(item_labels[chosen_item]), HIGHLIGHT["item"], -30)
     if chosen_user is not None:
         recs = np.asarray(recommended, dtype=np.int64)
         origin = user_xy[chosen_user]
@@ -306,7 +306,7 @@ def _add_highlights(
             Scatter(
                 x=[user_xy[chosen_user, 0]],
                 y=[user_xy[chosen_user, 1]],
-                mode="markers+text",
+                mode="markers",
                 name="chosen user",
                 marker={
                     "symbol": "x",
@@ -315,11 +315,30 @@ def _add_highlights(
                     "line": {"width": 1, "color": "white"},
                 },
                 text=[str(user_labels[chosen_user])],
-                textposition="bottom center",
-                textfont={"color": HIGHLIGHT["user"], "size": 13},
                 hovertemplate="%{text}<extra>chosen user</extra>",
             )
         )
+        _name_tag(fig, user_xy[chosen_user], str(user_labels[chosen_user]), HIGHLIGHT["user"], 30)
+
+
+def _name_tag(fig: go.Figure, at: np.ndarray, name: str, colour: str, offset_px: int) -> None:
+    """The chosen point's name on a white tag joined to it: an annotation is drawn above every
+    trace (WebGL clouds too), so a title stays readable in the densest part of the map."""
+    fig.add_annotation(
+        x=float(at[0]),
+        y=float(at[1]),
+        text=html.escape(name, quote=False),  # plotly reads tags in text: show them as text
+        showarrow=True,
+        arrowcolor=colour,
+        arrowwidth=1.5,
+        arrowhead=0,
+        ax=0,
+        ay=offset_px,
+        font={"color": colour, "size": 13},
+        bgcolor="rgba(255, 255, 255, 0.9)",
+        bordercolor=colour,
+        borderpad=3,
+    )
 
 
 def _spokes(
