@@ -101,7 +101,9 @@ def render_sidebar_model() -> None:
     val = metrics["validation_rmse"]
     val_text = f"validation RMSE **{val:.3f}**" if val == val else "no validation split"
     st.markdown(
-        f"k = {s['k']} · λ = {s['lam']:g} ({s['regularization']})  \n"
+        f"k = {s['k']} · λ = {s['lam']:g} ({s['regularization']}"
+        + (f", damping {s['damping']:g}" if s.get("damping") else "")
+        + ")  \n"
         f"biases {'on' if s['biases'] else 'off'} · {metrics['iterations_run']} iterations  \n"
         f"{val_text}"
     )

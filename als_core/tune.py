@@ -276,8 +276,10 @@ class _Search:
         budget_seconds: float,
         callback: Callable[[TuneEvent], Any] | None,
         start: float,
+        max_k: int | None = None,
     ) -> None:
         self.fit_part = fit_part
+        self.max_k = max_k
         self.valid = valid
         self.seed = seed
         self.budget_seconds = float(budget_seconds)
@@ -453,7 +455,7 @@ def _row_text(row: dict[str, Any]) -> str:
 def _run_plan(search: _Search) -> None:
     """Screen, refine, rank, polish (see the module docstring); raises ``_Halt`` to end."""
     fit_part = search.fit_part
-    limit = min(fit_part.shape)
+    limit = min(fit_part.shape) if search.max_k is None else min(*fit_part.shape, search.max_k)
     k0 = min(SCREEN_K, limit)
     ranks = _planned_ranks(fit_part, k0, limit, search.budget_seconds)
     centre = _Point(True, k0, 0, 0)
@@ -559,6 +561,7 @@ def tune(
     seed: int = 0,
     budget_seconds: float = 60,
     callback: Callable[[TuneEvent], Any] | None = None,
+    max_k: int | None = None,
 ) -> TuneResult:
     """Search ALS settings that predict held-out ratings of ``train`` well, within a budget.
 
@@ -587,6 +590,9 @@ def tune(
         ``best_rmse``, ``elapsed``, ``fraction``) at the start, after every half-step of
         every fit and after every fit. Calling ``event.stop()`` ends the search within one
         half-step; the result keeps what was measured so far.
+    max_k : int, optional
+        The largest rank to try (default: min(n_users, n_items)), e.g. the largest k an app
+        offers, so that the settings found are settings it can show.
 
     Returns
     -------
@@ -633,6 +639,8 @@ def tune(
     """
     start = _now()
     _check_arguments(train, validation, seed, budget_seconds, callback)
+    if max_k is not None and (not is_int(max_k) or max_k < 1):
+        raise ValueError(f"max_k must be an integer ≥ 1 (the largest rank to try), got {max_k!r}")
     if validation is None:
         fit_part, valid = split(train, method="random", fraction=VALIDATION_FRACTION, seed=seed)
     else:
@@ -644,6 +652,7 @@ def tune(
         budget_seconds=float(budget_seconds),
         callback=callback,
         start=start,
+        max_k=None if max_k is None else int(max_k),
     )
     with contextlib.suppress(_Halt):  # the budget or a stop ended the plan early
         _run_plan(search)

@@ -40,6 +40,8 @@ TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
 # link can ask for nothing a widget could not.
 K_RANGE = (1, MAX_K)
 LAMBDA_RANGE = (LAMBDAS[0], LAMBDAS[-1])
+#: Weighted regularisation's damping n₀ (ridge λ·(n + n₀)): 0 is pure ALS-WR.
+DAMPING_RANGE = (0.0, 1000.0)
 ITERATIONS_RANGE = (1, MAX_ITERATIONS)
 SEED_RANGE = (0, 2**31 - 1)
 FRACTION_RANGE = (0.05, 0.5)
@@ -55,6 +57,15 @@ FRAME_RANGE = (0, 2 * MAX_ITERATIONS)
 #: The update by hand's iterations (and "next") and its ratings added (the data bound them).
 UPDATE_ITERATION_RANGE = (1, MAX_ITERATIONS)
 UPDATE_STEP_RANGE = (0, 2**31 - 1)
+
+
+def lambda_options(current: float) -> list[float]:
+    """The Train page's λ list, with ``current`` among them when it is a value of its own (a
+    link's or the settings search's λ is shown as it is, not snapped to a round one)."""
+    current = float(current)
+    if current in LAMBDAS or not LAMBDA_RANGE[0] <= current <= LAMBDA_RANGE[1]:
+        return list(LAMBDAS)
+    return sorted([*LAMBDAS, current])
 
 
 def snap(value: float, options: Sequence[float]) -> float:

@@ -218,6 +218,7 @@ EXTRA_PARAMS.update(
         "stop": ("stopping", parse_choice("fixed", "tolerance", "patience")),
         "tol": ("tol", parse_float_in(*controls.TOLERANCE_RANGE)),
         "pat": ("patience", parse_int_in(*controls.PATIENCE_RANGE)),
+        "damp": ("damping", parse_float_in(*controls.DAMPING_RANGE)),
     }
 )
 PAGE_CHOICES.update(

@@ -21,6 +21,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "lam": 1.0,
     "iterations": 15,
     "regularization": "plain",
+    "damping": 0.0,  # weighted only: the ridge is λ·(n + damping)
     "biases": True,
     "split": "random",
     "fraction": 0.2,
@@ -73,6 +74,8 @@ def effective_settings(settings: dict[str, Any], ratings: ac.Ratings) -> dict[st
     s = {**DEFAULT_SETTINGS, **settings}
     s["k"] = int(min(max(1, int(s["k"])), max_k(ratings)))
     s["lam"] = float(s["lam"])
+    # Damping only means something with weighted regularisation (ALS refuses it with plain).
+    s["damping"] = float(s["damping"]) if s["regularization"] == "weighted" else 0.0
     s["iterations"] = int(min(max(1, int(s["iterations"])), MAX_ITERATIONS))
     s["fraction"] = float(s["fraction"])
     s["n_per_user"] = int(s["n_per_user"])
@@ -112,6 +115,7 @@ def build_model(s: dict[str, Any], *, has_validation: bool) -> ac.ALS:
         lam=s["lam"],
         iterations=s["iterations"],
         regularization=s["regularization"],
+        damping=s["damping"],
         biases=s["biases"],
         tol=s["tol"] if s["stopping"] == "tolerance" else None,
         patience=s["patience"] if (s["stopping"] == "patience" and has_validation) else None,

@@ -10,6 +10,7 @@ from dashboard import (
     fitting,
     formulas,
     implicit_view,
+    jobs,
     presenter,
     saved_model,
     scene_url,
@@ -17,8 +18,9 @@ from dashboard import (
     settings,
     shell,
     slides,
+    tuning,
 )
-from dashboard.controls import LAMBDAS, TOLERANCES, snap
+from dashboard.controls import TOLERANCES, snap
 from dashboard.figures import training as figs
 from dashboard.text import md_escape
 
@@ -48,9 +50,10 @@ def widget_values(saved: dict, k_max: int) -> dict[str, object]:
     """Widget key -> value that shows the saved settings."""
     return {
         "train_w_k": min(int(saved["k"]), k_max),
-        "train_w_lam": snap(saved["lam"], LAMBDAS),
+        "train_w_lam": float(saved["lam"]),  # its options include it (lambda_options)
         "train_w_iterations": int(saved["iterations"]),
         "train_w_regularization": saved["regularization"],
+        "train_w_damping": float(saved.get("damping", 0.0)),
         "train_w_biases": bool(saved["biases"]),
         "train_w_split": saved["split"],
         "train_w_fraction": float(saved["fraction"]),
@@ -85,7 +88,7 @@ def settings_panel(ratings, saved: dict) -> dict:
         )
         lam = st.select_slider(
             "Regularisation λ (log scale)",
-            options=LAMBDAS,
+            options=controls.lambda_options(st.session_state["train_w_lam"]),
             key="train_w_lam",
             format_func=lambda v: "0 (none)" if v == 0 else f"{v:g}",
         )
@@ -97,6 +100,16 @@ def settings_panel(ratings, saved: dict) -> dict:
             format_func=lambda v: {"plain": "Plain (article)", "weighted": "Weighted (ALS-WR)"}[v],
         )
         st.caption(settings.describe_lambda(regularization))
+        damping = st.session_state["train_w_damping"]
+        if regularization == "weighted":
+            damping = st.number_input(
+                "Damping n₀: each row's ridge is λ·(n + n₀)",
+                *controls.DAMPING_RANGE,
+                step=5.0,
+                key="train_w_damping",
+                help="0 is Spark's ALS-WR (λ·n). A larger n₀ keeps a firmer ridge on users and "
+                "items with few ratings, between weighted and plain.",
+            )
         biases = st.toggle(
             "User and item biases (μ + b_u + b_i + x·y)",
             key="train_w_biases",
@@ -166,6 +179,7 @@ def settings_panel(ratings, saved: dict) -> dict:
         "lam": float(lam),
         "iterations": int(iterations),
         "regularization": regularization,
+        "damping": float(damping),
         "biases": bool(biases),
         "split": split,
         "fraction": float(fraction),
@@ -340,6 +354,7 @@ def main() -> None:
             "where the RMSE chart has its point). Each solve is exact, so the objective never "
             "rises; its data and regularisation terms trade off from one half-step to the next."
         )
+    find_settings(dataset, chosen)
     runs_table(fit.key)
     pack.pack_button(
         settings={
@@ -349,6 +364,76 @@ def main() -> None:
             **scene_url.current_params("train"),
         }
     )
+
+
+def find_settings(dataset, chosen: dict) -> None:
+    """ "Find good settings": ac.tune as a background job on this split's training ratings; its
+    table; one click puts the best settings into the widgets (and the model retrains)."""
+    st.subheader("Find good settings", anchor=False)
+    st.caption(
+        "Searches the rank k, λ, plain or weighted regularisation with its damping, and biases. "
+        "Each candidate is fitted on 80 % of the training ratings and scored on the other 20 %; "
+        "the validation ratings above are never looked at, so their RMSE stays an honest check "
+        "of what the search finds."
+    )
+    cols = st.columns([1, 1, 2], vertical_alignment="bottom")
+    budget = cols[0].selectbox(
+        "Time budget",
+        tuning.BUDGETS,
+        index=tuning.BUDGETS.index(tuning.DEFAULT_BUDGET),
+        format_func=lambda s: f"{s} seconds",
+        key="train_w_tune_budget",
+    )
+    key = tuning.tune_key(
+        session.current_fingerprint(), settings.effective_settings(chosen, dataset.ratings), budget
+    )
+    if cols[1].button("Find good settings", key="train_tune_start", type="primary"):
+        work = tuning.tune_work(dataset.ratings, chosen, budget)
+        jobs.start(tuning.TUNE_JOB, key, work, describe=jobs.as_reported)
+    ended = jobs.watch(tuning.TUNE_JOB, stop_label="Stop the search")
+    if ended is not None and ended.error is not None:
+        st.error(f"The search failed: {md_escape(ended.error)}")
+    outcome, current = jobs.shown(tuning.TUNE_JOB, key)
+    if outcome is None:
+        return
+    result = outcome.value
+    if not current:
+        st.caption("This search ran on other data or another split; run it again for these.")
+    if result.params is None:
+        st.info("The search was stopped before it measured any setting.")
+        return
+    cut = " (stopped early: the best found so far)" if result.stopped else ""
+    cut = cut or (" (the budget ran out: the best found so far)" if result.truncated else "")
+    st.markdown(
+        f"**Best{cut}:** {md_escape(result.summary())}. (Its validation RMSE is on the search's "
+        "own held-out share of the training ratings.)"
+    )
+    st.button(
+        "Use these settings",
+        key="train_tune_apply",
+        type="primary",
+        disabled=not current,
+        on_click=use_tuned,
+        args=(result.params, settings.max_k(dataset.ratings)),
+    )
+    st.dataframe(
+        tuning.table_for_display(result.table),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "λ": st.column_config.NumberColumn(format="%g"),
+            "damping": st.column_config.NumberColumn(format="%g"),
+            "validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "seconds": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+
+
+def use_tuned(params: dict, k_max: int) -> None:
+    """Button callback: the search's best settings become the session's and the widgets'."""
+    tuned = tuning.tuned_settings(params, session.current_settings())
+    session.set_settings(tuned)
+    st.session_state.update(widget_values(tuned, k_max))
 
 
 def implicit_settings() -> dict:

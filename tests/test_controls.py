@@ -34,6 +34,12 @@ def test_the_lambda_lists_are_round_log_scales():
     assert all(v == float(f"{v:g}") for v in LAMBDAS + EXPERIMENT_LAMBDAS)
 
 
+def test_lambda_options_offer_a_value_of_its_own_as_it_is():
+    assert controls.lambda_options(0.141) == sorted([*controls.LAMBDAS, 0.141])
+    assert controls.lambda_options(0.2) == controls.LAMBDAS  # already a round one
+    assert controls.lambda_options(1e6) == controls.LAMBDAS  # outside what the slider offers
+
+
 def test_log_steps_take_every_mantissa_within_the_bounds():
     assert log_steps(0.05, 3) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
     assert log_steps(1, 1) == [1.0]

@@ -27,6 +27,7 @@ NUMBER_RANGES = {
     (None, "hold"): controls.N_PER_USER_RANGE,
     (None, "tol"): controls.TOLERANCE_RANGE,
     (None, "pat"): controls.PATIENCE_RANGE,
+    (None, "damp"): controls.DAMPING_RANGE,
     ("update", "iter"): controls.UPDATE_ITERATION_RANGE,
     ("update", "step"): controls.UPDATE_STEP_RANGE,
     ("replay", "frame"): controls.FRAME_RANGE,

@@ -29,6 +29,7 @@ model_settings = st.fixed_dictionaries(
         "lam": st.floats(*controls.LAMBDA_RANGE, allow_nan=False, allow_infinity=False),
         "iterations": st.integers(1, 50),
         "regularization": st.sampled_from(["plain", "weighted"]),
+        "damping": st.floats(*controls.DAMPING_RANGE, allow_nan=False, allow_infinity=False),
         "biases": st.booleans(),
         "seed": st.integers(0, 2**31 - 1),
         "split": st.sampled_from(["random", "per_user", "by_time", "none"]),

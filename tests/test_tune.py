@@ -320,6 +320,14 @@ def test_planned_ranks_follow_the_budget(data):
     assert small == [] and large == [20, 40]
 
 
+def test_max_k_caps_every_rank_tried(parts):
+    train, _ = parts
+    capped = ac.tune(train, seed=0, budget_seconds=GENEROUS, max_k=6)
+    assert capped.table["k"].max() == 6 and capped.params["k"] == 6  # k0 = min(10, 6)
+    uncapped = tune_module._planned_ranks(train, 10, 45, budget_seconds=GENEROUS)
+    assert max(uncapped) > 6  # without the cap the plan would go higher
+
+
 # --------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
@@ -331,6 +339,8 @@ def test_planned_ranks_follow_the_budget(data):
         ({"budget_seconds": float("nan")}, ValueError, "positive number of seconds"),
         ({"budget_seconds": "60"}, ValueError, "positive number of seconds"),
         ({"callback": 3}, TypeError, "callback must be a function"),
+        ({"max_k": 0}, ValueError, "max_k must be an integer ≥ 1"),
+        ({"max_k": 2.5}, ValueError, "max_k must be an integer"),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(parts, kwargs, error, words):
