@@ -7,9 +7,6 @@ the reason. Screenshots go to $ALS_ARTIFACTS (default: a temporary folder).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.browser_support import chromium_missing, free_port, launched_chromium, streamlit_server
@@ -39,13 +36,6 @@ def server(browser, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("ALS_ARTIFACTS", tmp_path_factory.mktemp("artifacts")))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def open_page(browser, url: str, heading: str, *, charts: int = 1, height: int = 1400):
     """A new session on ``url``, once its heading and first ``charts`` charts are drawn."""
     page = browser.new_page(viewport={"width": 1440, "height": height})
@@ -62,10 +52,10 @@ def chart_title(page, text: str):
     return page.locator(".gtitle", has_text=text).first
 
 
-def test_teaching_pages_in_chromium(server, browser, artifacts):
+def test_teaching_pages_in_chromium(server, browser, screenshots):
     home = open_page(browser, f"{server}/", "How ALS works", charts=3, height=2200)
     assert home.get_by_text("is not a zero").count() == 1
-    home.screenshot(path=artifacts / "teach_1_home.png")
+    home.screenshot(path=screenshots / "teach_1_home.png")
     assert "page=home" in home.url  # the scene is written into the address bar
     home.close()
 
@@ -78,7 +68,7 @@ def test_teaching_pages_in_chromium(server, browser, artifacts):
     update.get_by_role("button", name="◀ back").click()
     chart_title(update, f"After {total - 1} of {total} ratings").wait_for()
     update.get_by_text(f"Step {total - 1}:").wait_for()
-    update.screenshot(path=artifacts / "teach_2_update.png", full_page=True)
+    update.screenshot(path=screenshots / "teach_2_update.png", full_page=True)
     assert f"step={total - 1}" in update.url and "who=" in update.url
     update.close()
 
@@ -87,19 +77,19 @@ def test_teaching_pages_in_chromium(server, browser, artifacts):
     replay.get_by_role("button", name="Play").click()
     # The fragment's timer advances the frames by itself, without any click.
     chart_title(replay, "Latent map: iteration 1: items solved").wait_for()
-    replay.screenshot(path=artifacts / "teach_3_replay.png", full_page=True)
+    replay.screenshot(path=screenshots / "teach_3_replay.png", full_page=True)
     replay.close()
 
     you = open_page(browser, f"{server}/add_yourself", "Add yourself")
     you.get_by_role("button", name="Fill in an example").click()
     you.get_by_text("Users whose tastes point the same way").wait_for()
     chart_title(you, "Your predicted top items").wait_for()
-    you.screenshot(path=artifacts / "teach_4_add_yourself.png", full_page=True)
+    you.screenshot(path=screenshots / "teach_4_add_yourself.png", full_page=True)
     you.close()
 
     shown = open_page(browser, f"{server}/update?data=sample:tiny&present=1", "One update by hand")
     assert not shown.locator('[data-testid="stSidebar"]').is_visible()
     shown.get_by_role("link", name="Iteration replay").wait_for()  # the page menu is on top
     shown.get_by_role("button", name="Exit presenter mode").wait_for()
-    shown.screenshot(path=artifacts / "teach_5_presenter.png")
+    shown.screenshot(path=screenshots / "teach_5_presenter.png")
     shown.close()
