@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 import als_core as ac
-from als_core import embed
-from dashboard import controls, fitting, presenter, scene_url, session, settings, shell, slides
+from dashboard import (
+    controls,
+    fitting,
+    latent_view,
+    presenter,
+    scene_url,
+    session,
+    settings,
+    shell,
+    slides,
+)
 from dashboard.figures.latent import contributions_figure, latent_figure
 from dashboard.text import md_escape
 
@@ -17,21 +24,13 @@ shell.require_app()  # first: a bookmarked page URL on a fresh server runs throu
 COLOUR_CHOICES = ("genre", "mean rating", "popularity")
 FIT_ON_CHOICES = ("users and items", "items only")
 SIMILARITY_CHOICES = ("cosine", "shrunk")
-#: β of the shrunk similarity n_ij / (n_ij + β) · cosine (n_ij: users who rated both).
-SHRINKAGE = 10.0
+SHRINKAGE = latent_view.SHRINKAGE
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> dict:
-    """Names, genres and counts of one dataset (keyed on its fingerprint)."""
-    summary = embed.item_summary(_ratings)
-    mean = summary["mean_rating"].to_numpy()
-    overall = float(_ratings.matrix.data.mean()) if _ratings.nnz else 0.0
-    return {
-        "item_counts": summary["n_ratings"].to_numpy(),
-        "item_means": np.where(np.isfinite(mean), mean, overall),
-        "user_counts": _ratings.user_counts(),
-    }
+def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> latent_view.DatasetFacts:
+    """Counts and mean ratings of one dataset (keyed on its fingerprint)."""
+    return latent_view.dataset_facts(_ratings)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -41,11 +40,8 @@ def projection_for(fit_key: tuple, fit_on: str, _fit: settings.FitResult) -> ac.
 
 
 def steady(projection: ac.Projection, key: str) -> ac.Projection:
-    """Turn a new PCA map to match the one this session saw last, so a refit (another λ, seed
-    or k > 2) does not flip or spin the picture. Raw factors (k ≤ 2) are shown as they are."""
-    previous = st.session_state.get(key)
-    if projection.method == "pca" and getattr(previous, "method", None) == "pca":
-        projection = ac.align_projection(projection, previous)
+    """The map turned to match the one this session saw last (``latent_view.steady``)."""
+    projection = latent_view.steady(projection, st.session_state.get(key))
     st.session_state[key] = projection
     return projection
 
@@ -74,11 +70,11 @@ genres = session.item_categories()
 colour_options = [c for c in COLOUR_CHOICES if c != "genre" or genres is not None]
 # Big data: the pick lists offer the most rated / most active (controls.MAX_CHOICES) and the choice.
 popular_first = controls.choice_options(
-    item_names[np.argsort(-facts["item_counts"], kind="stable")],
+    latent_view.most_first(item_names, facts.item_counts),
     keep=[st.session_state.get("latent_item")],
 )
 active_first = controls.choice_options(
-    user_names[np.argsort(-facts["user_counts"], kind="stable")],
+    latent_view.most_first(user_names, facts.user_counts),
     keep=[st.session_state.get("latent_user")],
 )
 # Remembered or linked choices that these data cannot show fall back to the defaults.
@@ -120,32 +116,26 @@ with presenter.controls():
         user_name = choose(
             "Choose a user (most active first)", active_first, "latent_user", active_first[0]
         )
-item = int(np.flatnonzero(item_names == item_name)[0])
-user = int(np.flatnonzero(user_names == user_name)[0])
-
 shrunk = similarity_by == "shrunk"
-neighbours = ac.nearest_neighbours(
-    model.item_factors_,
-    item,
+view = latent_view.latent_view(
+    fit,
+    ratings,
+    facts,
+    item_names=item_names,
+    user_names=user_names,
+    genres=genres,
+    item_name=item_name,
+    user_name=user_name,
     n=n_show,
-    labels=item_names,
-    support=embed.co_ratings(fit.train, item),
-    shrinkage=SHRINKAGE if shrunk else 0.0,
+    shrunk=shrunk,
 )
-held_out = fit.validation.matrix[user].indices if fit.validation is not None else np.array([], int)
-explained = ac.explain_recommendations(model, user, n=n_show, exclude=held_out)
-recs = explained.drop_duplicates("rank")
+item, user, neighbours, recs = view.item, view.user, view.neighbours, view.recommendations
 
 projection = steady(
     projection_for(fit_key, "both" if fit_on == "users and items" else "items", fit),
     "latent_last_map",
 )
-if colour_by == "genre":
-    colour, title, categorical = genres, "genre", True
-elif colour_by == "mean rating":
-    colour, title, categorical = facts["item_means"], "mean rating", False
-else:
-    colour, title, categorical = np.log10(1 + facts["item_counts"]), "log₁₀(1 + ratings)", False
+colour, title, categorical = latent_view.item_colour(colour_by, facts, genres)
 figure = latent_figure(
     projection,
     item_labels=item_names,
@@ -153,7 +143,7 @@ figure = latent_figure(
     item_colour=colour,
     item_colour_title=title,
     categorical=categorical,
-    user_activity=facts["user_counts"],
+    user_activity=facts.user_counts,
     chosen_item=item,
     neighbours=neighbours["index"].to_numpy(),
     neighbours_name="nearest neighbours (shrunk cosine)" if shrunk else None,
@@ -164,7 +154,7 @@ figure = latent_figure(
 )
 pack = slides.SlidePack("latent")
 pack.chart(figure, key="latent_map", name="latent-map", main=True)
-explained_share = float(np.sum(projection.explained))
+explained_share = float(sum(projection.explained))
 drawn = figure.layout.meta
 sampled = (
     f" To keep the page light, {drawn['items_drawn']:,} items and {drawn['users_drawn']:,} "
@@ -207,25 +197,8 @@ with left:
         "ratings has a short vector (λ shrinks it towards 0) and can still score 1.000 against "
         "a popular one. Its length ‖y‖ and its number of ratings are beside it."
     )
-    train_counts = fit.train.item_counts()[neighbours["index"]]
-    table = pd.DataFrame(
-        {
-            "item": neighbours["label"],
-            "similarity": neighbours["similarity"].round(3),
-            "cosine": neighbours["cosine"].round(3),
-            "length ‖y‖": neighbours["length"].round(3),
-            "ratings": train_counts,
-            "rated both": neighbours["support"],
-        }
-    )
-    if not shrunk:
-        table = table.drop(columns="cosine")
-    if genres is not None:
-        table["genre"] = genres[neighbours["index"]]
-    table["mean rating"] = facts["item_means"][neighbours["index"]].round(2)
-    table.index = neighbours["rank"]
     st.dataframe(
-        table,
+        view.neighbour_table,
         key="latent_neighbours",
         width="stretch",
         column_config={
@@ -239,31 +212,19 @@ with left:
             "mean rating": st.column_config.NumberColumn(format="%.2f"),
         },
     )
-    chosen_length = float(np.linalg.norm(model.item_factors_[item]))
     st.caption(
-        f"{md_escape(item_name)} itself: length ‖y‖ = {chosen_length:.3f}, "
-        f"{int(fit.train.item_counts()[item])} training ratings."
+        f"{md_escape(item_name)} itself: length ‖y‖ = {view.chosen_length:.3f}, "
+        f"{view.chosen_train_ratings} training ratings."
     )
 with right:
     st.subheader("Recommendations", anchor=False)
-    seen = int(ratings.user_counts()[user])
     st.caption(
         f"The {len(recs)} highest predicted scores for **{md_escape(user_name)}** among the "
-        f"items they have not rated ({seen} rated, training and validation, are left out)."
+        f"items they have not rated ({view.user_seen} rated, training and validation, are left "
+        "out)."
     )
-    lo, hi = ratings.rating_scale
-    rec_table = pd.DataFrame(
-        {
-            "item": item_names[recs["item"].to_numpy()],
-            "score": recs["score"].round(3).to_numpy(),
-            "predicted rating": np.clip(recs["score"].to_numpy(), lo, hi).round(2),
-        }
-    )
-    if genres is not None:
-        rec_table.insert(1, "genre", genres[recs["item"].to_numpy()])
-    rec_table.index = recs["rank"].to_numpy()
     st.dataframe(
-        rec_table,
+        view.recommendation_table,
         key="latent_recs",
         width="stretch",
         column_config={
@@ -282,7 +243,7 @@ st.caption(
     "on the black tick, the score."
 )
 pack.chart(
-    contributions_figure(explained, item_labels=item_names),
+    contributions_figure(view.explained, item_labels=item_names),
     key="latent_contributions",
     name="latent-score-parts",
 )
