@@ -4,8 +4,13 @@ Streamlit renders Markdown in ``st.markdown``, ``st.caption``, the alert boxes a
 with its own extensions on top: ``$…$`` is LaTeX, ``:name:`` an emoji or icon, ``:red[…]`` a
 colour. A title such as "$9.99 (2008)" or an id such as ``[x](javascript:…)`` must show as
 written, never as formula or link: every such value goes through ``md_escape`` before it is put
-into Markdown. (Tables, select boxes and plotly hovers do not render Markdown: pass them the
-plain value.)
+into Markdown. (Tables and select boxes render neither: pass them the plain value.)
+
+Plotly reads a subset of HTML in every text it draws (trace names, hover text and templates,
+tick labels, titles, annotations): ``<b>``, ``<br>``, ``<a href=…>``, ``<span style=…>`` and
+entities such as ``&amp;``, and it fills ``%{…}`` in hover and text templates. A title such as
+``<a href="javascript:…">x</a>`` or "Tom & Jerry <3" must show as written there too: every
+outside value goes through ``plotly_escape`` before it reaches a figure.
 """
 
 from __future__ import annotations
@@ -34,3 +39,29 @@ def md_escape(value: object) -> str:
     """
     text = _LINE_BREAKS.sub(" ", str(value))
     return _PUNCTUATION.sub(r"\\\1", text)
+
+
+# Plotly decodes entities in the text it draws (named: only amp, lt, gt and a few more; numeric:
+# all), and only after it has looked for tags, templates (``%{…}``) and LaTeX (``$…$``): so
+# these characters written as entities are shown as themselves and never read as syntax.
+_PLOTLY_ENTITIES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "%": "&#37;", "$": "&#36;"}
+)
+
+
+def plotly_escape(value: object) -> str:
+    """``value`` as text that a plotly figure shows literally.
+
+    Parameters
+    ----------
+    value : object
+        Anything; it is shown as ``str(value)``.
+
+    Returns
+    -------
+    str
+        ``&``, ``<`` and ``>`` as HTML entities, ``%`` and ``$`` as numeric entities: plotly
+        shows ``<a href="x">y</a>`` as those characters (no link), and a ``%{y}`` in a name
+        put into a hover template is not filled in.
+    """
+    return str(value).translate(_PLOTLY_ENTITIES)

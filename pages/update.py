@@ -24,7 +24,7 @@ from dashboard import (
     teaching,
 )
 from dashboard.figures import teaching as figs
-from dashboard.text import md_escape
+from dashboard.text import md_escape, plotly_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
@@ -264,7 +264,7 @@ pack.chart(
         shown.before,
         shown.after,
         held_out=shown.held_out,
-        title=f"{who}: predictions before and after the update ({moment})",
+        title=f"{plotly_escape(who)}: predictions before and after the update ({moment})",
         rating_scale=ratings.rating_scale,
     ),
     key="update_predictions_chart",

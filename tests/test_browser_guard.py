@@ -83,3 +83,76 @@ def test_bad_link_values_get_the_link_notice(app_url, page, path, shown, tmp_pat
     page.screenshot(path=tmp_path / "notice.png")
     assert page.get_by_text("Something went wrong").count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+#: Item titles (and genres) that plotly would read as markup or a template if not escaped.
+HOSTILE_TITLES = [
+    '<a href="javascript:alert(1)">click me</a>',
+    "Tom & Jerry <3",
+    "50%{y} off",
+    "<b>bold</b> move",
+    "$9.99 (2008)",
+    "Plain (1995)",
+]
+
+
+def write_hostile_names(folder: Path) -> tuple[Path, Path]:
+    """Ratings of items 1-6 and a names file whose titles and genres are HTML and templates."""
+    ratings = folder / "ratings.csv"
+    ratings.write_text(
+        "userId,movieId,rating\n"
+        + "".join(
+            f"{u},{m},{1 + (u * 7 + m * 3) % 5}\n"
+            for u in range(1, 11)
+            for m in range(1, 7)
+            if (u + m) % 3
+        )
+    )
+    quoted = ['"' + t.replace('"', '""') + '"' for t in HOSTILE_TITLES]
+    names = folder / "movies.csv"
+    names.write_text(
+        "movieId,title,genres\n"
+        + "".join(f"{m},{t},<i>Noir</i>|Drama\n" for m, t in enumerate(quoted, start=1))
+    )
+    return ratings, names
+
+
+def chart_text(page) -> str:
+    """The text drawn in the page's charts (their SVG), as a reader sees it."""
+    return "\n".join(
+        page.locator(".js-plotly-plot").evaluate_all("els => els.map(e => e.textContent)")
+    )
+
+
+def test_hostile_titles_are_drawn_as_text_in_the_charts(app_url, page, tmp_path, screenshots):
+    ratings, names = write_hostile_names(tmp_path)
+    page.goto(f"{app_url}/data")
+    page.get_by_role("tab", name="Upload a file").click()
+    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploaders.nth(0).set_input_files(str(ratings))
+    page.get_by_text("Now using ratings.csv").wait_for()
+    uploaders.nth(1).set_input_files(str(names))  # "Item names (optional)"
+    page.get_by_text("Item names from movies.csv").wait_for()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+
+    sidebar.get_by_text("Reconstruction", exact=True).click()
+    page.get_by_role("heading", name="Reconstruction").wait_for()
+    page.locator(".js-plotly-plot .xtick").first.wait_for()
+    page.screenshot(path=screenshots / "reconstruction-hostile-titles.png")
+    drawn = chart_text(page)
+    for title in HOSTILE_TITLES:  # the item axis names every item, as written
+        assert title in drawn
+    assert page.locator(".js-plotly-plot a").count() == 0  # no link from a title
+    assert page.locator(".js-plotly-plot text[style*='font-weight:bold']").count() == 0
+
+    sidebar.get_by_text("Latent space", exact=True).click()
+    page.get_by_role("heading", name="Latent space").wait_for()
+    page.locator(".js-plotly-plot .annotation").first.wait_for()  # the chosen item's tag
+    colour_by = page.get_by_role("radiogroup", name="Colour items by")
+    colour_by.get_by_text("genre", exact=True).click()  # the names file's categories
+    page.locator(".js-plotly-plot .legendtext", has_text="<i>Noir</i>").first.wait_for()
+    page.screenshot(path=screenshots / "latent-hostile-titles.png")
+    drawn = chart_text(page)
+    assert any(title in drawn for title in HOSTILE_TITLES)  # the chosen item's tag
+    assert page.locator(".js-plotly-plot a").count() == 0
+    assert page.get_by_text("Something went wrong").count() == 0

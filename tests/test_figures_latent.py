@@ -187,4 +187,5 @@ def test_the_chosen_item_and_user_carry_their_names_on_tags_at_their_points():
     assert tags["&lt;b&gt;Heat&lt;/b&gt; &amp; Co (1995)"] == pytest.approx(tuple(proj.items[5]))
     assert tags["user 3"] == pytest.approx(tuple(proj.users[3]))
     (star,) = _by_name(fig, "chosen item")
-    assert list(star.text) == ["<b>Heat</b> & Co (1995)"]  # the hover keeps the name
+    # The hover shows the same name, escaped the same way (plotly reads tags in hovers too).
+    assert list(star.text) == ["&lt;b&gt;Heat&lt;/b&gt; &amp; Co (1995)"]

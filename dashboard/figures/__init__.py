@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from ..text import plotly_escape
+
 #: Colours used across pages: users vs items, train vs validation.
 USER_COLOR = "#4C6EF5"
 ITEM_COLOR = "#F08C00"
@@ -23,6 +25,13 @@ MUTED_COLOR = "#868E96"
 RATING_SCALE = "Viridis"
 #: Colours of categories (genres, …), handed out by ``category_colours``.
 CATEGORY_PALETTE = tuple(plotly.colors.qualitative.D3 + plotly.colors.qualitative.Pastel)
+
+
+def shown_names(values: Sequence | np.ndarray) -> np.ndarray:
+    """Names from outside the app (ids, titles, categories) as plotly shows them literally
+    (``text.plotly_escape`` of each), in an object array aligned with ``values``. Every figure
+    passes its names through this before they reach a trace, an axis or a title."""
+    return np.array([plotly_escape(v) for v in np.asarray(values, dtype=object).ravel()], object)
 
 
 def category_order(values: Sequence) -> list[str]:

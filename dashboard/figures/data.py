@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
-from . import ITEM_COLOR, RATING_SCALE, USER_COLOR, log_ticks, style
+from . import ITEM_COLOR, RATING_SCALE, USER_COLOR, log_ticks, shown_names, style
 
 #: Above this many distinct values the histogram uses equal-width bins instead of one bar each.
 MAX_DISTINCT_BARS = 40
@@ -152,8 +152,8 @@ def _exact_pattern(
     if n_users <= 60 and n_items <= 60:
         # Few enough to name: hover and ticks show the original ids.
         fig.update_traces(
-            x=[str(i) for i in items],
-            y=[str(u) for u in users],
+            x=list(shown_names(items)),  # ids from the file: shown as written
+            y=list(shown_names(users)),
             hovertemplate="user %{y} · item %{x}<br>rating %{z:g}<extra></extra>",
         )
         fig.update_xaxes(type="category")

@@ -13,7 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import MUTED_COLOR, TRAIN_COLOR, VALIDATION_COLOR, log_ticks, style
+from ..text import plotly_escape
+from . import MUTED_COLOR, TRAIN_COLOR, VALIDATION_COLOR, log_ticks, shown_names, style
 
 #: One colour per method, the same on every chart of the page.
 METHOD_COLORS = {
@@ -428,11 +429,12 @@ def explanation_figure(frame: pd.DataFrame, *, item_label: str) -> go.Figure:
     recommended item's score (``ImplicitALS.explain`` output plus a ``label`` column), largest
     on top."""
     rows = frame.iloc[::-1]
+    item_label = plotly_escape(item_label)  # names from the data: shown as written
     colors = ["#7048E8" if v >= 0 else MUTED_COLOR for v in rows["contribution"]]
     fig = go.Figure(
         go.Bar(
             x=rows["contribution"],
-            y=rows["label"],
+            y=list(shown_names(rows["label"])),
             orientation="h",
             marker_color=colors,
             customdata=np.column_stack([rows["similarity"], rows["confidence"]]),

@@ -8,7 +8,6 @@ context however many traces there are.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,8 @@ import plotly.graph_objects as go
 
 import als_core as ac
 
-from . import CATEGORY_PALETTE, category_colours
+from ..text import plotly_escape
+from . import CATEGORY_PALETTE, category_colours, shown_names
 
 MAX_ITEMS_DRAWN = 3000
 MAX_USERS_DRAWN = 2000
@@ -54,6 +54,8 @@ def latent_figure(
     ratings, drawn on a log scale). ``chosen_item`` is marked with its ``neighbours``, and
     ``chosen_user`` with the ``recommended`` items, each joined by thin lines.
     """
+    # Names are the user's (a names file): each drawn one goes through ``shown_names`` (shown
+    # as written, never read as markup); escaping only those drawn keeps big data quick.
     item_labels = np.asarray(item_labels, dtype=object)
     user_labels = np.asarray(user_labels, dtype=object)
     item_colour = np.asarray(item_colour, dtype=object if categorical else np.float64)
@@ -81,7 +83,7 @@ def latent_figure(
                 "opacity": 0.55,
             },
             customdata=activity[users_shown],
-            text=user_labels[users_shown],
+            text=shown_names(user_labels[users_shown]),
             hovertemplate="%{text}<br>%{customdata:.0f} ratings<extra>user</extra>",
         )
     )
@@ -112,7 +114,7 @@ def latent_figure(
                     "line": {"width": 0.5, "color": "white"},
                 },
                 customdata=item_colour[items_shown],
-                text=item_labels[items_shown],
+                text=shown_names(item_labels[items_shown]),
                 hovertemplate="%{text}<br>"
                 + item_colour_title
                 + ": %{customdata:.2f}<extra>item</extra>",
@@ -215,7 +217,7 @@ def _add_item_categories(
                 x=item_xy[pick, 0],
                 y=item_xy[pick, 1],
                 mode="markers",
-                name=str(cat),
+                name=plotly_escape(cat),
                 legendgroup="items",
                 legendgrouptitle={"text": f"items by {title}"} if j == 0 else None,
                 marker={
@@ -224,8 +226,8 @@ def _add_item_categories(
                     "color": colours[cat],
                     "line": {"width": 0.5, "color": "white"},
                 },
-                text=labels[pick],
-                hovertemplate="%{text}<br>" + f"{title}: {cat}<extra>item</extra>",
+                text=shown_names(labels[pick]),
+                hovertemplate="%{text}<br>" + f"{title}: {plotly_escape(cat)}<extra>item</extra>",
             )
         )
 
@@ -261,7 +263,7 @@ def _add_highlights(
                     "line": {"width": 2.5},
                     "color": HIGHLIGHT["neighbour"],
                 },
-                text=item_labels[near],
+                text=shown_names(item_labels[near]),
                 hovertemplate="%{text}<extra>neighbour</extra>",
             )
         )
@@ -277,11 +279,11 @@ def _add_highlights(
                     "color": HIGHLIGHT["item"],
                     "line": {"width": 1, "color": "white"},
                 },
-                text=[str(item_labels[chosen_item])],
+                text=[plotly_escape(item_labels[chosen_item])],
                 hovertemplate="%{text}<extra>chosen item</extra>",
             )
         )
-        _name_tag(fig, item_xy[chosen_item], str(item_labels[chosen_item]), HIGHLIGHT["item"], -30)
+        _name_tag(fig, item_xy[chosen_item], item_labels[chosen_item], HIGHLIGHT["item"], -30)
     if chosen_user is not None:
         recs = np.asarray(recommended, dtype=np.int64)
         origin = user_xy[chosen_user]
@@ -298,7 +300,7 @@ def _add_highlights(
                     "line": {"width": 2.5},
                     "color": HIGHLIGHT["rec"],
                 },
-                text=item_labels[recs],
+                text=shown_names(item_labels[recs]),
                 hovertemplate="%{text}<extra>recommended</extra>",
             )
         )
@@ -314,20 +316,20 @@ def _add_highlights(
                     "color": HIGHLIGHT["user"],
                     "line": {"width": 1, "color": "white"},
                 },
-                text=[str(user_labels[chosen_user])],
+                text=[plotly_escape(user_labels[chosen_user])],
                 hovertemplate="%{text}<extra>chosen user</extra>",
             )
         )
-        _name_tag(fig, user_xy[chosen_user], str(user_labels[chosen_user]), HIGHLIGHT["user"], 30)
+        _name_tag(fig, user_xy[chosen_user], user_labels[chosen_user], HIGHLIGHT["user"], 30)
 
 
-def _name_tag(fig: go.Figure, at: np.ndarray, name: str, colour: str, offset_px: int) -> None:
+def _name_tag(fig: go.Figure, at: np.ndarray, name: object, colour: str, offset_px: int) -> None:
     """The chosen point's name on a white tag joined to it: an annotation is drawn above every
     trace (WebGL clouds too), so a title stays readable in the densest part of the map."""
     fig.add_annotation(
         x=float(at[0]),
         y=float(at[1]),
-        text=html.escape(name, quote=False),  # plotly reads tags in text: show them as text
+        text=plotly_escape(name),
         showarrow=True,
         arrowcolor=colour,
         arrowwidth=1.5,
@@ -374,7 +376,7 @@ def contributions_figure(
     contribution, in the order of ``explained``, each a step down in its own lane of the row:
     the last segment ends exactly at the score, marked by a black tick.
     """
-    labels = np.asarray(item_labels, dtype=object)
+    labels = shown_names(item_labels)
     recs = explained.drop_duplicates("rank").sort_values("rank")
     names = [f"{r}. {labels[i]}" for r, i in zip(recs["rank"], recs["item"], strict=True)]
     name_of = dict(zip(recs["rank"], names, strict=True))

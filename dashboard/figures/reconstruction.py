@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 import als_core as ac
 
 from .. import formulas
+from ..text import plotly_escape
 
 MISSING_COLOUR = "#b4b4b4"  # the plot background, seen through NaN cells (no rating)
 RATING_SCALE = "Viridis"
@@ -188,10 +189,10 @@ def reconstruction_figure(
 def _axis_labels(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> list[str]:
     """One unique category per grid row/column: the name, or the range of a block."""
     if all(len(g) == 1 for g in groups):
-        return [str(labels[g[0]]) for g in groups]
+        return [plotly_escape(labels[g[0]]) for g in groups]
     out, start = [], 0
     for g in groups:
-        out.append(f"{noun} #{start + 1}–{start + len(g)} ({labels[g[0]]} …)")
+        out.append(f"{noun} #{start + 1}–{start + len(g)} ({plotly_escape(labels[g[0]])} …)")
         start += len(g)
     return out
 

@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, category_colours, style
+from ..text import plotly_escape
+from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, category_colours, shown_names, style
 
 #: Matrices up to this many rows and columns show their numbers in the cells.
 ANNOTATE_UP_TO = 12
@@ -162,7 +163,7 @@ def predictions_figure(
     ``held_out`` (bool per entry) marks validation ratings the update did not see: they are
     drawn hollow. Grey lines join each prediction before the update to the one after.
     """
-    labels = [str(label) for label in labels]
+    labels = list(shown_names(labels))  # the user's names: shown as written
     actual = np.asarray(actual, dtype=np.float64)
     before = np.asarray(before, dtype=np.float64)
     after = np.asarray(after, dtype=np.float64)
@@ -281,8 +282,8 @@ def excerpt_figure(
             both = np.char.add(np.char.add(_cell_text(values).astype(str), "<br>"), guess)
             text = np.where(np.asarray(held_out, bool), both.astype(object), text)
     lo, hi = rating_scale
-    x = [str(label) for label in item_labels]
-    y = [str(label) for label in user_labels]
+    x = list(shown_names(item_labels))
+    y = list(shown_names(user_labels))
     fig = go.Figure(
         go.Heatmap(
             z=values,
@@ -348,8 +349,8 @@ def factorization_figure(
             f"· Yᵀ ({k} × {R.shape[1]})",
         ),
     )
-    users = [str(u) for u in user_labels]
-    items = [str(i) for i in item_labels]
+    users = list(shown_names(user_labels))
+    items = list(shown_names(item_labels))
     if diverging:
         span = _symmetric_limit(R)
         scale = {"colorscale": FACTOR_SCALE, "zmin": -span, "zmax": span}
@@ -488,7 +489,7 @@ def scores_figure(
     labels: Sequence[str], scores: np.ndarray, *, title: str, highlight: str = ITEM_COLOR
 ) -> go.Figure:
     """Horizontal bars of predicted scores, best at the top."""
-    labels = [str(label) for label in labels]
+    labels = list(shown_names(labels))
     scores = np.asarray(scores, dtype=np.float64)
     fig = go.Figure(
         go.Bar(
@@ -550,7 +551,7 @@ def map_figure(
             mode="markers",
             name="users",
             marker={"color": "#adb5bd", "size": 6, "opacity": 0.7},
-            text=user_labels[shown_users],
+            text=shown_names(user_labels[shown_users]),
             hovertemplate="%{text}<extra>user</extra>",
         )
     )
@@ -569,7 +570,7 @@ def map_figure(
                 x=items[mask, 0],
                 y=items[mask, 1],
                 mode="markers",
-                name=str(group),
+                name=plotly_escape(group),
                 marker={
                     "color": ITEM_COLOR if item_groups is None else colours[group],
                     "size": item_size,
@@ -577,8 +578,8 @@ def map_figure(
                     "symbol": "diamond",
                     "line": {"color": "#ffffff", "width": 0.6},
                 },
-                text=item_labels[mask],
-                hovertemplate="%{text}<extra>" + str(group) + "</extra>",
+                text=shown_names(item_labels[mask]),
+                hovertemplate="%{text}<extra>" + plotly_escape(group) + "</extra>",
             )
         )
     fig.update_xaxes(title=axis_titles[0], zeroline=True, zerolinecolor="#ced4da")
@@ -620,7 +621,7 @@ def highlight_points(
             mode="markers",
             name=name,
             marker={"color": colour, "size": size, "symbol": symbol, "line": {"width": 2.5}},
-            text=[str(label) for label in labels],
+            text=list(shown_names(labels)),
             hovertemplate="%{text}<extra>" + name + "</extra>",
         )
     )
