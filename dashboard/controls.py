@@ -57,6 +57,26 @@ FRAME_RANGE = (0, 2 * MAX_ITERATIONS)
 #: The update by hand's iterations (and "next") and its ratings added (the data bound them).
 UPDATE_ITERATION_RANGE = (1, MAX_ITERATIONS)
 UPDATE_STEP_RANGE = (0, 2**31 - 1)
+#: A user's or item's position in the data (a pick list of users or items by number).
+INDEX_RANGE = (0, 2**31 - 1)
+#: A rating value in a link (implicit mode's "count as an interaction"): the widget offers the
+#: data's own values; a link's is checked to be a number here and against those on the page.
+RATING_VALUE_RANGE = (-1e9, 1e9)
+#: How ALS works: the k of the "different seeds, different optima" demo (fewer on small data).
+SEEDS_K_RANGE = (1, 16)
+#: Add yourself: how many of the most rated items are offered to rate (fewer on small data).
+YOU_SHOWN_RANGE = (6, 30)
+#: Implicit ALS's iterations (Train, implicit mode).
+IMPLICIT_ITERATIONS_RANGE = (1, 30)
+#: Experiments: iterations of each fit of the k × λ sweep, random starts of the recovery.
+SWEEP_ITERATIONS_RANGE = (5, 30)
+RECOVERY_STARTS_RANGE = (1, 3)
+#: Experiments' pick lists: the top N evaluated, the seconds GD and SGD get, the held-out
+#: fraction of the recovery, the λ of the bias-only baseline.
+TOP_N = [5, 10, 20]
+COMPARE_SECONDS = [0.5, 1.0, 2.0, 3.0]
+RECOVERY_FRACTIONS = [0.1, 0.2, 0.3]
+BIAS_LAMBDAS = [0.0, 1.0, 2.0, 5.0, 10.0, 25.0]
 
 
 def lambda_options(current: float) -> list[float]:

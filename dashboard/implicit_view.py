@@ -19,7 +19,14 @@ import als_core as ac
 
 from . import experiment_work as work
 from . import jobs, session, slides
-from .controls import ALPHAS, EXPERIMENT_LAMBDAS, remember, remembered
+from .controls import (
+    ALPHAS,
+    EXPERIMENT_LAMBDAS,
+    IMPLICIT_ITERATIONS_RANGE,
+    TOP_N,
+    remember,
+    remembered,
+)
 from .figures import experiments as figs
 from .settings import max_k
 from .text import md_escape
@@ -59,6 +66,12 @@ def implicit_mode_chosen() -> bool:
     )
     remember("train_imp_w_mode")
     return mode == "implicit"
+
+
+def keep_offered(key: str, offered: list) -> None:
+    """A pick (remembered, or a link's) the list does not offer is dropped: the first is shown."""
+    if key in st.session_state and st.session_state[key] not in offered:
+        del st.session_state[key]
 
 
 def interaction_options(ratings: ac.Ratings) -> tuple[list, Any]:
@@ -116,7 +129,11 @@ def settings_panel(ratings: ac.Ratings) -> dict:
             help="How much more a stored value counts than a missing cell. Hu et al. used 40 "
             "on viewing counts; star ratings are smaller numbers, so smaller α suits them.",
         )
-        iterations = st.slider("Iterations", 1, 30, key=remembered("train_imp_w_iterations", 15))
+        iterations = st.slider(
+            "Iterations",
+            *IMPLICIT_ITERATIONS_RANGE,
+            key=remembered("train_imp_w_iterations", 15),
+        )
         solver = st.radio(
             "Solver",
             ["cholesky", "cg"],
@@ -127,7 +144,7 @@ def settings_panel(ratings: ac.Ratings) -> dict:
             "their own items. Exact solves each k × k system; CG takes 3 warm-started steps.",
         )
         n = st.select_slider(
-            "Evaluate the top N", options=[5, 10, 20], key=remembered("train_imp_w_n", 10)
+            "Evaluate the top N", options=TOP_N, key=remembered("train_imp_w_n", 10)
         )
     remember("train_imp_w_")
     return {
@@ -283,9 +300,11 @@ def because_you_liked(
     counts = ratings.user_counts()
     order = np.argsort(-counts, kind="stable")  # most active first: the richest explanations
     cols = st.columns(2)
+    offered = order.tolist()
+    keep_offered(f"{key_prefix}_user", offered)
     user = cols[0].selectbox(
         "User",
-        order.tolist(),
+        offered,
         key=f"{key_prefix}_user",
         format_func=lambda u: f"{users[u]} ({counts[u]} ratings)",
     )
@@ -293,10 +312,11 @@ def because_you_liked(
     if recs.empty:
         st.caption("This user has seen every item: nothing to recommend.")
         return
+    keep_offered(f"{key_prefix}_item", recs["item"].tolist())
     item = cols[1].selectbox(
         "Recommendation to explain",
         recs["item"].tolist(),
-        key=f"{key_prefix}_item_{user}",
+        key=f"{key_prefix}_item",
         format_func=lambda i: f"{items[i]} (score {float(model.predict(int(user), int(i))):.3f})",
     )
     frame = work.explanation(model, int(user), int(item), items, n=6)

@@ -20,12 +20,14 @@ from . import data_sources, model_open, presenter, session
 from .scenes import (
     HOME,
     PAGE_CHOICES,
+    STARS_CHOICE,
     Scene,
     decode_scene,
     drop_unknown_names,
     encode_scene,
     generator_defaults,
     generator_settings,
+    stars_key,
     who_key,
 )
 from .settings import DEFAULT_SETTINGS, effective_settings
@@ -64,8 +66,7 @@ def _restore(params: dict[str, Any], pages: list[Any], page: Any) -> None:
         notices += [f"This link's {problem}." for problem in problems]
     if scene.settings:
         session.set_settings({**session.current_settings(), **scene.settings})
-    for key, value in scene.choices.items():
-        st.session_state[key] = value
+    set_choices(scene.choices)
     presenter.set_active(scene.presenter)
     st.session_state[NOTICES_KEY] = notices
     target = next((p for p in pages if page_slug(p) == scene.page), None)
@@ -99,9 +100,35 @@ def apply_view(params: dict[str, str], page_name: str) -> list[str]:
         wanted = {**session.current_settings(), **scene.settings}
         if wanted != session.current_settings():
             session.set_settings(wanted)
-    for key, value in scene.choices.items():
-        st.session_state[key] = value
+    set_choices(scene.choices)
     return notices
+
+
+def set_choices(choices: dict[str, Any]) -> None:
+    """A scene's page choices into the session (its widgets' keys). Add yourself's stars go
+    to each rated item's star widget on the current data."""
+    for key, value in choices.items():
+        if key != STARS_CHOICE:
+            st.session_state[key] = value
+            continue
+        fingerprint = session.current_fingerprint()
+        index = {str(name): j for j, name in enumerate(session.labels()[1])}
+        for name, stars in value.items():
+            if str(name) in index:
+                st.session_state[stars_key(fingerprint, index[str(name)])] = int(stars) - 1
+
+
+def given_stars() -> dict[str, int]:
+    """Add yourself's star ratings on the current data: {item name: stars, 1 to 5}."""
+    prefix = stars_key(session.current_fingerprint(), "")
+    items = session.labels()[1]
+    rated = {}
+    for key, value in st.session_state.items():
+        if isinstance(key, str) and key.startswith(prefix) and value is not None:
+            item = key.removeprefix(prefix)
+            if item.isdigit() and int(item) < len(items):
+                rated[int(item)] = int(value) + 1
+    return {str(items[item]): stars for item, stars in sorted(rated.items())}
 
 
 def _restore_data(scene: Scene) -> list[str]:
@@ -179,6 +206,8 @@ def current_scene(page_name: str | None) -> Scene:
             key = who_key(st.session_state.get("update_side"))
         if key in st.session_state:
             choices[key] = st.session_state[key]
+    if STARS_CHOICE in PAGE_CHOICES.get(page_name or "", {}).get("stars", ()):
+        choices[STARS_CHOICE] = given_stars()
     return Scene(
         page=page_name,
         data=data,

@@ -36,6 +36,11 @@ MODEL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {}
 EXTRA_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {}
 #: Page choices: page slug -> {parameter: (session key, parser)}.
 PAGE_CHOICES: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {}
+#: Add yourself's stars in a link (the widget holds 0 to 4).
+STARS_RANGE = (1, 5)
+#: The session key under which a scene carries Add yourself's star ratings ({item name: stars});
+#: ``scene_url`` moves them to and from the star widgets' own keys (``stars_key``).
+STARS_CHOICE = "you_stars"
 #: Generator settings always written (the others only when they differ from the defaults).
 GENERATOR_ALWAYS = ("n_users", "n_items", "rank", "density", "seed")
 
@@ -125,6 +130,23 @@ def parse_text(text: str) -> str:
     return str(text)
 
 
+def parse_one_of(options: Iterable[Any]) -> Callable[[str], Any]:
+    """A parser of one of the numbers ``options`` (a select slider's or radio's options)."""
+    offered = list(options)
+
+    def parse(text: str) -> Any:
+        try:
+            value = parse_float(text)
+        except (ValueError, OverflowError):
+            value = None
+        for option in offered:
+            if value is not None and option is not None and float(option) == value:
+                return option
+        raise ValueError(f"expected one of {', '.join(_shown(o) for o in offered)}, got {text!r}")
+
+    return parse
+
+
 #: Separates the names of a list in one URL value ("Ana~Ben"); "~" is left as it is by URL
 #: encoding, so links stay readable. A name's own "~" or "\\" is escaped with a backslash.
 LIST_SEPARATOR = "~"
@@ -161,7 +183,60 @@ def format_value(value: Any) -> str:
         return "none"
     if isinstance(value, (list, tuple)):
         return LIST_SEPARATOR.join(_escape_list_item(format_value(v)) for v in value)
+    if isinstance(value, Mapping):  # star ratings: name:stars pairs
+        return LIST_SEPARATOR.join(
+            _escape_list_item(f"{k}:{format_value(v)}") for k, v in value.items()
+        )
     return str(value)
+
+
+def parse_list_of(parser: Callable[[str], Any]) -> Callable[[str], list]:
+    """A list of values joined by ``~`` ("1~2~4"), each read by ``parser``."""
+
+    def parse(text: str) -> list:
+        return [parser(part) for part in parse_names(text)]
+
+    return parse
+
+
+def parse_span_in(low: int, high: int) -> Callable[[str], tuple[int, int]]:
+    """Two whole numbers ``a~b`` (a range slider) with ``low <= a <= b <= high``."""
+    number = parse_int_in(low, high)
+
+    def parse(text: str) -> tuple[int, int]:
+        parts = str(text).split(LIST_SEPARATOR)
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            first, last = (number(part) for part in parts)
+            if first > last:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"expected two whole numbers a~b with {_shown(low)} ≤ a ≤ b ≤ {_shown(high)}, "
+                f"got {text!r}"
+            ) from None
+        return (first, last)
+
+    return parse
+
+
+def parse_stars(text: str) -> dict[str, int]:
+    """Star ratings from one URL value: "Heat:5~Up:1" -> {"Heat": 5, "Up": 1} (1 to 5 stars)."""
+    stars = parse_int_in(*STARS_RANGE)
+    rated: dict[str, int] = {}
+    for part in parse_names(text):
+        name, sep, value = part.rpartition(":")
+        try:
+            if not sep or not name:
+                raise ValueError
+            rated[name] = stars(value)
+        except ValueError:
+            raise ValueError(
+                f"expected item:stars pairs joined by ~ with stars from {STARS_RANGE[0]} to "
+                f"{STARS_RANGE[1]}, got {text!r}"
+            ) from None
+    return rated
 
 
 def parse_optional(parser: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -198,6 +273,69 @@ GENERATOR_PARAMS: dict[str, Callable[[str], Any]] = {
     "cluster_spread": parse_float,
     "seed": parse_optional(parse_int),
 }
+
+
+#: A rating value, or "none" (every rating counts as an interaction).
+rating_value = parse_optional(parse_float_in(*controls.RATING_VALUE_RANGE))
+#: Page choices for which None is a value of its own, written "none" in the link.
+NONE_CHOICES = ("imp_like", "implicit_interactions")
+
+
+def _experiment_choices() -> dict[str, tuple[str, Callable[[str], Any]]]:
+    """Each experiment's widgets (``exp_w_<section>_<name>``) in the Experiments page's link."""
+    k = parse_int_in(*controls.K_RANGE)
+    lam = parse_one_of(controls.EXPERIMENT_LAMBDAS)
+    reg = parse_choice("plain", "weighted")
+    choices = {
+        "compare": {
+            "k": k,
+            "lam": lam,
+            "reg": reg,
+            "biases": parse_bool,
+            "budget": parse_one_of(controls.COMPARE_SECONDS),
+            "x": parse_choice("seconds", "step"),
+            "logx": parse_bool,
+        },
+        "missing": {"k": k, "lam": lam, "clipped": parse_bool},
+        "sweep": {
+            "ks": parse_list_of(k),
+            "lams": parse_list_of(lam),
+            "iter": parse_int_in(*controls.SWEEP_ITERATIONS_RANGE),
+            "reg": reg,
+            "biases": parse_bool,
+            "at_k": k,
+            "at_lam": lam,
+        },
+        "recovery": {
+            "ks": parse_span_in(*controls.K_RANGE),
+            "lam": lam,
+            "starts": parse_int_in(*controls.RECOVERY_STARTS_RANGE),
+            "fraction": parse_one_of(controls.RECOVERY_FRACTIONS),
+        },
+        "implicit": {
+            "interactions": rating_value,
+            "n": parse_one_of(controls.TOP_N),
+            "k": k,
+            "lam": lam,
+            "alpha": parse_one_of(controls.ALPHAS),
+            "relevant": parse_choice("interactions", "any"),
+        },
+        "baselines": {
+            "k": k,
+            "lam": lam,
+            "reg": reg,
+            "bias_lam": parse_one_of(controls.BIAS_LAMBDAS),
+        },
+    }
+    out = {
+        f"{section}_{name}": (f"exp_w_{section}_{name}", parser)
+        for section, widgets in choices.items()
+        for name, parser in widgets.items()
+    }
+    # The implicit experiment's "because you liked" (a user, one of their recommendations).
+    out["implicit_user"] = ("exp_implicit_user", parse_int_in(*controls.INDEX_RANGE))
+    out["implicit_item"] = ("exp_implicit_item", parse_int_in(*controls.INDEX_RANGE))
+    return out
 
 
 MODEL_PARAMS.update(
@@ -239,12 +377,35 @@ PAGE_CHOICES.update(
         },
         "latent": {
             "colour": ("latent_colour", parse_choice("genre", "mean rating", "popularity")),
+            "sim": ("latent_similarity", parse_choice("cosine", "shrunk")),
             "map": ("latent_fit_on", parse_choice("users and items", "items only")),
             "n": ("latent_n", parse_int_in(*controls.NEIGHBOURS_RANGE)),
             "item": ("latent_item", parse_text),
             "user": ("latent_user", parse_text),
         },
-        "experiments": {"section": ("exp_w_section", parse_choice(*EXPERIMENTS))},
+        "home": {"seeds_k": ("theory_w_seeds_k", parse_int_in(*controls.SEEDS_K_RANGE))},
+        "data": {"order": ("data_w_order", parse_choice("given", "activity"))},
+        "train": {
+            # Implicit mode and its model's settings (the explicit model's are the settings).
+            "mode": ("train_imp_w_mode", parse_choice("explicit", "implicit")),
+            "imp_like": ("train_imp_w_interactions", rating_value),
+            "imp_k": ("train_imp_w_k", parse_int_in(*controls.K_RANGE)),
+            "imp_lam": ("train_imp_w_lam", parse_one_of(controls.EXPERIMENT_LAMBDAS)),
+            "imp_alpha": ("train_imp_w_alpha", parse_one_of(controls.ALPHAS)),
+            "imp_it": ("train_imp_w_iterations", parse_int_in(*controls.IMPLICIT_ITERATIONS_RANGE)),
+            "imp_solver": ("train_imp_w_solver", parse_choice("cholesky", "cg")),
+            "imp_n": ("train_imp_w_n", parse_one_of(controls.TOP_N)),
+            "imp_user": ("train_imp_user", parse_int_in(*controls.INDEX_RANGE)),
+            "imp_item": ("train_imp_item", parse_int_in(*controls.INDEX_RANGE)),
+        },
+        "add_yourself": {
+            "n": ("you_n_shown", parse_int_in(*controls.YOU_SHOWN_RANGE)),
+            "stars": (STARS_CHOICE, parse_stars),
+        },
+        "experiments": {
+            "section": ("exp_w_section", parse_choice(*EXPERIMENTS)),
+            **_experiment_choices(),
+        },
         # The talk: which slide (from 1), and the talk itself when it is short (talk_view).
         "talk": {
             "slide": ("talk_slide", parse_int_in(1, MAX_SLIDES)),
@@ -261,6 +422,7 @@ NAMED_CHOICES: dict[tuple[str, str], str | None] = {
     ("reconstruction", "also_items"): "items",
     ("latent", "item"): "items",
     ("latent", "user"): "users",
+    ("add_yourself", "stars"): "items",
 }
 #: Parameters that are not settings or page choices.
 SCENE_PARAMS = ("page", "data", "gen", "present")
@@ -285,6 +447,12 @@ class Scene:
     settings: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, Any] = field(default_factory=dict)
     presenter: bool = False
+
+
+def stars_key(fingerprint: str, item: int) -> str:
+    """The session key of Add yourself's star widget for ``item`` (0 to 4 stars, or None) on
+    the data ``fingerprint`` (ratings given on other data are not shown on these)."""
+    return f"you_stars_{fingerprint[:10]}_{item}"
 
 
 def who_key(side: str | None) -> str:
@@ -318,7 +486,9 @@ def encode_scene(
         if param == "who":
             key = who_key(scene.choices.get("update_side"))
         value = scene.choices.get(key)
-        if value is not None and not (isinstance(value, (list, tuple)) and not value):
+        if value is None and param in NONE_CHOICES and key in scene.choices:
+            params[param] = "none"  # a choice of its own (every rating counts)
+        elif value is not None and not (isinstance(value, (list, tuple)) and not value):
             params[param] = format_value(value)  # an empty list is the default: left out
     if scene.presenter:
         params["present"] = "1"
@@ -389,8 +559,9 @@ def decode_scene(params: Mapping[str, Any]) -> tuple[Scene, list[str]]:
             continue
         if param == "who":
             key = who_key(side)
+        noted = len(problems)
         value = side if param == "side" else parsed(param, parser)
-        if value is not None:
+        if value is not None or (param in NONE_CHOICES and len(problems) == noted):
             choices[key] = value
     presenter = False
     if "present" in flat:
@@ -425,7 +596,7 @@ def drop_unknown_names(
         if key not in choices:
             continue
         value = choices[key]
-        wanted = value if isinstance(value, list) else [value]
+        wanted = list(value) if isinstance(value, (list, dict)) else [value]
         missing = [name for name in wanted if str(name) not in known[side]]
         if not missing:
             continue
@@ -436,6 +607,8 @@ def drop_unknown_names(
         )
         if isinstance(value, list):
             choices[key] = [name for name in value if name not in missing]
+        elif isinstance(value, dict):
+            choices[key] = {name: v for name, v in value.items() if name not in missing}
         else:
             del choices[key]
     return replace(scene, choices=choices), problems

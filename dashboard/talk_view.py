@@ -41,6 +41,8 @@ CODE_KEY = "talk_code"
 LOADED_CODE_KEY = "talk_loaded_code"
 VERSION_KEY = "talk_version"
 ARRIVED_KEY = "talk_arrived"
+#: The slide's view as first drawn on arrival (what a change is measured against).
+BASELINE_KEY = "talk_baseline"
 FIGURES_KEY = "talk_figures"
 NOTICE_KEY = "talk_notice"
 NOTES_KEY = "talk_w_notes"
@@ -150,13 +152,21 @@ def arrive(talk: talks.Talk, number: int) -> None:
 
 
 def keep_changes(talk: talks.Talk, number: int) -> talks.Talk:
-    """The slide's view as it is now goes back into the slide: its page's choices, plus the
-    data and settings when the slide had its own (a slide of the default talk follows the
-    session's data)."""
+    """The slide's view as it is now goes back into the slide: the parameters it had, and the
+    page choices changed since the slide was first drawn (what the page chose by itself stays
+    out, so an untouched slide stays as it was); data and settings only when the slide had its
+    own (a slide of the default talk follows the session's data)."""
+    ss = st.session_state
     slide = talk.slides[number - 1]
     now = scene_url.current_params(slide.page)
     choices = PAGE_CHOICES.get(slide.page, {})
-    kept = {k: v for k, v in now.items() if k in choices or k in slide.params}
+    marker = ss.get(ARRIVED_KEY)
+    if ss.get(BASELINE_KEY, (None, None))[0] != marker:
+        ss[BASELINE_KEY] = (marker, now)
+    first = ss[BASELINE_KEY][1]
+    kept = {
+        k: v for k, v in now.items() if k in slide.params or (k in choices and first.get(k) != v)
+    }
     if slide.figure in talks.EXPERIMENT_SECTIONS:  # the figure decides the section
         kept["section"] = talks.EXPERIMENT_SECTIONS[slide.figure]
     updated = slide.with_params(kept)

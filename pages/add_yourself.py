@@ -13,13 +13,24 @@ import pandas as pd
 import streamlit as st
 
 from als_core import embed
-from dashboard import fitting, formulas, presenter, scene_url, session, shell, slides, teaching
+from dashboard import (
+    controls,
+    fitting,
+    formulas,
+    presenter,
+    scene_url,
+    scenes,
+    session,
+    shell,
+    slides,
+    teaching,
+)
 from dashboard.figures import teaching as figs
 from dashboard.text import md_escape
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
-MIN_SHOWN, MAX_SHOWN, DEFAULT_SHOWN = 6, 30, 12
+(MIN_SHOWN, MAX_SHOWN), DEFAULT_SHOWN = controls.YOU_SHOWN_RANGE, 12
 TOP_N = 10
 NEIGHBOURS = 5
 
@@ -34,8 +45,7 @@ def page_data(fingerprint: str, fit_key: tuple, _ratings, _fit) -> dict:
     }
 
 
-def rating_key(fingerprint: str, item: int) -> str:
-    return f"you_stars_{fingerprint[:10]}_{item}"
+rating_key = scenes.stars_key
 
 
 def fill_example(fingerprint: str, items: np.ndarray, groups: np.ndarray | None) -> None:

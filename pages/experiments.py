@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import (
+    controls,
     data_sources,
     fitting,
     implicit_view,
@@ -90,7 +91,7 @@ def compare_controls(ctx: Context) -> dict | None:
     with cols[3]:
         budget = st.select_slider(
             "Seconds for GD and SGD (each)",
-            options=[0.5, 1.0, 2.0, 3.0],
+            options=controls.COMPARE_SECONDS,
             key=remembered("exp_w_compare_budget", 2.0),
         )
     params = {
@@ -302,7 +303,11 @@ def sweep_controls(ctx: Context) -> dict | None:
         key=remembered("exp_w_sweep_lams", SWEEP_LAMBDAS),
         format_func=lambda v: f"{v:g}",
     )
-    iterations = cols[2].slider("Iterations per fit", 5, 30, key=remembered("exp_w_sweep_iter", 15))
+    iterations = cols[2].slider(
+        "Iterations per fit",
+        *controls.SWEEP_ITERATIONS_RANGE,
+        key=remembered("exp_w_sweep_iter", 15),
+    )
     with cols[3]:
         reg = regularization_radio("sweep", s["regularization"])
         biases = st.toggle("Biases", key=remembered("exp_w_sweep_biases", bool(s["biases"])))
@@ -331,6 +336,17 @@ def sweep_controls(ctx: Context) -> dict | None:
     return params
 
 
+def curve_position(key: str, grid: list, best: Any) -> str:
+    """The key of a U-curve's position: the best cell's for a new grid, else the one chosen
+    (or a link's, when the grid has it)."""
+    ss = st.session_state
+    grid_key = f"{key}_grid"
+    if ss.get(grid_key, tuple(grid)) != tuple(grid) or ss.get(key) not in grid:
+        ss[key] = best
+    ss[grid_key] = tuple(grid)
+    return key
+
+
 def sweep_results(ctx: Context, result: Any) -> None:
     best = result.best
     ctx.pack.chart(
@@ -354,8 +370,7 @@ def sweep_results(ctx: Context, result: Any) -> None:
         at_k = st.selectbox(
             "λ curve at k =",
             grid_ks,
-            index=grid_ks.index(best_k),
-            key=f"exp_sweep_at_k_{hash(tuple(grid_ks))}",
+            key=curve_position("exp_w_sweep_at_k", grid_ks, best_k),
         )
         ctx.pack.chart(
             figs.sweep_curve(result.grid, along="lam", at=at_k),
@@ -366,8 +381,7 @@ def sweep_results(ctx: Context, result: Any) -> None:
         at_lam = st.selectbox(
             "k curve at λ =",
             grid_lams,
-            index=grid_lams.index(best_lam),
-            key=f"exp_sweep_at_lam_{hash(tuple(grid_lams))}",
+            key=curve_position("exp_w_sweep_at_lam", grid_lams, best_lam),
             format_func=lambda v: f"{v:g}",
         )
         ctx.pack.chart(
@@ -448,10 +462,14 @@ def recovery_controls(ctx: Context) -> dict | None:
     with cols[1]:
         lam = lam_slider("recovery", 1.0, label="λ (plain, no biases)")
     starts = cols[2].slider(
-        "Random starts per k (best kept)", 1, 3, key=remembered("exp_w_recovery_starts", 3)
+        "Random starts per k (best kept)",
+        *controls.RECOVERY_STARTS_RANGE,
+        key=remembered("exp_w_recovery_starts", 3),
     )
     fraction = cols[3].select_slider(
-        "Held out", options=[0.1, 0.2, 0.3], key=remembered("exp_w_recovery_fraction", 0.2)
+        "Held out",
+        options=controls.RECOVERY_FRACTIONS,
+        key=remembered("exp_w_recovery_fraction", 0.2),
     )
     params = {
         "ks": tuple(range(int(k_range[0]), int(k_range[1]) + 1)),
@@ -541,7 +559,9 @@ def implicit_controls(ctx: Context) -> dict | None:
     with setting_columns(1)[0]:
         min_interaction = implicit_view.interactions_slider(ratings, "exp_w_implicit_interactions")
     cols = setting_columns(5)
-    n = cols[0].select_slider("Top N", options=[5, 10, 20], key=remembered("exp_w_implicit_n", 10))
+    n = cols[0].select_slider(
+        "Top N", options=controls.TOP_N, key=remembered("exp_w_implicit_n", 10)
+    )
     with cols[1]:
         k = k_slider("implicit", ctx.k_max, 3)
     with cols[2]:
@@ -637,7 +657,7 @@ def baselines_controls(ctx: Context) -> dict | None:
         reg = regularization_radio("baselines", s["regularization"])
     bias_lam = cols[3].select_slider(
         "λ of the bias-only model",
-        options=[0.0, 1.0, 2.0, 5.0, 10.0, 25.0],
+        options=controls.BIAS_LAMBDAS,
         key=remembered("exp_w_baselines_bias_lam", 5.0),
         format_func=lambda v: f"{v:g}",
     )

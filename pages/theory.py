@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import (
+    controls,
     experiment_frame,
     fitting,
     formulas,
@@ -392,7 +393,7 @@ st.markdown(
     "same data and settings can end elsewhere. Fit from several starts, each to a tolerance "
     f"of {lessons.CONVERGENCE_TOL:g}:"
 )
-seed_k_max = min(settings.max_k(ratings), 16)
+seed_k_max = min(settings.max_k(ratings), controls.SEEDS_K_RANGE[1])
 seed_k = st.slider(
     "k for this demo",
     1,
