@@ -46,6 +46,7 @@ _PUBLIC = {
         "ColumnMappingError",
         "DuplicateRatingsError",
         "InvalidRowsError",
+        "NamesColumnError",
         "NonFiniteFactorsError",
         "NotFittedError",
         "RatingsError",

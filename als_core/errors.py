@@ -39,6 +39,19 @@ class ColumnMappingError(RatingsError):
         self.proposal = proposal
 
 
+class NamesColumnError(RatingsError):
+    """A names file in which the reader found no column to use as titles (or names).
+
+    ``report`` is the ``ac.NamesReport`` so far: the file's ``columns`` and the id column it
+    would use, so a caller can ask which column holds the titles and read again with
+    ``title_column=``.
+    """
+
+    def __init__(self, message: str, *, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class InvalidRowsError(RatingsError):
     """Rows (or cells of a matrix) that cannot be read, when the caller did not ask to skip them.
 

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import RatingsError
+from .errors import NamesColumnError, RatingsError
 from .io import _ALIASES, MAX_BYTES, _ids, _normalise, read_text_table
 from .movielens import ML100K_GENRES
 
@@ -64,6 +64,16 @@ class NamesReport:
         The columns used (header names, or "column 3" without a header).
     category_column : str or None
         The category column, "N flag columns (…)" for 0/1 flags, or None.
+    columns : list of str
+        Every column of the file (header names, or "column 1", … without a header): what a
+        caller offers to choose from when the guess is wrong.
+    positions : dict
+        ``id``, ``title`` and (a single category column) ``category`` -> the 0-based position
+        of the column used, in ``columns``.
+    title_certain : bool
+        True when the title column was chosen by the caller or is named like one ("title",
+        "name", …); False when it was picked from the values alone (text that looks most like
+        titles), which deserves a check: read again with ``title_column=`` to choose.
     reasons : dict
         ``id``, ``title``, ``categories`` -> why that column, in plain words.
     rows_read, rows_skipped, blank_lines : int
@@ -87,6 +97,9 @@ class NamesReport:
     id_column: str = ""
     title_column: str = ""
     category_column: str | None = None
+    columns: list[str] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)
+    title_certain: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
     rows_read: int = 0
     rows_skipped: int = 0
@@ -153,7 +166,7 @@ def read_item_names(
     item_ids: np.ndarray | list[Any] | None = None,
     id_column: str | int | None = None,
     title_column: str | int | None = None,
-    category_column: str | int | None = None,
+    category_column: str | int | bool | None = None,
     max_bytes: int = MAX_BYTES,
 ) -> Names:
     """Read item titles (and categories) from a names file.
@@ -167,7 +180,9 @@ def read_item_names(
         match most of them, and the report counts matches; without them, the column named
         like an id (else the first).
     id_column, title_column, category_column : str or int, optional
-        Choose a column by header name or 0-based position instead of detecting it.
+        Choose a column by header name or 0-based position instead of detecting it;
+        ``category_column=False`` reads no categories. When the title column is not named like
+        one, ``report.title_certain`` is False and ``report.columns`` lists what to choose from.
     max_bytes : int, default ``MAX_UPLOAD_MB`` megabytes
         Refuse larger files.
 
@@ -180,9 +195,10 @@ def read_item_names(
 
     Raises
     ------
+    NamesColumnError
+        No column of text to use as titles (its ``report`` lists the file's columns).
     RatingsError
-        A file that is not a table, has a single column, or has no column of text to use
-        as titles; a chosen column that is not there.
+        A file that is not a table or has a single column; a chosen column that is not there.
 
     Examples
     --------
@@ -271,7 +287,7 @@ def _read_names(
     ids: Any,
     id_column: str | int | None,
     title_column: str | int | None,
-    category_column: str | int | None,
+    category_column: str | int | bool | None,
     max_bytes: int,
 ) -> Names:
     fields = f"the id and the {'name' if kind == 'user' else 'title'}"
@@ -293,6 +309,7 @@ def _read_names(
         rows_skipped=text.skipped,
         skipped_examples=text.skipped_examples,
         blank_lines=text.blank_lines,
+        columns=list(text.names),
     )
     rated = None if ids is None else np.asarray(ids)
     rated_text = None if rated is None else pa.array([str(x) for x in rated], pa.string())
@@ -362,6 +379,7 @@ def _choose_id(
             "named like an id" if _is_id_name(names[pos], kind) else ("the first column")
         )
     report.id_column = names[pos]
+    report.positions["id"] = pos
     return pos
 
 
@@ -389,6 +407,7 @@ def _choose_title(
     if given is not None:
         pos = _position(given, names, what)
         report.reasons["title"] = "as chosen"
+        report.title_certain = True
     else:
         keys = [_normalise(n) for n in names]
         named = [
@@ -399,17 +418,20 @@ def _choose_title(
         if report.header and named:
             pos = min(named)[1]
             report.reasons["title"] = f"named {names[pos]!r}"
+            report.title_certain = True
         else:
             scored = [(_title_score(col), j) for j, col in enumerate(columns) if j not in exclude]
             score, pos = max(scored) if scored else (0.0, -1)
             if score <= 0:
-                raise RatingsError(
+                raise NamesColumnError(
                     f"no column of the names file looks like {what}s (text that is not a "
                     f"number, a date or a link); its columns are {names}. Choose the "
-                    f"{what} column"
+                    f"{what} column",
+                    report=report,
                 )
             report.reasons["title"] = "text with letters and spaces, nearly all different"
     report.title_column = names[pos]
+    report.positions["title"] = pos
     return pos
 
 
@@ -447,13 +469,16 @@ def _flag_run(text: Any, columns: list[pa.ChunkedArray], exclude: set[int]) -> l
 def _categories(
     text: Any,
     columns: list[pa.ChunkedArray],
-    given: str | int | None,
+    given: str | int | bool | None,
     used: set[int],
     flags: list[int],
     report: NamesReport,
 ) -> list[list[str]] | None:
     names = text.names
     pos = None
+    if given is False:
+        report.reasons["categories"] = "none, as chosen"
+        return None
     if given is not None:
         pos = _position(given, names, "category")
         report.reasons["categories"] = "as chosen"
@@ -468,6 +493,7 @@ def _categories(
             report.reasons["categories"] = f"named {names[pos]!r}, split on '|'"
     if pos is not None:
         report.category_column = repr(names[pos])
+        report.positions["category"] = pos
         values = columns[pos].to_pylist()
         return [
             [part.strip() for part in v.split("|") if part.strip().lower() not in _NO_CATEGORY]

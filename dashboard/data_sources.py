@@ -10,7 +10,7 @@ be stopped.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -254,33 +254,111 @@ def duplicates_note(note: Any) -> str:
 NAMES_LABELS = {"item": "Item names (optional)", "user": "User names (optional)"}
 
 
+#: The columns of a names file the user can choose (the category only for items).
+NAMES_ROLES = ("id", "title", "category")
+#: A category choice that is not one column: the reader's own (a run of 0/1 flag columns, as
+#: in u.item), or no categories.
+DETECTED_CATEGORIES, NO_CATEGORIES = "detected", "none"
+#: … as the library's ``category_column`` says them.
+_CATEGORY_ARGUMENT = {DETECTED_CATEGORIES: None, NO_CATEGORIES: False}
+
+
 @dataclass(frozen=True)
 class NamesOutcome:
     """What reading a names file against the ratings gave: the names or why not, and the
-    reader's report (columns used, how many rated items got a name, names matching none)."""
+    reader's report (columns used, how many rated items got a name, names matching none).
+
+    ``columns`` are the file's columns and ``guess`` the ones read (role in ``NAMES_ROLES`` ->
+    position, category also ``DETECTED_CATEGORIES`` / ``NO_CATEGORIES``), for the user to
+    check; ``certain`` is False when the title column was only guessed from its values (or
+    none was found), which the Data page asks the user to confirm."""
 
     filename: str
     kind: str  # "item" | "user"
     names: Any  # ac.Names, or None when the file could not be read
     error: str | None  # Markdown-safe
     report: tuple[str, ...] = ()
-    digest: str = ""  # of the file's bytes: tells names files apart in cache keys
+    digest: str = ""  # of the file's bytes and chosen columns: tells names apart in cache keys
+    columns: tuple[str, ...] = ()
+    guess: dict = field(default_factory=dict)
+    certain: bool = True
+    title_reason: str = ""  # why the reader took its title column, in words
 
 
 def read_names_upload(
-    data: bytes, filename: str, ratings: ac.Ratings, *, kind: str
+    data: bytes,
+    filename: str,
+    ratings: ac.Ratings,
+    *,
+    kind: str,
+    columns: dict[str, Any] | None = None,
 ) -> NamesOutcome:
     """Read an uploaded names file for ``ratings``' items (``kind="item"``) or users with the
-    library's reader; bad content never raises."""
-    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+    library's reader; bad content never raises. ``columns`` (role -> position, as in
+    ``NamesOutcome.guess``) are the user's choice instead of the reader's."""
+    chosen = dict(columns or {})
+    # Other columns of the same file are other names: the digest tells them apart too.
+    digest = hashlib.blake2b(data + repr(sorted(chosen.items())).encode(), digest_size=8)
+    digest = digest.hexdigest()
     try:
         if kind == "item":
-            names = ac.read_item_names(data, item_ids=ratings.item_ids)
+            names = ac.read_item_names(
+                data,
+                item_ids=ratings.item_ids,
+                id_column=chosen.get("id"),
+                title_column=chosen.get("title"),
+                category_column=_CATEGORY_ARGUMENT.get(
+                    chosen.get("category"), chosen.get("category")
+                ),
+            )
         else:
-            names = ac.read_user_names(data, user_ids=ratings.user_ids)
+            names = ac.read_user_names(
+                data,
+                user_ids=ratings.user_ids,
+                id_column=chosen.get("id"),
+                name_column=chosen.get("title"),
+            )
+    except ac.NamesColumnError as error:
+        what = "names" if kind == "user" else "titles"
+        message = (
+            f"no column looks like {what} (text that is not a number, a date or a link). "
+            f"Choose the {what[:-1]} column below"
+        )
+        return NamesOutcome(
+            filename,
+            kind,
+            None,
+            message,
+            digest=digest,
+            certain=False,
+            **_columns_read(error.report),
+        )
     except ac.RatingsError as error:
         return NamesOutcome(filename, kind, None, md_escape(str(error)), digest=digest)
-    return NamesOutcome(filename, kind, names, None, tuple(names.report.summary()), digest)
+    report = names.report
+    return NamesOutcome(
+        filename,
+        kind,
+        names,
+        None,
+        tuple(report.summary()),
+        digest,
+        certain=report.title_certain,
+        **_columns_read(report),
+    )
+
+
+def _columns_read(report: Any) -> dict[str, Any]:
+    """The file's columns and the ones the reader used (``NamesOutcome`` fields)."""
+    guess = dict(report.positions)
+    if report.kind == "item" and "category" not in guess:
+        # Flag columns are the reader's own choice; else the file has no categories.
+        guess["category"] = DETECTED_CATEGORIES if report.category_column else NO_CATEGORIES
+    return {
+        "columns": tuple(report.columns),
+        "guess": guess,
+        "title_reason": report.reasons.get("title", ""),
+    }
 
 
 def upload_dataset(filename: str, ratings: ac.Ratings, names: list[NamesOutcome]) -> Dataset:

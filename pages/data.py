@@ -158,6 +158,7 @@ def upload_tab() -> None:
     show_upload_outcome(outcome)
     for named in names:
         show_names_outcome(named)
+        names_columns_form(named, names_files[named.kind].file_id)
     if outcome.proposal is not None and outcome.ratings is None:
         proposal_form(outcome, uploaded.file_id)
     options_form(outcome, options, uploaded.file_id)
@@ -173,10 +174,11 @@ def read_names(files: dict, outcome: data_sources.UploadOutcome, signature: tupl
     for kind, file in files.items():
         if file is None:
             continue
-        key = (kind, file.file_id, signature)
+        chosen = chosen_names_columns(kind, file.file_id)
+        key = (kind, file.file_id, signature, repr(chosen))
         if cache.get(kind, (None,))[0] != key:
             named = data_sources.read_names_upload(
-                file.getvalue(), file.name, outcome.ratings, kind=kind
+                file.getvalue(), file.name, outcome.ratings, kind=kind, columns=chosen
             )
             cache[kind] = (key, named)
         read.append(cache[kind][1])
@@ -213,6 +215,67 @@ def show_names_outcome(named: data_sources.NamesOutcome) -> None:
     )
     with st.expander(f"How {filename} was read"):
         st.markdown("\n".join(f"- {md_escape(line)}" for line in named.report))
+
+
+NAMES_COLUMN_LABELS = {"id": "Id column", "title": "Title column",
+                      "category": "Category column (optional)"}  # fmt: skip
+NAMES_READ_BUTTON = "Read names with these columns"
+
+
+def chosen_names_columns(kind: str, file_id: str) -> dict | None:
+    """The columns the user chose for this names file (None: the reader's own choice)."""
+    kept = st.session_state.get("data_names_columns", {}).get(kind)
+    return kept[1] if kept and kept[0] == file_id else None
+
+
+def names_columns_form(named: data_sources.NamesOutcome, file_id: str) -> None:
+    """The names file's id, title (and category) columns as selects, pre-filled with what the
+    reader used; a click reads the file again with the user's choice. Open, with a note, when
+    the reader only guessed the title column from its values; folded away otherwise."""
+    if not named.columns:
+        return  # not even a table: nothing to choose from
+    kind, what = named.kind, "name" if named.kind == "user" else "title"
+    roles = [r for r in data_sources.NAMES_ROLES if kind == "item" or r != "category"]
+    filename = md_escape(named.filename)
+    if named.certain:
+        box = st.expander(f"Choose the columns of {filename}")
+    else:
+        box = st.container(border=True)
+        if named.names is not None:
+            box.warning(
+                f"**{filename}**: no column is named like a {what}, so the reader took "
+                f"**{md_escape(named.columns[named.guess['title']])}** "
+                f"({md_escape(named.title_reason)}). Check the columns below; if they are "
+                f"wrong, choose others and click “{NAMES_READ_BUTTON}”.",
+                icon=":material/help:",
+            )
+    positions = list(range(len(named.columns)))
+    label = {
+        data_sources.NO_CATEGORIES: "(none)",
+        data_sources.DETECTED_CATEGORIES: "the 0/1 flag columns (as detected)",
+        **{j: name for j, name in enumerate(named.columns)},
+    }
+    with box, st.form(f"data_names_form_{kind}", border=False):
+        chosen = {}
+        for col, role in zip(st.columns(len(roles)), roles, strict=True):
+            options = list(positions)
+            if role == "category":
+                flags = named.guess.get(role) is data_sources.DETECTED_CATEGORIES
+                options = [data_sources.NO_CATEGORIES, *([None] if flags else []), *positions]
+            current = named.guess.get(role)
+            if current is None:  # no title found: offer the first column that is not the id
+                current = next((j for j in options if j != chosen.get("id")), 0)
+            chosen[role] = col.selectbox(
+                NAMES_COLUMN_LABELS[role].replace("Title", what.capitalize()),
+                options,
+                index=options.index(current) if current in options else 0,
+                format_func=label.__getitem__,
+                key=f"data_w_{kind}_names_{role}_{named.digest}",
+            )
+        if st.form_submit_button(NAMES_READ_BUTTON, type="primary"):
+            columns = st.session_state.setdefault("data_names_columns", {})
+            columns[kind] = (file_id, chosen)
+            st.rerun()
 
 
 def show_upload_outcome(outcome: data_sources.UploadOutcome) -> None:

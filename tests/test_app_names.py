@@ -211,3 +211,79 @@ def test_pages_show_no_markdown_link_from_a_title(at, page):
     open_page(at, page)
     text = "\n".join(e.value for kind in ("markdown", "caption") for e in at.get(kind))
     assert "](javascript" not in text
+
+
+#: A names file whose title column is not named like one: the reader guesses "description".
+THINGS = (
+    b"code,description,maker,shelf\n1,Big red apple,Acme,fruit\n2,Small pear,Bolt,fruit\n"
+    b"3,Old shoe,Cobb,wear\n11,New hat,Dent,wear\n29,Blue cup,Eddy,home\n"
+)
+
+
+def names_selects(at: AppTest, kind: str = "item") -> dict:
+    """The names file's column selects by role (their keys carry the file's digest)."""
+    prefix = f"data_w_{kind}_names_"
+    return {
+        s.key.removeprefix(prefix).split("_")[0]: s
+        for s in at.selectbox
+        if (s.key or "").startswith(prefix)
+    }
+
+
+def read_names_again(at: AppTest) -> AppTest:
+    (button,) = [b for b in at.button if b.label == "Read names with these columns"]
+    button.click()
+    return rerun(at)
+
+
+def item_titles(at: AppTest) -> dict:
+    info = at.session_state["data_dataset"].ratings.item_info
+    return dict(zip(info["id"], info["title"], strict=True))
+
+
+def test_a_guessed_title_column_is_shown_for_a_check_and_can_be_changed(at):
+    upload_files(at, item=THINGS)
+    (note,) = [w.value for w in at.warning if "no column is named like a title" in w.value]
+    assert "took **description**" in shown(note)
+    selects = names_selects(at)
+    assert [selects[r].value for r in ("id", "title", "category")] == [0, 1, "none"]
+    assert selects["title"].options == ["code", "description", "maker", "shelf"]
+    assert item_titles(at)[1] == "Big red apple"  # the guess is in use meanwhile
+    selects["title"].set_value(2)  # maker
+    selects["category"].set_value(3)  # shelf
+    read_names_again(at)
+    assert item_titles(at)[3] == "Cobb"
+    info = at.session_state["data_dataset"].ratings.item_info
+    assert set(info["genre"].dropna()) == {"fruit", "wear", "home"}
+    assert not [w for w in at.warning if "no column is named like a title" in w.value]
+    _, items = latent_choices(at)
+    assert {"Acme", "Cobb", "item 32"} <= set(items)
+
+
+def test_no_title_column_asks_for_one_and_the_ratings_load_meanwhile(at):
+    upload_files(at, item=b"movieId,stock\n1,5\n2,7\n3,9\n11,4\n")
+    assert at.session_state["data_dataset"].source == "upload:ratings.csv"
+    (warning,) = [w.value for w in at.warning if "could not be read" in w.value]
+    assert "no column looks like titles" in warning and "Choose the title column below" in warning
+    selects = names_selects(at)
+    assert (selects["id"].value, selects["title"].value) == (0, 1)
+    read_names_again(at)
+    assert item_titles(at)[11] == "4"
+
+
+def test_a_named_title_column_keeps_its_choice_folded_away_and_categories_can_be_dropped(at):
+    upload_files(at, item=MOVIES)
+    assert not [w for w in at.warning if "no column is named like a title" in w.value]
+    assert any(e.label.startswith("Choose the columns of") for e in at.expander)
+    selects = names_selects(at)
+    assert [selects[r].value for r in ("id", "title", "category")] == [0, 1, 2]
+    selects["category"].set_value("none")
+    read_names_again(at)
+    info = at.session_state["data_dataset"].ratings.item_info
+    assert "genre" not in info.columns and item_titles(at)[29] == "Heat (1995)"
+
+
+def test_user_names_get_id_and_name_selects_without_categories(at):
+    upload_files(at, user=b"who,nickname\n1,Ada\n2,Grace\n3,Edsger\n")
+    selects = names_selects(at, "user")
+    assert set(selects) == {"id", "title"} and selects["title"].label == "Name column"

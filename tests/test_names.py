@@ -159,6 +159,39 @@ def test_a_file_with_nothing_like_titles_or_one_column_is_refused():
         ac.read_item_names(b"title\nToy\nHeat\nUp\n")
 
 
+def test_a_title_column_picked_from_the_values_is_flagged_for_a_check():
+    data = b"code,description,maker\n1,Big red apple,Acme Foods\n2,Small pear,Acme Foods\n"
+    guessed = ac.read_item_names(data)
+    report = guessed.report
+    assert report.title_column == "description" and not report.title_certain
+    assert report.columns == ["code", "description", "maker"]
+    assert report.positions == {"id": 0, "title": 1}
+    # The user disagrees: the same file read with the chosen columns.
+    chosen = ac.read_item_names(data, id_column=0, title_column="maker", category_column=False)
+    assert chosen.table["title"].to_dict() == {1: "Acme Foods", 2: "Acme Foods"}
+    assert chosen.report.title_certain and chosen.report.reasons["title"] == "as chosen"
+    assert ac.read_item_names(DATA / "movies.csv").report.title_certain  # named 'title'
+
+
+def test_categories_can_be_chosen_or_turned_off():
+    data = b"id,title,genres,shelf\n1,Toy,Animation|Comedy,kids\n2,Heat,Action,crime\n"
+    assert ac.read_item_names(data).table["genre"].tolist() == ["Animation", "Action"]
+    shelf = ac.read_item_names(data, category_column="shelf").table
+    assert shelf["genres"].tolist() == ["kids", "crime"]
+    plain = ac.read_item_names(data, category_column=False)
+    assert list(plain.table.columns) == ["title"] and plain.report.category_column is None
+
+
+def test_no_title_column_lists_the_columns_to_choose_from():
+    with pytest.raises(ac.NamesColumnError) as refused:
+        ac.read_item_names(b"sku,stock\n10,5\n11,7\n12,9\n")
+    assert refused.value.report.columns == ["sku", "stock"]
+    assert refused.value.report.id_column == "sku"
+    assert isinstance(refused.value, ac.RatingsError)  # callers catching that still do
+    forced = ac.read_item_names(b"sku,stock\n10,5\n11,7\n12,9\n", title_column="stock")
+    assert forced.table["title"].to_dict() == {10: "5", 11: "7", 12: "9"}
+
+
 def test_a_names_file_that_matches_nothing_says_so():
     ratings = ac.read_ratings(DATA / "BX-Book-Ratings.csv")
     names = ac.read_item_names(DATA / "movies.csv", item_ids=ratings.item_ids)
