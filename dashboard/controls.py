@@ -137,6 +137,14 @@ def choice_options(names: np.ndarray, *, counts: np.ndarray | None = None, keep:
     return offered
 
 
+def index_of(names: np.ndarray, name: Any) -> int:
+    """The row of a name picked from a list of ``names`` (the first, should it repeat)."""
+    found = np.flatnonzero(np.asarray(names) == name)
+    if not len(found):
+        raise ValueError(f"{name!r} is not among the {len(names)} names offered")
+    return int(found[0])
+
+
 # ----------------------------------------------------------------------------- widget memory
 #: Session key of the widget values kept while their widgets are not drawn.
 MEMORY_KEY = "controls_saved"

@@ -85,6 +85,29 @@ def number(value: float) -> str:
     return f"{float(value):g}"
 
 
+def short_number(value: float) -> str:
+    """A short, readable number for a cell (3 significant digits, no exponent for normal sizes)."""
+    if not np.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return f"{value:.2e}"
+
+
+def matrix_latex(values: Any) -> str:
+    """A LaTeX bmatrix of numbers (a 1-D array is one row), each as ``short_number`` writes it."""
+    rows = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    body = r" \\ ".join(" & ".join(short_number(v) for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def column_latex(values: Any) -> str:
+    """A LaTeX column vector of numbers."""
+    return matrix_latex(np.asarray(values, dtype=np.float64).reshape(-1, 1))
+
+
 def scale_text(form: Form) -> str:
     """ "[1, 5]" for a clipped form, "" otherwise."""
     if form.scale is None:

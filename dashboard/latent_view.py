@@ -104,10 +104,9 @@ def latent_view(
     facts: DatasetFacts,
     *,
     item_names: np.ndarray,
-    user_names: np.ndarray,
     genres: np.ndarray | None,
-    item_name: str,
-    user_name: str,
+    item: int,
+    user: int,
     n: int,
     shrunk: bool,
 ) -> LatentView:
@@ -121,12 +120,12 @@ def latent_view(
         The whole dataset.
     facts : DatasetFacts
         ``dataset_facts(ratings)``.
-    item_names, user_names : numpy.ndarray
-        Display names, index-aligned with the items and users.
+    item_names : numpy.ndarray
+        Display names, index-aligned with the items.
     genres : numpy.ndarray or None
         Each item's category, if the data have them.
-    item_name, user_name : str
-        The chosen item and user, by display name.
+    item, user : int
+        The chosen item and user (indices).
     n : int
         Neighbours and recommendations to list.
     shrunk : bool
@@ -139,8 +138,7 @@ def latent_view(
         neither in training nor in validation, best score first.
     """
     model = fit.model
-    item = int(np.flatnonzero(item_names == item_name)[0])
-    user = int(np.flatnonzero(user_names == user_name)[0])
+    item, user = int(item), int(user)
     neighbours = ac.nearest_neighbours(
         model.item_factors_,
         item,

@@ -200,6 +200,15 @@ class UpdateProblem:
         x = reference_solve_row(A, B, self.ridge) if step > 0 else np.zeros(len(B))
         return A + self.ridge * np.eye(len(B)), B, x
 
+    def addition(self, step: int) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        """What rating ``step`` (1-based) adds: (its fixed row y, its target t, t·y added to
+        B, B after it); A grows by y yᵀ."""
+        if not 1 <= step <= self.n:
+            raise ValueError(f"step must be in 1..{self.n}, got {step}")
+        y = self.design[step - 1]
+        target = float(self.targets[step - 1])
+        return y, target, target * y, self.steps[step - 1].B
+
     def predictions(self, unknowns: np.ndarray, design: np.ndarray | None = None) -> np.ndarray:
         """Predicted ratings of this row's rated columns for the given unknowns (unclipped)."""
         design = self.design if design is None else design
@@ -435,6 +444,64 @@ def update_row_objective(
         terms.append((float(result.data[0]), float(result.penalty[0])))
     (data_before, penalty_before), (data_after, penalty_after) = terms
     return RowObjectiveChange(data_before, penalty_before, data_after, penalty_after)
+
+
+@dataclass(frozen=True)
+class UpdateLesson:
+    """Everything the update page shows for one row and one moment of the fit."""
+
+    before: FactorState
+    problem: UpdateProblem
+    check: UpdateCheck
+    predictions: UpdatePredictions
+    objective: RowObjectiveChange
+
+
+def update_lesson(
+    model: ac.ALS,
+    train: ac.Ratings,
+    validation: ac.Ratings | None,
+    states: list[FactorState],
+    *,
+    side: str,
+    row: int,
+    iteration: int | None,
+) -> UpdateLesson:
+    """One row's update by hand, checked, with its predictions and row objective.
+
+    Parameters
+    ----------
+    model : ac.ALS
+        The fitted model (λ, regularisation, biases, μ).
+    train, validation : ac.Ratings
+        The fit's training ratings and its held-out ones (or None).
+    states : list of FactorState
+        The fit's kept states (``states_of``).
+    side : {"users", "items"}
+        The side being solved.
+    row : int
+        The user (or item) whose update is shown.
+    iteration : int or None
+        The ``side`` update made during training at this iteration, from the state before it;
+        None: the update the trained model would make next (from its own factors).
+
+    Returns
+    -------
+    UpdateLesson
+    """
+    if iteration is None:
+        before, after = final_state(model), None
+    else:
+        before, after = update_states(states, side, int(iteration))
+    problem = update_problem(model, train, before, side=side, row=row)
+    global_mean = float(model.global_mean_)
+    return UpdateLesson(
+        before=before,
+        problem=problem,
+        check=update_check(model, train, problem, before, after),
+        predictions=update_predictions(problem, before, validation, global_mean=global_mean),
+        objective=update_row_objective(model, train, problem, before),
+    )
 
 
 def easy_row(counts: np.ndarray) -> int:

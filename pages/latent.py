@@ -122,10 +122,9 @@ view = latent_view.latent_view(
     ratings,
     facts,
     item_names=item_names,
-    user_names=user_names,
     genres=genres,
-    item_name=item_name,
-    user_name=user_name,
+    item=controls.index_of(item_names, item_name),
+    user=controls.index_of(user_names, user_name),
     n=n_show,
     shrunk=shrunk,
 )

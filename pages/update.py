@@ -8,7 +8,6 @@ half-step and against the fit's own snapshot.
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from dashboard import (
@@ -38,16 +37,6 @@ def keep_valid(key: str, options: list) -> None:
     """Forget a remembered choice (or a scene's) that is not among the options any more."""
     if key in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
-
-
-def bmatrix(values: np.ndarray) -> str:
-    rows = np.atleast_2d(values)
-    body = r" \\ ".join(" & ".join(figs.fmt(v) for v in row) for row in rows)
-    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
-
-
-def column(values: np.ndarray) -> str:
-    return bmatrix(np.asarray(values).reshape(-1, 1))
 
 
 def step_back() -> None:
@@ -94,7 +83,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
         help="Type to search. The number of training ratings is shown beside each name.",
         format_func=lambda name: name,
     )
-    row = int(np.flatnonzero(names == who)[0])
+    row = controls.index_of(names, who)
     moments = teaching.update_moments(states, side)
     options = [*moments, NEXT]
     keep_valid("update_iteration", options)
@@ -116,11 +105,16 @@ with presenter.controls():  # presenter mode: folded, with the introduction
             "shown is the one the trained model would make next."
         )
 
-if iteration == NEXT:
-    before, after = teaching.final_state(model), None
-else:
-    before, after = teaching.update_states(states, side, int(iteration))
-problem = teaching.update_problem(model, train, before, side=side, row=row)
+lesson = teaching.update_lesson(
+    model,
+    train,
+    fit.validation,
+    states,
+    side=side,
+    row=row,
+    iteration=None if iteration == NEXT else int(iteration),
+)
+before, problem = lesson.before, lesson.problem
 n = problem.n
 other_names = item_names if side == "users" else user_names
 col_labels = other_names[problem.cols]
@@ -221,27 +215,26 @@ with right:
 
 # ---------------------------------------------------------------- the step, written out
 if 0 < step <= n and len(unknowns) <= LATEX_UP_TO:
-    s = problem.steps[step - 1]
-    y = problem.design[step - 1]
-    target = problem.targets[step - 1]
+    y, target, added, B_after = problem.addition(step)
     said = formulas.target_sentence(
         form, problem.ratings[step - 1], problem.offset[step - 1], target, side
     )
     st.markdown(f"**Step {step}:** {who_md} {said} (**{md_escape(col_labels[step - 1])}**)")
     st.latex(
-        rf"A \mathrel{{+}}= {column(y)}{bmatrix(y.reshape(1, -1))} \qquad "
-        rf"B \mathrel{{+}}= {figs.fmt(target)} \cdot {column(y)} = "
-        rf"{column(target * y)} \quad\Rightarrow\quad B = {column(s.B)}"
+        rf"A \mathrel{{+}}= {formulas.column_latex(y)}{formulas.matrix_latex(y)} \qquad "
+        rf"B \mathrel{{+}}= {formulas.short_number(target)} \cdot {formulas.column_latex(y)} = "
+        rf"{formulas.column_latex(added)} \quad\Rightarrow\quad B = "
+        rf"{formulas.column_latex(B_after)}"
     )
 if step == n and n and len(unknowns) <= LATEX_UP_TO:
     st.markdown("**Solve** (a linear solve; the inverse is never formed):")
     st.latex(
-        rf"{symbol}_{{\text{{new}}}} = {bmatrix(problem.system)}^{{-1}} {column(problem.B)} = "
-        rf"{column(problem.solution)}"
+        rf"{symbol}_{{\text{{new}}}} = {formulas.matrix_latex(problem.system)}^{{-1}} "
+        rf"{formulas.column_latex(problem.B)} = {formulas.column_latex(problem.solution)}"
     )
 
 # ---------------------------------------------------------------- checks against the library
-check = teaching.update_check(model, train, problem, before, after)
+check = lesson.check
 checks = [
     f"the library's fast `als_half_step` gives the same {symbol} "
     f"(largest difference {check.library:.1e})"
@@ -254,9 +247,7 @@ if check.stored is not None:
 st.success("Checked: " + "; ".join(checks) + ".", icon=":material/task_alt:")
 
 # ---------------------------------------------------------------- predictions before / after
-shown = teaching.update_predictions(
-    problem, before, fit.validation, global_mean=float(model.global_mean_)
-)
+shown = lesson.predictions
 pack.chart(
     figs.predictions_figure(
         other_names[shown.cols],
@@ -270,7 +261,7 @@ pack.chart(
     key="update_predictions_chart",
     name="update-predictions",
 )
-change = teaching.update_row_objective(model, train, problem, before)
+change = lesson.objective
 metric_cols = st.columns([1, 1, 1, 1, 1.2])
 metric_cols[0].metric(
     "f before",

@@ -125,3 +125,10 @@ def test_a_remembered_widget_gets_its_value_back_after_runs_without_it():
     at.slider(key="demo_w_k").set_value(10).run()
     at.run()
     assert at.slider(key="demo_w_k").value == 3  # no longer valid: back to the default
+
+
+def test_index_of_finds_a_picked_name_and_says_when_it_is_missing():
+    names = np.array(["Ann", "Ben", "Cy", "Ben"], dtype=object)
+    assert [controls.index_of(names, n) for n in ("Ann", "Ben", "Cy")] == [0, 1, 2]
+    with pytest.raises(ValueError, match="'Dee' is not among the 4 names"):
+        controls.index_of(names, "Dee")

@@ -100,3 +100,19 @@ def test_half_step_axis_and_labels():
     assert "t − ½" in f.HALF_STEP_AXIS and "users" in f.HALF_STEP_AXIS
     with pytest.raises(ValueError, match="side must be one of"):
         f.half_step_label(1, "both")
+
+
+def test_numbers_are_written_short_and_matrices_as_bmatrix_rows():
+    assert [f.short_number(v) for v in (0.0, 0.123456, 123.4, 12345.0, 2e-5)] == [
+        "0",
+        "0.123",
+        "123",
+        "1.23e+04",
+        "2.00e-05",
+    ]
+    assert f.short_number(float("nan")) == ""
+    assert f.matrix_latex([[1.0, 0.5], [-2.0, 0.0]]) == (
+        r"\begin{bmatrix}1 & 0.5 \\ -2 & 0\end{bmatrix}"
+    )
+    assert f.matrix_latex([1.0, 2.0]) == r"\begin{bmatrix}1 & 2\end{bmatrix}"  # one row
+    assert f.column_latex([1.0, 2.0]) == r"\begin{bmatrix}1 \\ 2\end{bmatrix}"

@@ -76,17 +76,14 @@ def test_steady_turns_a_pca_map_to_the_previous_one_and_leaves_raw_factors(fit):
 
 
 def view_of(fit, ratings, *, item, user, n, shrunk):
-    item_names = embed.item_labels(ratings)
-    user_names = embed.user_labels(ratings)
     return latent_view.latent_view(
         fit,
         ratings,
         latent_view.dataset_facts(ratings),
-        item_names=item_names,
-        user_names=user_names,
+        item_names=embed.item_labels(ratings),
         genres=None,
-        item_name=item_names[item],
-        user_name=user_names[user],
+        item=item,
+        user=user,
         n=n,
         shrunk=shrunk,
     )

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..formulas import short_number
 from ..text import plotly_escape
 from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, category_colours, shown_names, style
 
@@ -28,15 +29,8 @@ BEFORE_COLOUR = MUTED_COLOR
 YOU_COLOUR = "#e8590c"
 
 
-def fmt(value: float) -> str:
-    """A short, readable number for a cell (3 significant digits, no exponent for normal sizes)."""
-    if not np.isfinite(value):
-        return ""
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e4:
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-    return f"{value:.2e}"
+#: A short, readable number for a cell (the formulas write matrices the same way).
+fmt = short_number
 
 
 def _cell_text(values: np.ndarray) -> np.ndarray:
