@@ -3,19 +3,26 @@ subset. R̂ is named as the model computes it (``formulas``: biases, clipping)."
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import als_core as ac
-from als_core import embed
-from dashboard import fitting, formulas, presenter, scene_url, session, settings, shell, slides
-from dashboard.controls import SHOWN_RANGE, choice_options
+from dashboard import (
+    fitting,
+    formulas,
+    presenter,
+    reconstruction_view,
+    scene_url,
+    session,
+    settings,
+    shell,
+    slides,
+)
+from dashboard.controls import SHOWN_RANGE, choice_options, index_of
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
 
-#: Up to this many users × items every cell is drawn with its own hover; above, blocks.
-CELL_LIMIT = 200
+CELL_LIMIT = reconstruction_view.CELL_LIMIT
 #: Opening view: enough cells to see patterns, big enough to see single cells.
 DEFAULT_SHOWN = 60
 #: The sliders offer at most this many most active users / most rated items: every cell shown
@@ -40,20 +47,14 @@ def grid_for(
     _ratings: ac.Ratings,
 ) -> ac.ReconstructionGrid:
     """The grid for one fit and one view (the fit is identified by ``fit_key``)."""
-    users = np.union1d(embed.most_active(_ratings.user_counts(), n_users), extra_users)
-    items = np.union1d(embed.most_active(_ratings.item_counts(), n_items), extra_items)
-    model = _fit.model
-    users, items = embed.order_rows_and_columns(
-        users.astype(np.int64),
-        items.astype(np.int64),
-        by=order,
-        user_counts=_ratings.user_counts(),
-        item_counts=_ratings.item_counts(),
-        user_factors=model.user_factors_,
-        item_factors=model.item_factors_,
-    )
-    return ac.reconstruction_grid(
-        model, _fit.train, _fit.validation, users, items, max_rows=CELL_LIMIT, max_cols=CELL_LIMIT
+    return reconstruction_view.reconstruction(
+        _fit,
+        _ratings,
+        n_users=n_users,
+        n_items=n_items,
+        order=order,
+        extra_users=extra_users,
+        extra_items=extra_items,
     )
 
 
@@ -125,10 +126,8 @@ with presenter.controls():  # presenter mode: folded, with the introduction
         )
         picked_users = st.multiselect("Users", users_offered, key="recon_users")
         picked_items = st.multiselect("Items", items_offered, key="recon_items")
-user_index = {name: i for i, name in enumerate(user_names)}
-item_index = {name: i for i, name in enumerate(item_names)}
-extra_users = tuple(sorted(user_index[name] for name in picked_users))
-extra_items = tuple(sorted(item_index[name] for name in picked_items))
+extra_users = tuple(sorted(index_of(user_names, name) for name in picked_users))
+extra_items = tuple(sorted(index_of(item_names, name) for name in picked_items))
 
 fit_key = fit.key
 grid = grid_for(fit_key, order, n_users, n_items, extra_users, extra_items, fit, ratings)
@@ -175,14 +174,7 @@ else:
         "holds. Show at most 200 users and 200 items to see single cells."
     )
 rmse_note = ""
-parts = [
-    f"{name} cells {value:.3f}"
-    for name, value in (
-        ("training", grid.cell_rmse(held_out=False)),
-        ("validation", grid.cell_rmse(held_out=True)),
-    )
-    if value == value  # NaN: no such cells shown (or a block grid)
-]
+parts = [f"{name} cells {value:.3f}" for name, value in reconstruction_view.shown_rmse(grid)]
 if parts:
     rmse_note = (
         " RMSE of the clipped predictions on the shown " + ", on the shown ".join(parts) + "."

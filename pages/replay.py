@@ -9,14 +9,21 @@ with the moment marked.
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import als_core as ac
-from als_core import embed
-from dashboard import formulas, presenter, replay_fit, scene_url, session, shell, slides, teaching
+from dashboard import (
+    formulas,
+    presenter,
+    reconstruction_view,
+    replay_fit,
+    scene_url,
+    session,
+    shell,
+    slides,
+    teaching,
+)
 from dashboard.figures import teaching as figs
-from dashboard.figures import training as training_figs
 from dashboard.figures.reconstruction import reconstruction_figure
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
@@ -41,15 +48,9 @@ def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings)
     """The fixed rows/columns of the reconstruction and the start objective."""
     fit = _replay.fit
     model = fit.model
-    users = embed.most_active(_ratings.user_counts(), RECON_SHOWN)
-    items = embed.most_active(_ratings.item_counts(), RECON_SHOWN)
     # One order for every frame (the final model's leading pattern), so cells stay in place.
-    users, items = embed.order_rows_and_columns(
-        users,
-        items,
-        by="leading factor",
-        user_factors=model.user_factors_,
-        item_factors=model.item_factors_,
+    users, items = reconstruction_view.shown_rows_and_columns(
+        _ratings, model, n_users=RECON_SHOWN, n_items=RECON_SHOWN, order="leading factor"
     )
     return {
         "users": users,
@@ -163,21 +164,18 @@ def stage() -> None:
         main=True,
         reserve_px=reserve,
     )
-    loss = training_figs.objective_figure(history, formulas.Form.of_model(model))
-    position = 0.0
-    value = data["start_objective"]
-    if frame > 0:
-        positions = training_figs.half_step_positions(history)
-        index = _history_row(history, moment)
-        position, value = float(positions[index]), float(history["objective"].iloc[index])
-    else:
-        position = 0.0
-    if kept < n_frames - 1:  # early stopping kept an earlier iteration: mark it
-        positions = training_figs.half_step_positions(history)
-        kept_row = _history_row(history, states[kept])
-        figs.mark_kept(loss, x=float(positions[kept_row]), label=states[kept].label)
-    figs.mark_moment(loss, x=position, y=value, label=moment.label, start_y=data["start_objective"])
-    loss.update_layout(height=520)
+    kept_state = states[kept]
+    loss = figs.replay_objective_figure(
+        history,
+        formulas.Form.of_model(model),
+        moment=(moment.iteration, moment.side) if frame > 0 else None,
+        moment_label=moment.label,
+        start_objective=data["start_objective"],
+        # Early stopping kept an earlier iteration: mark it.
+        kept=(kept_state.iteration, kept_state.side, kept_state.label)
+        if kept < n_frames - 1
+        else None,
+    )
     pack.chart(
         loss,
         key="replay_loss_chart",
@@ -224,14 +222,6 @@ def stage() -> None:
         settings={"dataset": dataset.name, **fit.settings, **scene_url.current_params("replay")},
         key="replay_slides_pack",
     )
-
-
-def _history_row(history, moment: teaching.FactorState) -> int:
-    match = np.flatnonzero(
-        (history["iteration"].to_numpy() == moment.iteration)
-        & (history["side"].to_numpy() == moment.side)
-    )
-    return int(match[0]) if len(match) else len(history) - 1
 
 
 stage()

@@ -4,11 +4,12 @@ maps are sampled reproducibly, the replay marker sits where asked, presenter sty
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import als_core as ac
-from dashboard import presenter
+from dashboard import formulas, presenter
 from dashboard.figures import teaching as figs
 
 
@@ -170,3 +171,34 @@ def test_the_replay_map_and_the_latent_map_share_one_colour_per_genre():
     assert colours(replay) == colours(latent)
     by_size = sorted(sizes, key=lambda g: -sizes[g])
     assert [colours(replay)[g] for g in by_size] == list(CATEGORY_PALETTE[:4])
+
+
+def test_replay_objective_marks_the_moment_at_its_half_step_and_the_kept_one():
+    history = pd.DataFrame(
+        {
+            "iteration": [1, 1, 2, 2, 3, 3],
+            "side": ["users", "items"] * 3,
+            "objective": [9.0, 7.0, 6.0, 5.5, 5.4, 5.3],
+            "data_term": [8.0, 6.0, 5.0, 4.5, 4.4, 4.3],
+            "regularization_term": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    fig = figs.replay_objective_figure(
+        history,
+        formulas.Form(),
+        moment=(2, "users"),
+        moment_label="iteration 2: users solved",
+        start_objective=12.0,
+        kept=(2, "items", "iteration 2: items solved"),
+    )
+    ring = next(t for t in fig.data if (t.name or "").startswith("now"))
+    # The users half-step of iteration 2 sits at x = 2 − ½ with the history's objective there.
+    assert list(ring.x) == [1.5] and list(ring.y) == [6.0]
+    lines = sorted(shape.x0 for shape in fig.layout.shapes)
+    assert lines == [1.5, 2.0]  # the moment, and the kept half-step (iteration 2's items)
+    assert fig.layout.height == 520
+    start = figs.replay_objective_figure(
+        history, formulas.Form(), moment=None, moment_label="random start", start_objective=12.0
+    )
+    ring = next(t for t in start.data if (t.name or "").startswith("now"))
+    assert list(ring.x) == [0.0] and list(ring.y) == [12.0]  # the start: before the history

@@ -10,12 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import formulas
 from ..formulas import short_number
 from ..text import plotly_escape
-from . import ITEM_COLOR, MUTED_COLOR, USER_COLOR, category_colours, shown_names, style
+from . import (
+    ITEM_COLOR,
+    MUTED_COLOR,
+    USER_COLOR,
+    category_colours,
+    shown_names,
+    style,
+    training,
+)
 
 #: Matrices up to this many rows and columns show their numbers in the cells.
 ANNOTATE_UP_TO = 12
@@ -438,6 +448,39 @@ def mark_moment(
                 hovertemplate=label + "<br>objective %{y:,.5g}<extra></extra>",
             )
         )
+    return fig
+
+
+def replay_objective_figure(
+    history: pd.DataFrame,
+    form: formulas.Form,
+    *,
+    moment: tuple[int, str] | None,
+    moment_label: str,
+    start_objective: float,
+    kept: tuple[int, str, str] | None = None,
+    height: int = 520,
+) -> go.Figure:
+    """The objective after every half-step with the replay's moment marked on it.
+
+    ``moment`` is the (iteration, side) of the frame shown, None for the random start (drawn at
+    x = 0 with ``start_objective``, which the history lacks); ``kept`` is the (iteration, side,
+    label) of the half-step whose factors the model kept, marked when early stopping kept one
+    before the end.
+    """
+    fig = training.objective_figure(history, form)
+    positions = training.half_step_positions(history)
+    x, y = 0.0, start_objective
+    if moment is not None:
+        row = training.half_step_row(history, *moment)
+        x, y = float(positions[row]), float(history["objective"].iloc[row])
+    if kept is not None:
+        iteration, side, label = kept
+        mark_kept(
+            fig, x=float(positions[training.half_step_row(history, iteration, side)]), label=label
+        )
+    mark_moment(fig, x=x, y=y, label=moment_label, start_y=start_objective)
+    fig.update_layout(height=height)
     return fig
 
 

@@ -29,6 +29,15 @@ def half_step_positions(history: pd.DataFrame) -> np.ndarray:
     return history["iteration"].to_numpy(dtype=np.float64) + offset
 
 
+def half_step_row(history: pd.DataFrame, iteration: int, side: str) -> int:
+    """The history's row of the ``side`` half-step of ``iteration`` (the last row when the
+    history has no such half-step)."""
+    match = np.flatnonzero(
+        (history["iteration"].to_numpy() == iteration) & (history["side"].to_numpy() == side)
+    )
+    return int(match[0]) if len(match) else len(history) - 1
+
+
 def objective_figure(history: pd.DataFrame, form: formulas.Form | None = None) -> go.Figure:
     """The objective after every half-step with its two terms (log scale).
 
