@@ -666,6 +666,95 @@ def fold_in_user(
     )
 
 
+def example_stars(items: np.ndarray, groups: np.ndarray | None) -> list[int]:
+    """A clear taste to demo with, in stars (1–5) for ``items``: five stars for the first
+    item's group and one for the rest (without groups: the first half five, the rest one)."""
+    if groups is not None:
+        liked = groups[items[0]]
+        return [5 if groups[i] == liked else 1 for i in items]
+    return [5 if j < len(items) // 2 else 1 for j in range(len(items))]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A new user's (item, stars) folded in: where they land and what follows from it."""
+
+    fold: FoldIn
+    stars: np.ndarray  # 1–5, per rated item
+    #: the stars as ratings on the data's scale (``stars_to_rating``)
+    values: np.ndarray
+    #: the new user's point on the map (``projection.transform`` of their factors)
+    position: np.ndarray
+    #: the nearest users: user, cosine similarity, training ratings
+    similar: pd.DataFrame
+    #: the rated items: item, stars, as a rating, the model's fit
+    fitted: pd.DataFrame
+
+
+def place_new_user(
+    model: ac.ALS,
+    train: ac.Ratings,
+    projection: ac.Projection,
+    chosen: list[tuple[int, int]],
+    *,
+    scale: tuple[float, float],
+    item_names: np.ndarray,
+    user_names: np.ndarray,
+    n_top: int = 10,
+    n_users: int = 5,
+) -> Placement:
+    """Fold in a new user from (item, stars) pairs and tabulate the result.
+
+    Parameters
+    ----------
+    model : ac.ALS
+        The fitted model; its item factors stay fixed.
+    train : ac.Ratings
+        Its training ratings (the neighbours' numbers of ratings).
+    projection : ac.Projection
+        The map the new user is placed on.
+    chosen : list of (int, int)
+        (item index, stars from 1 to 5); empty for a cold start (x = 0, b = 0).
+    scale : (float, float)
+        The data's rating scale, which the stars are spread over.
+    item_names, user_names : numpy.ndarray
+        Display names, index-aligned.
+    n_top, n_users : int
+        Recommendations and nearest users to find.
+
+    Returns
+    -------
+    Placement
+    """
+    items = np.array([i for i, _ in chosen], dtype=np.int64)
+    stars = np.array([s for _, s in chosen], dtype=np.int64)
+    values = np.array([stars_to_rating(s, scale) for s in stars], dtype=np.float64)
+    fold = fold_in_user(model, items, values, n_top=n_top, n_users=n_users)
+    similar = pd.DataFrame(
+        {
+            "user": user_names[fold.neighbours],
+            "cosine similarity": fold.similarity,
+            "ratings": train.user_counts()[fold.neighbours],
+        }
+    )
+    fitted = pd.DataFrame(
+        {
+            "item": item_names[items],
+            "stars": stars,
+            "as a rating": values,
+            "model's fit": fold.fitted(),
+        }
+    )
+    return Placement(
+        fold=fold,
+        stars=stars,
+        values=values,
+        position=projection.transform(fold.factors)[0],
+        similar=similar,
+        fitted=fitted,
+    )
+
+
 def popular_items(counts: np.ndarray, n: int) -> np.ndarray:
     """The n most rated items, most rated first (ties to the lower index)."""
     counts = np.asarray(counts)

@@ -9,7 +9,6 @@ whose tastes point the same way follow from it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from als_core import embed
@@ -49,15 +48,10 @@ rating_key = scenes.stars_key
 
 
 def fill_example(fingerprint: str, items: np.ndarray, groups: np.ndarray | None) -> None:
-    """A clear taste to demo with: loves the first genre, dislikes the rest (or, without
-    genres, likes the first half of the list and dislikes the second)."""
-    if groups is not None:
-        liked = groups[items[0]]
-        stars = [4 if groups[i] == liked else 0 for i in items]
-    else:
-        stars = [4 if j < len(items) // 2 else 0 for j in range(len(items))]
-    for item, value in zip(items, stars, strict=True):
-        st.session_state[rating_key(fingerprint, int(item))] = value
+    """A clear taste to demo with (``teaching.example_stars``): loves the first genre,
+    dislikes the rest."""
+    for item, stars in zip(items, teaching.example_stars(items, groups), strict=True):
+        st.session_state[rating_key(fingerprint, int(item))] = stars - 1  # the widget counts from 0
 
 
 def clear_ratings(fingerprint: str, items: np.ndarray) -> None:
@@ -132,13 +126,22 @@ map_fig = figs.map_figure(
 )
 
 
+placement = teaching.place_new_user(
+    model,
+    fit.train,
+    projection,
+    chosen,
+    scale=scale,
+    item_names=item_names,
+    user_names=user_names,
+    n_top=TOP_N,
+    n_users=NEIGHBOURS,
+)
+
+
 def show_placement() -> None:
-    """Fold the ratings in and show where they land (called only with at least one rating)."""
-    items = np.array([i for i, _ in chosen], dtype=np.int64)
-    stars = np.array([s for _, s in chosen])
-    values = np.array([teaching.stars_to_rating(s, scale) for s in stars])
-    placed = teaching.fold_in_user(model, items, values, n_top=TOP_N, n_users=NEIGHBOURS)
-    you_xy = projection.transform(placed.factors)[0]
+    """Show where the ratings land (called only with at least one rating)."""
+    placed = placement.fold
     figs.highlight_points(
         map_fig,
         projection.items[placed.top],
@@ -154,7 +157,7 @@ def show_placement() -> None:
         name="nearest users",
         colour="#111111",
     )
-    figs.add_point(map_fig, you_xy, name="you")
+    figs.add_point(map_fig, placement.position, name="you")
 
     left, right = st.columns([1.35, 1], gap="large")
     pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left, main=True)
@@ -166,29 +169,15 @@ def show_placement() -> None:
             key="you_top_chart",
             name="add-yourself-top",
         )
-        similar = pd.DataFrame(
-            {
-                "user": user_names[placed.neighbours],
-                "cosine similarity": placed.similarity,
-                "ratings": fit.train.user_counts()[placed.neighbours],
-            }
-        )
         st.markdown("**Users whose tastes point the same way as yours**")
         st.dataframe(
-            similar,
+            placement.similar,
             hide_index=True,
             width="stretch",
             column_config={"cosine similarity": st.column_config.NumberColumn(format="%.3f")},
         )
 
-    fitted = pd.DataFrame(
-        {
-            "item": item_names[items],
-            "stars": stars,
-            "as a rating": values,
-            "model's fit": placed.fitted(),
-        }
-    )
+    items, values = placed.items, placement.values
     with st.expander(f"How you were placed ({len(items)} rating{'s' if len(items) != 1 else ''})"):
         k = len(placed.factors)
         bias_text = f" and your bias b = {placed.bias:.3f}" if model.biases else ""
@@ -202,7 +191,7 @@ def show_placement() -> None:
             "the update page. Your factors: " + ", ".join(f"{v:.3f}" for v in placed.factors) + "."
         )
         st.page_link("pages/update.py", label="One update by hand", icon=":material/calculate:")
-        st.dataframe(fitted, hide_index=True, width="stretch")
+        st.dataframe(placement.fitted, hide_index=True, width="stretch")
     one = (
         " One rating was enough to move you: with a single rating the solve already has "
         "something to fit."
@@ -228,7 +217,7 @@ def show_placement() -> None:
 
 def show_cold_start() -> None:
     """No ratings yet: what a cold-start user is shown (an empty fold-in: x = 0, b = 0)."""
-    cold = teaching.fold_in_user(model, np.zeros(0, np.int64), np.zeros(0), n_top=TOP_N, n_users=1)
+    cold = placement.fold  # an empty fold-in: x = 0, b = 0
     above = st.container()
     left, right = st.columns([1.35, 1], gap="large")
     pack.chart(map_fig, key="you_map_chart", name="add-yourself-map", container=left, main=True)

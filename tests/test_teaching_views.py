@@ -75,3 +75,72 @@ def test_each_step_adds_its_target_times_its_row_to_B(replay):
         assert np.max(np.abs(B_after - B)) <= TOL
     with pytest.raises(ValueError, match="step must be in 1"):
         problem.addition(0)
+
+
+def test_example_stars_love_the_first_items_group_and_dislike_the_rest():
+    groups = np.array(["a", "b", "a", "c"], dtype=object)
+    assert teaching.example_stars(np.array([2, 1, 0, 3]), groups) == [5, 1, 5, 1]
+    assert teaching.example_stars(np.array([0, 1, 2, 3, 4]), None) == [5, 5, 1, 1, 1]
+
+
+def test_place_new_user_folds_in_spread_stars_and_tabulates_by_hand(replay):
+    fit = replay.fit
+    model, train = fit.model, fit.train
+    item_names = np.array([f"item {i}" for i in range(train.n_items)], dtype=object)
+    user_names = np.array([f"user {u}" for u in range(train.n_users)], dtype=object)
+    projection = ac.shared_projection(model.user_factors_, model.item_factors_)
+    chosen = [(4, 5), (9, 1), (11, 3)]
+    placed = teaching.place_new_user(
+        model,
+        train,
+        projection,
+        chosen,
+        scale=(0.5, 5.0),
+        item_names=item_names,
+        user_names=user_names,
+        n_top=6,
+        n_users=3,
+    )
+    # Stars spread linearly over the scale: 1 → 0.5, 3 → 2.75, 5 → 5.
+    assert np.max(np.abs(placed.values - [5.0, 0.5, 2.75])) <= TOL
+    x, b = placed.fold.factors, placed.fold.bias
+    by_hand = [
+        model.global_mean_ + b + model.item_bias_[i] + float(x @ model.item_factors_[i])
+        for i, _ in chosen
+    ]
+    assert np.max(np.abs(placed.fitted["model's fit"].to_numpy() - by_hand)) <= TOL
+    assert list(placed.fitted["item"]) == ["item 4", "item 9", "item 11"]
+    assert list(placed.fitted["stars"]) == [5, 1, 3]
+    assert not set(placed.fold.top) & {4, 9, 11} and len(placed.fold.top) == 6
+    # Nearest users: highest cosine of factors, with their training ratings counted by hand.
+    X = model.user_factors_
+    lengths = np.linalg.norm(X, axis=1) * np.linalg.norm(x)
+    safe = np.where(lengths > 0, lengths, 1.0)
+    cosines = np.where(lengths > 0, X @ x / safe, 0.0)  # a user without factors: 0
+    best = np.argsort(-cosines, kind="stable")[:3]
+    assert list(placed.similar["user"]) == [f"user {u}" for u in best]
+    assert np.max(np.abs(placed.similar["cosine similarity"].to_numpy() - cosines[best])) <= TOL
+    dense = train.matrix.toarray()
+    assert list(placed.similar["ratings"]) == [int((dense[u] != 0).sum()) for u in best]
+    assert np.array_equal(placed.position, projection.transform(x)[0])
+
+
+def test_a_cold_start_places_the_user_at_the_origin_with_nothing_fitted(replay):
+    model = replay.fit.model
+    projection = ac.shared_projection(model.user_factors_, model.item_factors_)
+    names = np.array(["n"] * max(model.user_factors_.shape[0], model.item_factors_.shape[0]))
+    cold = teaching.place_new_user(
+        model,
+        replay.fit.train,
+        projection,
+        [],
+        scale=(1.0, 5.0),
+        item_names=names,
+        user_names=names,
+    )
+    assert np.array_equal(cold.fold.factors, np.zeros(model.item_factors_.shape[1]))
+    assert cold.fold.bias == 0.0 and cold.fitted.empty
+    # Every score is μ + b_i: the top items are the best-liked ones.
+    mu_b = model.global_mean_ + model.item_bias_
+    assert np.max(np.abs(cold.fold.scores - mu_b)) <= TOL
+    assert list(cold.fold.top) == list(np.argsort(-mu_b, kind="stable")[:10])
