@@ -12,42 +12,11 @@ import pandas as pd
 import als_core as ac
 from als_core import embed
 
+from .data_summary import DatasetFacts
 from .settings import FitResult
 
 #: β of the shrunk similarity n_ij / (n_ij + β) · cosine (n_ij: users who rated both).
 SHRINKAGE = 10.0
-
-
-@dataclass(frozen=True)
-class DatasetFacts:
-    """Per-item and per-user numbers of one dataset that the map and the tables show."""
-
-    item_counts: np.ndarray
-    #: Each item's mean rating; an item without ratings gets the overall mean.
-    item_means: np.ndarray
-    user_counts: np.ndarray
-
-
-def dataset_facts(ratings: ac.Ratings) -> DatasetFacts:
-    """Counts and mean ratings of every item and every user's number of ratings.
-
-    Parameters
-    ----------
-    ratings : ac.Ratings
-        The session's dataset (all ratings: training and validation).
-
-    Returns
-    -------
-    DatasetFacts
-    """
-    summary = embed.item_summary(ratings)
-    mean = summary["mean_rating"].to_numpy()
-    overall = float(ratings.matrix.data.mean()) if ratings.nnz else 0.0
-    return DatasetFacts(
-        item_counts=summary["n_ratings"].to_numpy(),
-        item_means=np.where(np.isfinite(mean), mean, overall),
-        user_counts=ratings.user_counts(),
-    )
 
 
 def most_first(names: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -119,7 +88,7 @@ def latent_view(
     ratings : ac.Ratings
         The whole dataset.
     facts : DatasetFacts
-        ``dataset_facts(ratings)``.
+        ``data_summary.dataset_facts(ratings)``.
     item_names : numpy.ndarray
         Display names, index-aligned with the items.
     genres : numpy.ndarray or None

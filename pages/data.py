@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import als_core as ac
 from dashboard import (
     controls,
     data_sources,
+    data_summary,
     jobs,
     model_open,
     presenter,
@@ -522,30 +522,25 @@ def summary(dataset: data_sources.Dataset) -> None:
             main=True,
             reserve_px=presenter.SCREEN_RESERVE_PX + presenter.HEADING_PX,
         )
-    if r.item_info is not None:
+    info = data_summary.item_info_table(r)
+    if info is not None:
         with st.expander(f"Item information ({r.n_items:,} items)"):
-            info = r.item_info.head(500).copy()
-            info.insert(0, "ratings", r.item_counts()[: len(info)])
             st.dataframe(info, hide_index=True, height=300)
 
 
 def numbers(r: ac.Ratings) -> None:
     """The dataset's size, scale and notes, then its rating histogram and activity curves."""
+    shown = data_summary.summary(r)
     cols = st.columns(6)
-    cols[0].metric("Users", f"{r.n_users:,}")
-    cols[1].metric("Items", f"{r.n_items:,}")
-    cols[2].metric("Ratings", f"{r.nnz:,}")
-    cols[3].metric("Density", f"{r.density:.2%}")
-    low, high = r.rating_scale
+    cols[0].metric("Users", f"{shown.n_users:,}")
+    cols[1].metric("Items", f"{shown.n_items:,}")
+    cols[2].metric("Ratings", f"{shown.n_ratings:,}")
+    cols[3].metric("Density", f"{shown.density:.2%}")
+    low, high = shown.rating_scale
     cols[4].metric("Rating range", f"{low:g} – {high:g}")
-    cols[5].metric("Mean rating", f"{r.matrix.data.mean():.2f}" if r.nnz else "–")
-    notes = list(r.notes)
-    empty_users = int(np.sum(r.user_counts() == 0))
-    empty_items = int(np.sum(r.item_counts() == 0))
-    if empty_users or empty_items:
-        notes.append(f"{empty_users} user(s) and {empty_items} item(s) have no ratings")
-    if notes:
-        notes = [md_escape(note) for note in notes]
+    cols[5].metric("Mean rating", f"{shown.mean:.2f}" if shown.mean is not None else "–")
+    if shown.notes:
+        notes = [md_escape(note) for note in shown.notes]
         text = " · ".join(notes)
         if len(text) <= 200:
             st.caption(text)

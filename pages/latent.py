@@ -7,6 +7,7 @@ import streamlit as st
 import als_core as ac
 from dashboard import (
     controls,
+    data_summary,
     fitting,
     latent_view,
     presenter,
@@ -28,9 +29,9 @@ SHRINKAGE = latent_view.SHRINKAGE
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> latent_view.DatasetFacts:
+def dataset_facts(fingerprint: str, _ratings: ac.Ratings) -> data_summary.DatasetFacts:
     """Counts and mean ratings of one dataset (keyed on its fingerprint)."""
-    return latent_view.dataset_facts(_ratings)
+    return data_summary.dataset_facts(_ratings)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -9,7 +9,7 @@ import pytest
 
 import als_core as ac
 from als_core import embed
-from dashboard import latent_view
+from dashboard import data_summary, latent_view
 from dashboard.settings import DEFAULT_SETTINGS, fit_model
 from tests.helpers import random_ratings
 
@@ -31,19 +31,6 @@ def fit(ratings):
     return fit_model(ratings, {**DEFAULT_SETTINGS, "k": 4, "iterations": 6, "fraction": 0.2})
 
 
-def test_dataset_facts_are_each_items_count_and_mean(ratings):
-    facts = latent_view.dataset_facts(ratings)
-    dense = ratings.matrix.toarray()
-    overall = dense[dense != 0].mean()
-    for i in range(ratings.n_items):
-        rated = dense[:, i][dense[:, i] != 0]
-        assert facts.item_counts[i] == len(rated)
-        expected = rated.mean() if len(rated) else overall
-        assert abs(facts.item_means[i] - expected) <= TOL
-    assert facts.item_counts[7] == 0
-    assert list(facts.user_counts) == [int((row != 0).sum()) for row in dense]
-
-
 def test_most_first_orders_by_count_then_position():
     names = np.array(["a", "b", "c", "d", "e"])
     counts = np.array([2, 5, 2, 9, 5])
@@ -52,7 +39,7 @@ def test_most_first_orders_by_count_then_position():
 
 
 def test_item_colour_by_popularity_is_log_of_one_plus_count(ratings):
-    facts = latent_view.dataset_facts(ratings)
+    facts = data_summary.dataset_facts(ratings)
     values, title, categorical = latent_view.item_colour("popularity", facts, None)
     expected = [math.log10(1 + c) for c in facts.item_counts]
     assert np.max(np.abs(values - expected)) <= TOL and not categorical
@@ -79,7 +66,7 @@ def view_of(fit, ratings, *, item, user, n, shrunk):
     return latent_view.latent_view(
         fit,
         ratings,
-        latent_view.dataset_facts(ratings),
+        data_summary.dataset_facts(ratings),
         item_names=embed.item_labels(ratings),
         genres=None,
         item=item,
