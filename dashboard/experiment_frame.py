@@ -125,6 +125,35 @@ def regularization_radio(name: str, default: str) -> str:
     )
 
 
+def model_controls(
+    name: str,
+    ctx: Context,
+    cols: list,
+    *,
+    k_max: int | None = None,
+    lam_label: str = "λ",
+    regularization: bool = True,
+) -> dict[str, Any]:
+    """The model settings most experiments start from: rank k (``cols[0]``), λ (``cols[1]``)
+    and, with ``regularization``, plain or weighted (``cols[2]``; else the Train page's),
+    defaulting to the Train page's settings; with its seed. Returns k, lam, regularization,
+    seed."""
+    s = ctx.settings
+    with cols[0]:
+        k = k_slider(name, ctx.k_max if k_max is None else k_max, s["k"])
+    with cols[1]:
+        lam = lam_slider(name, s["lam"], label=lam_label)
+    reg = s["regularization"]
+    if regularization:
+        with cols[2]:
+            reg = regularization_radio(name, s["regularization"])
+    return {"k": k, "lam": lam, "regularization": reg, "seed": int(s["seed"])}
+
+
+#: Result tables name the RMSE columns so.
+RMSE_COLUMNS = {"train_rmse": "train RMSE", "validation_rmse": "validation RMSE"}
+
+
 def make_key(name: str, split: SplitChoice, params: dict[str, Any]) -> tuple:
     frozen = tuple(
         (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(params.items())

@@ -304,6 +304,33 @@ def compare_summary(frame: pd.DataFrame, *, tolerance: float = 0.001) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def objectives_against_als(summary: pd.DataFrame) -> tuple[float, pd.DataFrame] | None:
+    """ALS's final objective and every other method's, with its relative difference
+    objective / ALS's − 1 (from ``compare_summary``); None when ALS did not run."""
+    by_method = summary.set_index("method")
+    if "ALS" not in by_method.index:
+        return None
+    als = float(by_method.loc["ALS", "objective"])
+    others = by_method.drop(index="ALS")[["objective"]].copy()
+    others["relative"] = others["objective"] / als - 1
+    return als, others
+
+
+def sweep_axes(grid: pd.DataFrame, best: dict[str, Any]) -> tuple[list, list, int, float]:
+    """The sweep's ks and λs, ascending, and the best cell's k and λ (the first of each
+    without a best cell): what the curves through the grid offer and start at."""
+    ks = sorted(grid["k"].unique().tolist())
+    lams = sorted(grid["lam"].unique().tolist())
+    best_k = int(best["k"]) if best else ks[0]
+    best_lam = float(best["lam"]) if best else lams[0]
+    return ks, lams, best_k, best_lam
+
+
+def true_rank(truth: Any) -> int:
+    """The rank of planted factors (their number of columns)."""
+    return int(np.asarray(truth.user_factors).shape[1])
+
+
 def explanation(
     model: ac.ImplicitALS, user: int, item: int, labels: np.ndarray, n: int = 5
 ) -> pd.DataFrame:

@@ -32,10 +32,12 @@ from dashboard import experiment_work as work
 from dashboard.controls import ALPHAS, EXPERIMENT_LAMBDAS, SWEEP_LAMBDAS, remember, remembered
 from dashboard.experiment_frame import (
     RESULTS_RESERVE_PX,
+    RMSE_COLUMNS,
     Context,
     Section,
     k_slider,
     lam_slider,
+    model_controls,
     regularization_radio,
     setting_columns,
     show_section,
@@ -81,12 +83,8 @@ def reached_text(seconds: float) -> str:
 def compare_controls(ctx: Context) -> dict | None:
     s = ctx.settings
     cols = setting_columns(4)
-    with cols[0]:
-        k = k_slider("compare", ctx.k_max, s["k"])
-    with cols[1]:
-        lam = lam_slider("compare", s["lam"])
+    model = model_controls("compare", ctx, cols)
     with cols[2]:
-        reg = regularization_radio("compare", s["regularization"])
         biases = st.toggle("Biases", key=remembered("exp_w_compare_biases", bool(s["biases"])))
     with cols[3]:
         budget = st.select_slider(
@@ -94,15 +92,7 @@ def compare_controls(ctx: Context) -> dict | None:
             options=controls.COMPARE_SECONDS,
             key=remembered("exp_w_compare_budget", 2.0),
         )
-    params = {
-        "k": k,
-        "lam": lam,
-        "regularization": reg,
-        "biases": bool(biases),
-        "seed": int(s["seed"]),
-        "seconds_budget": float(budget),
-    }
-    return params
+    return {**model, "biases": bool(biases), "seconds_budget": float(budget)}
 
 
 def compare_results(ctx: Context, frame: pd.DataFrame) -> None:
@@ -156,12 +146,12 @@ def compare_results(ctx: Context, frame: pd.DataFrame) -> None:
             )
             + "."
         )
-    als_summary = summary.set_index("method")
-    if "ALS" in als_summary.index:
-        als_objective = float(als_summary.loc["ALS", "objective"])
+    against_als = work.objectives_against_als(summary)
+    if against_als is not None:
+        als_objective, relative = against_als
         others = ", ".join(
-            f"{method} {row['objective']:,.7g} ({row['objective'] / als_objective - 1:+.1e})"
-            for method, row in als_summary.drop(index="ALS").iterrows()
+            f"{method} {row['objective']:,.7g} ({row['relative']:+.1e})"
+            for method, row in relative.iterrows()
         )
         st.caption(
             f"Final objectives: ALS {als_objective:,.7g}; {others} (relative to ALS). ALS runs "
@@ -190,21 +180,13 @@ COMPARE = Section(
 
 # ----------------------------------------------------------------------------- 2 missing
 def missing_controls(ctx: Context) -> dict | None:
-    ratings, s = ctx.ratings, ctx.settings
+    ratings = ctx.ratings
     k_max = max(1, min(ctx.k_max, min(ratings.shape) - 1))
     cols = setting_columns(2)
-    with cols[0]:
-        k = k_slider("missing", k_max, s["k"])
-    with cols[1]:
-        lam = lam_slider("missing", s["lam"], label="λ (ALS)")
-    params = {
-        "k": k,
-        "lam": lam,
-        "regularization": s["regularization"],
-        "both_biases": True,
-        "seed": int(s["seed"]),
-    }
-    return params
+    model = model_controls(
+        "missing", ctx, cols, k_max=k_max, lam_label="λ (ALS)", regularization=False
+    )
+    return {**model, "both_biases": True}
 
 
 def missing_results(ctx: Context, result: Any) -> None:
@@ -361,10 +343,7 @@ def sweep_results(ctx: Context, result: Any) -> None:
             f"**Best cell:** k = {int(best['k'])}, λ = {best['lam']:g}: validation RMSE "
             f"{best['validation_rmse']:.4f} (train {best['train_rmse']:.4f})."
         )
-    grid_ks = sorted(result.grid["k"].unique().tolist())
-    grid_lams = sorted(result.grid["lam"].unique().tolist())
-    best_k = int(best["k"]) if best else grid_ks[0]
-    best_lam = float(best["lam"]) if best else grid_lams[0]
+    grid_ks, grid_lams, best_k, best_lam = work.sweep_axes(result.grid, best)
     left, right = st.columns(2)
     with left:
         at_k = st.selectbox(
@@ -444,7 +423,7 @@ def recovery_controls(ctx: Context) -> dict | None:
             type="primary",
         )
         return
-    true_rank = int(np.asarray(truth.user_factors).shape[1])
+    true_rank = work.true_rank(truth)
     sigma = (getattr(truth, "settings", None) or {}).get("noise")
     k_max = min(ctx.k_max, 3 * true_rank + 4)
     cols = setting_columns(4)
@@ -510,8 +489,7 @@ def recovery_results(ctx: Context, result: Any) -> None:
     st.dataframe(
         table.rename(
             columns={
-                "train_rmse": "train RMSE",
-                "validation_rmse": "validation RMSE",
+                **RMSE_COLUMNS,
                 "oracle_rmse": "true factors' RMSE",
                 "user_angle_max_deg": "users: largest angle (°)",
                 "item_angle_max_deg": "items: largest angle (°)",
@@ -647,28 +625,15 @@ IMPLICIT = Section(
 
 # ----------------------------------------------------------------------------- 6 baselines
 def baselines_controls(ctx: Context) -> dict | None:
-    s = ctx.settings
     cols = setting_columns(4)
-    with cols[0]:
-        k = k_slider("baselines", ctx.k_max, s["k"])
-    with cols[1]:
-        lam = lam_slider("baselines", s["lam"], label="λ (ALS)")
-    with cols[2]:
-        reg = regularization_radio("baselines", s["regularization"])
+    model = model_controls("baselines", ctx, cols, lam_label="λ (ALS)")
     bias_lam = cols[3].select_slider(
         "λ of the bias-only model",
         options=controls.BIAS_LAMBDAS,
         key=remembered("exp_w_baselines_bias_lam", 5.0),
         format_func=lambda v: f"{v:g}",
     )
-    params = {
-        "k": k,
-        "lam": lam,
-        "regularization": reg,
-        "bias_lam": float(bias_lam),
-        "seed": int(s["seed"]),
-    }
-    return params
+    return {**model, "bias_lam": float(bias_lam)}
 
 
 def baselines_results(ctx: Context, table: pd.DataFrame) -> None:
@@ -680,7 +645,7 @@ def baselines_results(ctx: Context, table: pd.DataFrame) -> None:
         reserve_px=RESULTS_RESERVE_PX,
     )
     st.dataframe(
-        table.rename(columns={"train_rmse": "train RMSE", "validation_rmse": "validation RMSE"}),
+        table.rename(columns=RMSE_COLUMNS),
         hide_index=True,
         width="stretch",
         column_config={
