@@ -163,6 +163,20 @@ def remembered(key: str, default: Any, valid: Callable[[Any], bool] | None = Non
     return key
 
 
+def keep_choice(key: str, options: Sequence[Any], default: Any) -> None:
+    """Start a choice widget at ``default``, and send a remembered or linked choice that these
+    data do not offer (the dataset changed, or a link names something else) back to it."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def keep_in_range(key: str, low: int, high: int, default: int) -> None:
+    """Start a slider at ``default``, and pull a remembered or linked value into its range (the
+    dataset may have changed, or a link may ask for more than these data have)."""
+    value = st.session_state.get(key, default)
+    st.session_state[key] = int(min(max(int(value), low), high))
+
+
 def remember(prefix: str) -> None:
     """Keep the values of the widgets whose keys start with ``prefix`` for ``remembered``."""
     ss = st.session_state

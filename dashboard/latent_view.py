@@ -14,6 +14,7 @@ from als_core import embed
 
 from .data_summary import DatasetFacts
 from .settings import FitResult
+from .teaching import popular_items
 
 #: β of the shrunk similarity n_ij / (n_ij + β) · cosine (n_ij: users who rated both).
 SHRINKAGE = 10.0
@@ -21,7 +22,7 @@ SHRINKAGE = 10.0
 
 def most_first(names: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``names`` ordered by ``counts``, largest first (ties keep their order)."""
-    return np.asarray(names)[np.argsort(-np.asarray(counts), kind="stable")]
+    return np.asarray(names)[popular_items(counts, len(counts))]
 
 
 def item_colour(

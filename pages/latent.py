@@ -47,15 +47,9 @@ def steady(projection: ac.Projection, key: str) -> ac.Projection:
     return projection
 
 
-def keep_valid(key: str, options: list[str], default: str) -> None:
-    """A remembered or linked choice these data do not offer falls back to ``default``."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
-
-
 def choose(label: str, options: list[str], key: str, default: str, **kwargs) -> str:
     """A selectbox that survives a change of dataset (a stale choice falls back to default)."""
-    keep_valid(key, options, default)
+    controls.keep_choice(key, options, default)
     return st.selectbox(label, options, key=key, **kwargs)
 
 
@@ -79,10 +73,10 @@ active_first = controls.choice_options(
     keep=[st.session_state.get("latent_user")],
 )
 # Remembered or linked choices that these data cannot show fall back to the defaults.
-keep_valid("latent_colour", colour_options, colour_options[0])
-keep_valid("latent_fit_on", list(FIT_ON_CHOICES), FIT_ON_CHOICES[0])
+controls.keep_choice("latent_colour", colour_options, colour_options[0])
+controls.keep_choice("latent_fit_on", list(FIT_ON_CHOICES), FIT_ON_CHOICES[0])
 low, high = controls.NEIGHBOURS_RANGE
-st.session_state["latent_n"] = int(min(max(int(st.session_state.get("latent_n", 8)), low), high))
+controls.keep_in_range("latent_n", low, high, 8)
 with presenter.controls():
     top = st.columns([1.2, 1, 1])
     colour_by = top[0].radio(
@@ -97,7 +91,7 @@ with presenter.controls():
         "items alike. With k = 2 the map shows the raw factors.",
     )
     n_show = top[2].slider("Neighbours and recommendations", low, high, key="latent_n")
-    keep_valid("latent_similarity", list(SIMILARITY_CHOICES), SIMILARITY_CHOICES[0])
+    controls.keep_choice("latent_similarity", list(SIMILARITY_CHOICES), SIMILARITY_CHOICES[0])
     pick = st.columns([1, 1, 1])
     similarity_by = pick[2].radio(
         "Rank neighbours by",

@@ -17,7 +17,7 @@ from dashboard import (
     shell,
     slides,
 )
-from dashboard.controls import SHOWN_RANGE, choice_options, index_of
+from dashboard.controls import SHOWN_RANGE, choice_options, index_of, keep_in_range
 from dashboard.figures.reconstruction import reconstruction_figure, run_length
 
 shell.require_app()  # first: a bookmarked page URL on a fresh server runs through app.py
@@ -56,13 +56,6 @@ def grid_for(
         extra_users=extra_users,
         extra_items=extra_items,
     )
-
-
-def keep_in_range(key: str, low: int, high: int, default: int) -> None:
-    """Start a slider at ``default``, and pull a remembered or linked value into its range (the
-    dataset may have changed, or a link may ask for more users than these data have)."""
-    value = st.session_state.get(key, default)
-    st.session_state[key] = int(min(max(int(value), low), high))
 
 
 def keep_valid_choices(key: str, options: list[str]) -> None:

@@ -33,12 +33,6 @@ NEXT = "next"
 SIDE_LABELS = {"users": "a user", "items": "an item"}
 
 
-def keep_valid(key: str, options: list) -> None:
-    """Forget a remembered choice (or a scene's) that is not among the options any more."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-
-
 def step_back() -> None:
     st.session_state["update_step"] = max(0, int(st.session_state.get("update_step", 0)) - 1)
 
@@ -61,8 +55,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
         "linear system exactly. Here is one of those systems, built rating by rating."
     )
     cols = st.columns([1.1, 2, 2.4])
-    keep_valid("update_side", ["users", "items"])
-    st.session_state.setdefault("update_side", "users")
+    controls.keep_choice("update_side", ["users", "items"], "users")
     side = cols[0].segmented_control(
         "Solve for",
         ["users", "items"],
@@ -73,9 +66,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
     names = user_names if side == "users" else item_names
     counts = train.user_counts() if side == "users" else train.item_counts()
     who_key = "update_user" if side == "users" else "update_item"
-    keep_valid(who_key, list(names))
-    if who_key not in st.session_state:
-        st.session_state[who_key] = names[teaching.easy_row(counts)]
+    controls.keep_choice(who_key, list(names), names[teaching.easy_row(counts)])
     who = cols[1].selectbox(
         "User" if side == "users" else "Item",
         controls.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
@@ -86,9 +77,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
     row = controls.index_of(names, who)
     moments = teaching.update_moments(states, side)
     options = [*moments, NEXT]
-    keep_valid("update_iteration", options)
-    if "update_iteration" not in st.session_state:
-        st.session_state["update_iteration"] = min(2, moments[-1]) if moments else NEXT
+    controls.keep_choice("update_iteration", options, min(2, moments[-1]) if moments else NEXT)
     iteration = cols[2].select_slider(
         "Which update",
         options=options,

@@ -132,3 +132,32 @@ def test_index_of_finds_a_picked_name_and_says_when_it_is_missing():
     assert [controls.index_of(names, n) for n in ("Ann", "Ben", "Cy")] == [0, 1, 2]
     with pytest.raises(ValueError, match="'Dee' is not among the 4 names"):
         controls.index_of(names, "Dee")
+
+
+def kept_script():
+    """Choices and a slider whose remembered values may not fit the data any more."""
+    import streamlit as st
+
+    from dashboard.controls import keep_choice, keep_in_range
+
+    options = st.session_state.get("options", ["a", "b", "c"])
+    keep_choice("demo_pick", options, options[-1])
+    st.selectbox("pick", options, key="demo_pick")
+    keep_in_range("demo_n", 3, st.session_state.get("high", 20), 8)
+    st.slider("n", 3, st.session_state.get("high", 20), key="demo_n")
+
+
+def test_kept_choices_fall_back_to_the_default_and_numbers_into_range():
+    at = AppTest.from_function(kept_script)
+    at.run()
+    assert at.selectbox(key="demo_pick").value == "c"  # the default
+    assert at.slider(key="demo_n").value == 8
+    at.selectbox(key="demo_pick").set_value("a").run()
+    at.slider(key="demo_n").set_value(17).run()
+    assert at.selectbox(key="demo_pick").value == "a"  # a valid choice stays
+    at.session_state["options"] = ["x", "y"]  # other data: "a" is gone
+    at.session_state["high"] = 12  # and fewer rows: 17 is too many
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="demo_pick").value == "y"
+    assert at.slider(key="demo_n").value == 12
