@@ -116,6 +116,10 @@ def _figure_json(fig: go.Figure | None) -> str:
         return "null"
     sized = go.Figure(fig)
     sized.update_layout(height=None, width=None, autosize=True)
+    # Streamlit's chart theme grows the margins to fit the tick labels (long item names on a
+    # bar chart's axis); plotly.js alone does so only when asked.
+    sized.update_xaxes(automargin=True)
+    sized.update_yaxes(automargin=True)
     return pio.to_json(sized, validate=False).replace("<", "\\u003c")
 
 

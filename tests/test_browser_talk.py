@@ -1,8 +1,8 @@
 """The talk in a real headless Chromium at 1280×720: the default talk walked with PageDown (each
 slide's figure entirely on the screen, a screenshot of each), the other keys, the link naming the
 slide across a reload, the speaker notes (the slide does not move) and the speaker view that
-follows the talk from a second window, and the offline deck opened with every network request
-refused.
+follows the talk from a second window; and, from a fresh session that walked nothing, the
+offline deck prepared in one click, downloaded and opened with every network request refused.
 
 Needs Debian's chromium and the playwright package; without either the test is skipped with
 the reason. Screenshots and the deck go to $ALS_ARTIFACTS (default: a temporary folder).
@@ -42,9 +42,7 @@ def assert_on_screen(box: dict, where: str) -> None:
     assert box["height"] >= 0.5 * HEIGHT, f"{where}: only {box['height']:.0f} px tall"
 
 
-def test_the_default_talk_with_keys_notes_and_its_offline_deck(
-    app_url, chromium, screenshots, tmp_path
-):
+def test_the_default_talk_with_keys_and_notes(app_url, chromium, screenshots):
     context = chromium.new_context(
         viewport={"width": WIDTH, "height": HEIGHT}, accept_downloads=True
     )
@@ -74,20 +72,6 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
     ):
         page.keyboard.press(key)
         on_slide(page, number)
-    # The offline deck (every slide's figure was drawn above): one HTML file.
-    page.get_by_role("button", name="Talk").click()
-    with page.expect_download() as download:
-        page.get_by_role("button", name=re.compile("offline")).click()
-    deck = tmp_path / "deck.html"
-    download.value.save_as(deck)
-    size = deck.stat().st_size
-    print(f"offline deck of the default talk: {size / 1e6:.2f} MB")
-    assert size < DECK_LIMIT_BYTES
-    html = deck.read_text(encoding="utf-8")
-    assert html.count('<section class="slide"') == N
-    assert html.count("* plotly.js v") == 1  # plotly.js once, for every figure
-    assert "was not collected" not in html
-    page.keyboard.press("Escape")
     assert re.search(rf"[?&]slide={N}(&|$)", page.url)
     page.reload()  # the link names the slide
     on_slide(page, N)
@@ -117,6 +101,41 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
 
     context.close()
 
+
+def test_a_fresh_session_exports_the_whole_talk_as_an_offline_deck(
+    app_url, chromium, screenshots, tmp_path
+):
+    """No walking: one click in the Talk menu prepares every slide's figure, then the deck
+    downloads, and opens with every network request refused."""
+    context = chromium.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{app_url}/talk")
+    on_slide(page, 1)
+    page.get_by_role("button", name="Talk").click()
+    page.get_by_role("button", name=re.compile("Prepare the offline deck")).click()
+    page.get_by_text(re.compile("Preparing the offline deck: slide")).first.wait_for()
+    page.screenshot(path=screenshots / "talk_deck_preparing.png")
+    page.get_by_text(re.compile("offline deck is ready")).wait_for(timeout=5 * TIMEOUT_MS)
+    on_slide(page, 1)  # back on the slide it was on
+    page.get_by_role("button", name="Talk").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("offline")).click()
+    page.screenshot(path=screenshots / "talk_deck_ready.png")
+    deck = tmp_path / "deck.html"
+    download.value.save_as(deck)
+    size = deck.stat().st_size
+    print(f"offline deck of the default talk: {size / 1e6:.2f} MB")
+    assert size < DECK_LIMIT_BYTES
+    html = deck.read_text(encoding="utf-8")
+    assert html.count('<section class="slide"') == N
+    assert html.count("* plotly.js v") == 1  # plotly.js once, for every figure
+    assert "was not collected" not in html
+    assert page.locator('[data-testid="stException"]').count() == 0
+    context.close()
+
     offline = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, offline=True)
     requested: list[str] = []
     offline.route(
@@ -126,15 +145,17 @@ def test_the_default_talk_with_keys_notes_and_its_offline_deck(
     shown.on("request", lambda r: requested.append(r.url) if not r.url.startswith("file:") else 0)
     shown.goto(deck.as_uri())
     assert shown.locator("section.slide").count() == N
-    for number in (1, 2, N):
-        if number == 2:
+    for number in range(1, N + 1):
+        if number > 1:
             shown.keyboard.press("PageDown")
-        if number == N:
-            shown.keyboard.press("End")
         visible = shown.locator("section.slide:not([hidden])")
         assert visible.get_attribute("data-slide") == str(number)
-        visible.locator(".main-svg").first.wait_for()
+        visible.locator(".main-svg").first.wait_for()  # every slide draws its figure
         assert visible.locator(".figure").bounding_box()["height"] > 0.5 * HEIGHT
+        for tick in visible.locator(".ytick text").all():  # long labels fit in the margin
+            assert tick.bounding_box()["x"] >= 0, f"slide {number}: {tick.text_content()}"
         shown.screenshot(path=screenshots / f"talk_offline_deck_{number:02d}.png")
+    shown.keyboard.press("Home")
+    assert shown.locator("section.slide:not([hidden])").get_attribute("data-slide") == "1"
     assert requested == []
     offline.close()

@@ -181,6 +181,9 @@ def test_the_offline_deck_is_one_page_with_plotly_once_and_every_slide():
     assert figures[2] is None
     assert figures[0]["data"][0]["x"] == ["</script><b>"]  # intact, yet no "<" in the page
     assert "height" not in figures[0]["layout"] and "width" not in figures[0]["layout"]
+    # Margins grow to fit long tick labels (Streamlit's theme does it in the app).
+    assert figures[0]["layout"]["yaxis"]["automargin"] is True
+    assert figures[0]["layout"]["xaxis"]["automargin"] is True
     for key in ("PageDown", "ArrowRight", "PageUp", "ArrowLeft", "Home", "End"):
         assert f'"{key}"' in deck.DECK_JS
 
