@@ -6,9 +6,9 @@
     python -m als_core recommend DIR --user ID --n 10
 
 Progress and notes go to stderr, results to stdout. Bad input ends with one line
-``als_core: error: ...`` on stderr and exit code 1 (2 for a wrong command line), never a
-traceback (``--debug`` shows it). ``main(argv)`` runs the same thing in-process and returns the
-exit code.
+``python -m als_core: error: ...`` on stderr (``als-core: error: ...`` from the installed
+command) and exit code 1 (2 for a wrong command line), never a traceback (``--debug`` shows
+it). ``main(argv)`` runs the same thing in-process and returns the exit code.
 """
 
 from __future__ import annotations
@@ -38,10 +38,15 @@ if TYPE_CHECKING:  # annotations only: the commands import what they use when th
     from .ratings import DuplicateNote, Ratings
     from .tune import TuneEvent, TuneResult
 
+#: How the command is named in its usage, examples and errors: as a module, or as the console
+#: script that ``pip install`` makes (pyproject.toml's [project.scripts]).
 PROG = "python -m als_core"
+SCRIPT = "als-core"
 TUNE_SECONDS = 60.0
 #: The model options --tune chooses (giving one as well would be ignored, so it is refused).
-TUNED_OPTIONS = ("--k", "--lam", "--iterations", "--regularization", "--biases", "--no-biases")
+TUNED_OPTIONS = (
+    "--k", "--lam", "--iterations", "--regularization", "--damping", "--biases", "--no-biases",
+)  # fmt: skip
 ENGINES = ("numpy", "spark")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 # For Parquet input without --user-col/--item-col/--rating-col: the first column whose name,
@@ -58,9 +63,13 @@ class CliError(Exception):
 
 
 # --------------------------------------------------------------------------------- entry point
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    ``prog`` names the command in usage and error lines; by default ``als-core`` when run as
+    the installed console script, else ``python -m als_core``."""
+    prog = prog or program_name()
+    parser = build_parser(prog)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a wrong command line (argparse already printed)
@@ -69,15 +78,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `... recommend | head -3`
         return 0
     except Exception as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"{PROG}: error: {_one_line(_describe(exc))}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(_describe(exc))}", file=sys.stderr)
         return 1
+
+
+def program_name() -> str:
+    """``als-core`` when this process is the console script (its file is named so, as
+    argparse's own default reads it), else ``python -m als_core``."""
+    started_as = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return SCRIPT if started_as.lower().removesuffix(".exe") == SCRIPT else PROG
 
 
 def _describe(exc: Exception) -> str:
@@ -119,10 +135,11 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser for all subcommands (exposed for tests and documentation)."""
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The argparse parser for all subcommands (exposed for tests and documentation), naming
+    itself ``prog``."""
     parser = _Parser(
-        prog=PROG,
+        prog=prog,
         description=(
             "Train ALS (alternating least squares) on a ratings file, save the model as a "
             "directory of open files (Parquet + JSON) that the dashboard and "
@@ -130,12 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "examples:\n"
-            f"  {PROG} fit ratings.csv --k 50 --lam 0.05 --iterations 15 --out model\n"
-            f"  {PROG} fit ratings.csv --tune --validation 0.2 --out model\n"
-            f"  {PROG} fit ratings.parquet --engine spark --regularization weighted --out m2\n"
-            f"  {PROG} evaluate model heldout.csv\n"
-            f"  {PROG} recommend model --user 42 --n 10\n"
-            f"\nRun `{PROG} COMMAND --help` for the options of each command."
+            f"  {prog} fit ratings.csv --k 50 --lam 0.05 --iterations 15 --out model\n"
+            f"  {prog} fit ratings.csv --tune --validation 0.2 --out model\n"
+            f"  {prog} fit ratings.parquet --engine spark --regularization weighted --out m2\n"
+            f"  {prog} evaluate model heldout.csv\n"
+            f"  {prog} recommend model --user 42 --n 10\n"
+            f"\nRun `{prog} COMMAND --help` for the options of each command."
         ),
         formatter_class=_Formatter,
     )
@@ -199,6 +216,15 @@ def _add_fit(commands: Any) -> None:
         default=None,
         help="plain: λ(Σ‖x_u‖² + Σ‖y_i‖²) as in the article; weighted: λ·n per "
         "user/item (ALS-WR, Spark's). Default: plain (numpy), weighted (spark)",
+    )
+    model.add_argument(
+        "--damping",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="N0",
+        help="weighted regularisation only: each user's and item's ridge is λ·(n + N0) "
+        "instead of λ·n, so rows with few ratings keep a firmer ridge (ALS(damping=N0)); "
+        "0 is Spark's ALS-WR",
     )
     model.add_argument(
         "--biases",
@@ -292,6 +318,13 @@ def _add_fit(commands: Any) -> None:
         help="item names to keep with the model: MovieLens movies.csv or u.item, goodbooks "
         "books.csv, Book-Crossing BX-Books.csv, or any table of id and title (the id column "
         "is the one matching the ratings' item ids; genres become categories)",
+    )
+    p.add_argument(
+        "--users",
+        default=None,
+        metavar="FILE",
+        help="user names to keep with the model: any table of id and name (the id column "
+        "is the one matching the ratings' user ids)",
     )
     _add_common(p)
     p.set_defaults(run=cmd_fit)
@@ -534,9 +567,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.patience is not None and args.validation == 0:
         raise CliError("--patience needs a validation set: add --validation FRACTION")
     _check_tune_options(args)
+    _check_damping(args)
     check_model_target(Path(args.out), overwrite=args.overwrite)
-    if args.items is not None and not Path(args.items).is_file():
-        raise CliError(f"no item names file at {args.items!r}; check the path")
+    for kind, path in (("item", args.items), ("user", args.users)):
+        if path is not None and not Path(path).is_file():
+            raise CliError(f"no {kind} names file at {path!r}; check the path")
     model = _make_model(args)
     if args.engine == "spark":
         model.check_spark_settings()
@@ -548,7 +583,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"{ratings.n_items:,} items"
     )
     if args.items is not None:
-        ratings = _with_item_names(ratings, args.items, log)
+        ratings = _with_names(ratings, args.items, log, kind="item")
+    if args.users is not None:
+        ratings = _with_names(ratings, args.users, log, kind="user")
     train, valid = ratings, None
     if args.validation > 0:
         parts = split(ratings, method="random", fraction=args.validation, seed=args.seed)
@@ -577,6 +614,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "command": "fit",
         "input": str(Path(args.ratings).resolve()),
         "items": None if args.items is None else str(Path(args.items).resolve()),
+        "users": None if args.users is None else str(Path(args.users).resolve()),
         "engine": args.engine,
         "validation_fraction": args.validation,
         "validation_ratings": 0 if valid is None else valid.nnz,
@@ -603,6 +641,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     print(f"model saved to {out}")
     return 0
+
+
+def _check_damping(args: argparse.Namespace) -> None:
+    if not args.damping:
+        return
+    if args.engine == "spark":
+        raise CliError("--damping is not supported by --engine spark (its ridge is λ·n): drop it")
+    if (args.regularization or "plain") != "weighted":
+        raise CliError(
+            "--damping applies to weighted regularisation only (with plain every ridge is λ "
+            "already): add --regularization weighted, or drop --damping"
+        )
 
 
 def _check_tune_options(args: argparse.Namespace) -> None:
@@ -703,25 +753,32 @@ def _read_for(args: argparse.Namespace, log: _Log) -> Ratings:
     return ratings
 
 
-def _with_item_names(ratings: Ratings, path: str, log: _Log) -> Ratings:
-    from .names import read_item_names
+def _with_names(ratings: Ratings, path: str, log: _Log, *, kind: str) -> Ratings:
+    """``ratings`` with the item (``kind="item"``) or user names read from ``path``."""
+    from .names import read_item_names, read_user_names
 
     try:
-        names = read_item_names(path, item_ids=ratings.item_ids, max_bytes=2**40)
+        if kind == "item":
+            names = read_item_names(path, item_ids=ratings.item_ids, max_bytes=2**40)
+        else:
+            names = read_user_names(path, user_ids=ratings.user_ids, max_bytes=2**40)
     except RatingsError as exc:
-        raise CliError(f"cannot read item names from {path}: {exc}") from exc
+        raise CliError(f"cannot read {kind} names from {path}: {exc}") from exc
     report = names.report
-    what = f"titles from {report.title_column!r}" + (
+    what = f"{'names' if kind == 'user' else 'titles'} from {report.title_column!r}" + (
         f", categories from {report.category_column}" if report.category_column else ""
     )
-    extra = f"; {report.unmatched:,} name(s) match no rated item" if report.unmatched else ""
+    extra = f"; {report.unmatched:,} name(s) match no rated {kind}" if report.unmatched else ""
+    total = ratings.n_items if kind == "item" else ratings.n_users
     log(
-        f"names: {report.matched:,} of {ratings.n_items:,} items named from {Path(path).name} "
+        f"names: {report.matched:,} of {total:,} {kind}s named from {Path(path).name} "
         f"({what}){extra}"
     )
     for warning in report.warnings:
         log(f"note: {warning}")
-    return ratings.with_item_names(names)
+    if kind == "item":
+        return ratings.with_item_names(names)
+    return ratings.with_user_names(names)
 
 
 def _make_model(args: argparse.Namespace) -> ALS:
@@ -740,7 +797,7 @@ def _make_model(args: argparse.Namespace) -> ALS:
         "seed": args.seed,
     }
     if args.engine == "numpy":
-        return ALS(regularization=args.regularization or "plain", **common)
+        return ALS(regularization=args.regularization or "plain", damping=args.damping, **common)
     from .spark_engine import DEFAULT_MASTER, SparkALS  # pyspark itself loads only in fit
 
     return SparkALS(
