@@ -213,6 +213,27 @@ def ridge_sentence(form: Form, n: int, side: str = "users") -> str:
     )
 
 
+def lambda_caption(form: Form) -> str:
+    """What λ multiplies under the form's regularisation, with its damping n₀ when set (the
+    libraries disagree on λ, so the app says which)."""
+    if form.weighted and form.damping:
+        return (
+            "Weighted (ALS-WR, damped): each user's and item's penalty is λ times its number of "
+            f"ratings plus n₀ = {number(form.damping)}, λ·(n + n₀)·‖x‖², so λ is a per-rating "
+            "strength (~0.01–1 is typical) and a row with few ratings keeps a ridge of at least "
+            "λ·n₀."
+        )
+    if form.weighted:
+        return (
+            "Weighted (ALS-WR, as in Spark): each user's and item's penalty is λ times its number "
+            "of ratings, λ·n·‖x‖², so λ is a per-rating strength and ~0.01–1 is typical."
+        )
+    return (
+        "Plain (as in the article): one λ for every user and item, λ·‖x‖², whatever their number "
+        "of ratings, so λ scales with the data and ~0.1–30 is typical on 1–5 star ratings."
+    )
+
+
 def system_size(form: Form, k: int) -> int:
     """Unknowns per row: k factors, plus the row's own bias with biases."""
     return int(k) + (1 if form.biases else 0)

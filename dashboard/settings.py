@@ -13,6 +13,8 @@ from typing import Any
 
 import als_core as ac
 
+from . import formulas
+
 #: Good defaults on the movie-night sample, measured: over 4 random 20% splits, k = 2 with plain
 #: λ = 1 and biases reaches validation RMSE 0.665 (k = 4: 0.74, k = 8: 0.79; biases alone ~1.2),
 #: and its planted tastes are two-dimensional, so the Latent page shows the raw factors.
@@ -196,14 +198,9 @@ def fit_metrics(fit: FitResult) -> dict[str, Any]:
     }
 
 
-def describe_lambda(regularization: str) -> str:
-    """What λ multiplies under each regularisation (the libraries disagree, so say it)."""
-    if regularization == "weighted":
-        return (
-            "Weighted (ALS-WR, as in Spark): each user's and item's penalty is λ times its number "
-            "of ratings, λ·n·‖x‖², so λ is a per-rating strength and ~0.01–1 is typical."
-        )
-    return (
-        "Plain (as in the article): one λ for every user and item, λ·‖x‖², whatever their number "
-        "of ratings, so λ scales with the data and ~0.1–30 is typical on 1–5 star ratings."
+def describe_lambda(regularization: str, damping: float = 0.0) -> str:
+    """What λ multiplies under each regularisation, with the damping n₀ of the weighted one
+    (``formulas.lambda_caption``)."""
+    return formulas.lambda_caption(
+        formulas.Form(regularization=regularization, damping=float(damping or 0.0))
     )

@@ -99,8 +99,9 @@ def settings_panel(ratings, saved: dict) -> dict:
             horizontal=True,
             format_func=lambda v: {"plain": "Plain (article)", "weighted": "Weighted (ALS-WR)"}[v],
         )
-        st.caption(settings.describe_lambda(regularization))
+        # The damping as the input below holds it (its value is known before it is drawn).
         damping = st.session_state["train_w_damping"]
+        st.caption(settings.describe_lambda(regularization, damping))
         if regularization == "weighted":
             damping = st.number_input(
                 "Damping n₀: each row's ridge is λ·(n + n₀)",

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import data_sources, fitting, jobs
+from dashboard import data_sources, fitting, formulas, jobs
 from dashboard.settings import DEFAULT_SETTINGS, effective_settings, settings_key
 from tests.app_support import chart, figure_array, metrics, open_app, rerun, sidebar_text
 
@@ -82,6 +82,23 @@ def test_weighted_regularisation_says_what_lambda_means(at):
     assert "Plain (as in the article)" in " ".join(c.value for c in at.caption)
     at.radio(key="train_w_regularization").set_value("weighted").run()
     assert "ALS-WR" in " ".join(c.value for c in at.caption)
+
+
+def test_the_weighted_caption_names_the_damping_of_the_model_trained(at):
+    at.radio(key="train_w_regularization").set_value("weighted").run()
+    at.number_input(key="train_w_damping").set_value(5.0).run()
+    assert not at.exception, at.exception
+    (model,) = [
+        f.model
+        for f in at.session_state["train_fits"].values()
+        if (f.model.regularization, f.model.damping) == ("weighted", 5.0)
+    ]  # the fit this run made: its settings are what the caption must say
+    shown = " ".join(c.value for c in at.caption)
+    assert formulas.lambda_caption(formulas.Form.of_model(model)) in shown
+    assert "ALS-WR, damped" in shown and "n₀ = 5, λ·(n + n₀)·‖x‖²" in shown
+    at.number_input(key="train_w_damping").set_value(0.0).run()
+    shown = " ".join(c.value for c in at.caption)
+    assert "ALS-WR, as in Spark" in shown and "n₀ =" not in shown
 
 
 def test_no_validation_split_drops_the_validation_curve(at):

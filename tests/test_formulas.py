@@ -116,3 +116,18 @@ def test_numbers_are_written_short_and_matrices_as_bmatrix_rows():
     )
     assert f.matrix_latex([1.0, 2.0]) == r"\begin{bmatrix}1 & 2\end{bmatrix}"  # one row
     assert f.column_latex([1.0, 2.0]) == r"\begin{bmatrix}1 \\ 2\end{bmatrix}"
+
+
+def test_the_lambda_caption_names_the_damping_the_model_uses():
+    ratings = ac.load_sample("tiny")
+    damped = ac.ALS(k=2, lam=0.1, regularization="weighted", damping=5.0).fit(ratings)
+    caption = f.lambda_caption(f.Form.of_model(damped))
+    assert caption.startswith("Weighted (ALS-WR, damped)")
+    assert "n₀ = 5, λ·(n + n₀)·‖x‖²" in caption and "at least λ·n₀" in caption
+    # The ridge it describes is the one the model's half-step uses: λ·(n + n₀).
+    assert f.ridge_value(f.Form.of_model(damped), 3) == pytest.approx(0.1 * (3 + 5))
+    undamped = ac.ALS(k=2, lam=0.1, regularization="weighted").fit(ratings)
+    assert "n₀" not in f.lambda_caption(f.Form.of_model(undamped))
+    assert "as in Spark" in f.lambda_caption(f.Form.of_model(undamped))
+    plain = ac.ALS(k=2, lam=0.1).fit(ratings)
+    assert f.lambda_caption(f.Form.of_model(plain)).startswith("Plain (as in the article)")
