@@ -24,6 +24,7 @@ from .controls import (
     EXPERIMENT_LAMBDAS,
     IMPLICIT_ITERATIONS_RANGE,
     TOP_N,
+    keep_choice,
     remember,
     remembered,
 )
@@ -66,12 +67,6 @@ def implicit_mode_chosen() -> bool:
     )
     remember("train_imp_w_mode")
     return mode == "implicit"
-
-
-def keep_offered(key: str, offered: list) -> None:
-    """A pick (remembered, or a link's) the list does not offer is dropped: the first is shown."""
-    if key in st.session_state and st.session_state[key] not in offered:
-        del st.session_state[key]
 
 
 def interaction_options(ratings: ac.Ratings) -> tuple[list, Any]:
@@ -301,7 +296,7 @@ def because_you_liked(
     order = np.argsort(-counts, kind="stable")  # most active first: the richest explanations
     cols = st.columns(2)
     offered = order.tolist()
-    keep_offered(f"{key_prefix}_user", offered)
+    keep_choice(f"{key_prefix}_user", offered, offered[0])
     user = cols[0].selectbox(
         "User",
         offered,
@@ -312,7 +307,7 @@ def because_you_liked(
     if recs.empty:
         st.caption("This user has seen every item: nothing to recommend.")
         return
-    keep_offered(f"{key_prefix}_item", recs["item"].tolist())
+    keep_choice(f"{key_prefix}_item", recs["item"].tolist(), int(recs["item"].iloc[0]))
     item = cols[1].selectbox(
         "Recommendation to explain",
         recs["item"].tolist(),

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import scenes, talks
 from dashboard.experiment_work import EXPERIMENTS
-from tests.app_support import open_app, rerun, shown
+from tests.app_support import chart, open_app, rerun, shown
 
 #: Widgets that are deliberately not in the link, by key (``*`` matches any text), with why.
 NOT_IN_LINK: dict[str, str] = {
@@ -295,3 +295,40 @@ def test_a_new_widget_changed_on_a_slide_stays_in_the_slide_and_an_untouched_one
     assert talks.read_talk_code(at.query_params["talk"]).slides[number - 1].params["sim"] == (
         "shrunk"
     )
+
+
+def run_section(section: str, **params: str) -> AppTest:
+    at = open_app(params={**TINY, "page": "experiments", "section": section, **params})
+    at.button(key=f"exp_{section}_run").click()
+    return rerun(at)
+
+
+def test_the_sweeps_curve_positions_travel_in_the_link():
+    at = run_section("sweep", sweep_ks="1~2~3", sweep_lams="0.1~1~10")
+    at.selectbox(key="exp_w_sweep_at_k").set_value(3)
+    at.selectbox(key="exp_w_sweep_at_lam").set_value(10.0)
+    rerun(at)
+    assert (at.query_params["sweep_at_k"], at.query_params["sweep_at_lam"]) == ("3", "10")
+    assert chart(at, "exp_sweep_lam_curve").layout.title.text.endswith("k = 3")
+    fresh = reopened(at, "experiments")  # the same sweep, found in the server's results
+    assert fresh.selectbox(key="exp_w_sweep_at_k").value == 3
+    assert fresh.selectbox(key="exp_w_sweep_at_lam").value == 10.0
+    assert chart(fresh, "exp_sweep_lam_curve").layout.title.text.endswith("k = 3")
+
+
+def test_the_implicit_explanations_user_and_item_travel_in_the_link():
+    at = run_section("implicit")
+    users = at.selectbox(key="exp_implicit_user").options
+    at.selectbox(key="exp_implicit_user").set_value(
+        at.selectbox(key="exp_implicit_user").options[2]
+    )
+    rerun(at)
+    items = at.selectbox(key="exp_implicit_item")
+    items.set_value(items.options[1])
+    rerun(at)
+    user, item = at.session_state["exp_implicit_user"], at.session_state["exp_implicit_item"]
+    assert users and at.query_params["implicit_user"] == str(user)
+    assert at.query_params["implicit_item"] == str(item)
+    fresh = reopened(at, "experiments")
+    assert fresh.session_state["exp_implicit_user"] == user
+    assert fresh.session_state["exp_implicit_item"] == item
