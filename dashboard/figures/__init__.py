@@ -12,8 +12,16 @@ import numpy as np
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from ..text import plotly_escape
+
+#: The look of every figure. Set as plotly's default rather than per figure: plotly then puts
+#: it into the figure's JSON when the figure is sent or exported (the same JSON), instead of
+#: validating and deep-copying the whole template into each figure (10-100 ms a figure), and
+#: never loads its own default ("plotly") template at all.
+TEMPLATE = "plotly_white"
+pio.templates.default = TEMPLATE
 
 #: Colours used across pages: users vs items, train vs validation.
 USER_COLOR = "#4C6EF5"
@@ -53,7 +61,7 @@ def style(
     fig: go.Figure, *, title: str | None = None, height: int = 360, legend: bool = True
 ) -> go.Figure:
     """Common layout: compact margins, a title, legend on top, and a stable ``uirevision``
-    so a rerun with new data keeps the user's zoom."""
+    so a rerun with new data keeps the user's zoom (the colours and grid: ``TEMPLATE``)."""
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
         height=height,
@@ -62,7 +70,6 @@ def style(
         # Below the plot: curves that flatten out high up would hide under a legend inside,
         # and a legend above would collide with the title.
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0},
-        template="plotly_white",
         uirevision="keep",
         hoverlabel={"namelength": -1},
     )
