@@ -12,7 +12,7 @@ import logging
 import streamlit as st
 
 import als_core as ac
-from dashboard import fitting, presenter, scene_url, session, shell, talk_view
+from dashboard import first_view, fitting, presenter, scene_url, session, shell, talk_view
 from dashboard.data_sources import Dataset
 from dashboard.settings import fit_metrics
 from dashboard.text import md_escape
@@ -68,6 +68,8 @@ def run_page(page: st.navigation) -> None:
             page.run()
     except shell.PageNotice as notice:  # not a failure: the page says why it shows nothing
         st.info(md_escape(notice), icon=":material/info:")
+    except first_view.Folded:  # a session's first run ends at the page's fold (drawn next)
+        pass
     except Exception as error:
         log.exception("page %r failed", getattr(page, "title", page))
         show_page_error(error)
@@ -140,13 +142,17 @@ def main() -> None:
     actions = presenter.apply(None if slug == TALK else page.title)
     if slug != TALK:
         talk_view.add_view_button(slug, actions)
-    run_page(page)
-    # The sidebar is filled after the page ran, so it shows the dataset and model the page
-    # has just chosen; it stays at the top of the sidebar because its container came first.
-    with summary:
-        render_sidebar_dataset(session.current_dataset())
-        render_sidebar_model()
-    scene_url.end(page)  # the current scene into the address bar
+    first_view.begin()
+    try:
+        run_page(page)
+        # The sidebar is filled after the page ran, so it shows the dataset and model the page
+        # has just chosen; it stays at the top of the sidebar because its container came first.
+        with summary:
+            render_sidebar_dataset(session.current_dataset())
+            render_sidebar_model()
+        scene_url.end(page)  # the current scene into the address bar
+    finally:
+        first_view.end()  # a page a session's first run folded: its rest is drawn next
 
 
 # Streamlit runs the entry script as __main__; tests import this module for its functions.

@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import (
     controls,
     experiment_frame,
+    first_view,
     fitting,
     formulas,
     lessons,
@@ -118,6 +119,8 @@ with right:
         )
     )
     link("pages/data.py", "See the whole table and its pattern of holes", ":material/table_chart:")
+
+first_view.fold()  # a session's first run: the rest once the browser has drawn R
 
 # ---------------------------------------------------------------- 2. X and Y
 st.subheader("2 · X and Y: a few numbers per user and per item")

@@ -18,6 +18,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from streamlit.testing.v1 import AppTest
 
+from dashboard import first_view
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 #: Seconds one script run may take (a fit on a loaded two-core machine included).
 TIMEOUT = 120
@@ -32,11 +34,15 @@ def open_app(
 ) -> AppTest:
     """A new session's first run: on ``page`` ("pages/train.py"), or where the link's query
     ``params`` lead, with ``state`` in its session state beforehand. Fails the test on any
-    exception shown."""
+    exception shown.
+
+    The run draws whole pages, as a browser's session does from its second run on (its first
+    stops a page at its fold, ``dashboard.first_view``); ``state={first_view.DONE_KEY:
+    False}`` gives the first run itself."""
     at = AppTest.from_file(str(APP), default_timeout=timeout)
     for key, value in (params or {}).items():
         at.query_params[key] = value
-    for key, value in (state or {}).items():
+    for key, value in {first_view.DONE_KEY: True, **(state or {})}.items():
         at.session_state[key] = value
     if page:
         at.switch_page(page)
