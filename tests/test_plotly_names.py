@@ -14,12 +14,14 @@ import re
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import als_core as ac
 from als_core import embed
+from dashboard import deck, talks
 from dashboard import experiment_work as work
 from dashboard.figures import data as data_figs
 from dashboard.figures import experiments as experiment_figs
@@ -27,6 +29,7 @@ from dashboard.figures import latent as latent_figs
 from dashboard.figures import teaching as figs
 from dashboard.figures.reconstruction import reconstruction_figure
 from dashboard.text import plotly_escape
+from tests.test_figures_reconstruction import _small_case as small_case
 
 HOSTILE = [
     '<a href="javascript:alert(1)">x</a>',
@@ -108,15 +111,8 @@ def hostile(n: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def fitted():
-    rng = np.random.default_rng(0)
-    n_users, n_items = 12, 10
-    mask = rng.random((n_users, n_items)) < 0.5
-    mask[np.arange(n_users), rng.integers(0, n_items, n_users)] = True
-    u, i = np.nonzero(mask)
-    r = ac.Ratings.from_codes(u, i, rng.integers(1, 6, len(u)).astype(float))
-    train, valid = ac.split(r, fraction=0.2, seed=0)
-    model = ac.ALS(k=2, lam=0.5, iterations=3, biases=True, seed=0).fit(train)
-    return r, train, valid, model
+    """(ratings, train, validation, model with biases): the reconstruction tests' small case."""
+    return small_case(biases=True)
 
 
 @pytest.mark.parametrize("categorical", [False, True])
@@ -220,3 +216,14 @@ def test_a_plain_name_is_drawn_unchanged():
     fig = figs.scores_figure(["Amélie (2001)", "Heat"], np.array([4.0, 3.0]), title="top")
     assert list(fig.data[0].y) == ["Amélie (2001)", "Heat"]
     assert html.unescape(plotly_escape("Tom & Jerry")) == "Tom & Jerry"
+
+
+def test_the_offline_deck_carries_the_escaped_names():
+    """The deck embeds the figures as drawn: names stay escaped in its JSON, for plotly.js."""
+    talk = talks.Talk(
+        title="Names", slides=(talks.Slide(title="Top", page="latent", figure="latent_map"),)
+    )
+    page = deck.deck_html(talk, [figs.scores_figure(HOSTILE, np.arange(5.0), title="top")])
+    data = re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)
+    (figure,) = json.loads(data.group(1))
+    assert_names_escaped(go.Figure(figure))
