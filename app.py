@@ -11,11 +11,18 @@ import logging
 
 import streamlit as st
 
-import als_core as ac
-from dashboard import first_view, fitting, presenter, scene_url, session, shell, talk_view
-from dashboard.data_sources import Dataset
-from dashboard.settings import fit_metrics
-from dashboard.text import md_escape
+from dashboard import first_view
+
+if __name__ == "__main__":  # a script run (tests import this module for its functions)
+    # Before the imports below (numpy, scipy, pandas: a second or two on a fresh server), so
+    # that a new session's browser loads plotly.js meanwhile.
+    first_view.warm_up()
+
+import als_core as ac  # noqa: E402 - after the warm-up, on purpose
+from dashboard import fitting, presenter, scene_url, session, shell, talk_view  # noqa: E402
+from dashboard.data_sources import Dataset  # noqa: E402
+from dashboard.settings import fit_metrics  # noqa: E402
+from dashboard.text import md_escape  # noqa: E402
 
 log = logging.getLogger("als_explorer")
 #: The talk page's URL path (``pages/talk.py``).

@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 from dashboard import first_view, talks
@@ -61,3 +67,63 @@ def test_a_talks_slide_shows_a_figure_from_below_the_fold_on_a_first_run():
     talk = talks.Talk(title="One slide", slides=(slide,))
     at = open_app("pages/talk.py", state={**FIRST_RUN, "talk_deck": talk})
     assert chart_keys(at) == {"theory_factors_chart"}
+
+
+def warm_script():
+    import streamlit as st
+
+    from dashboard import first_view
+
+    first_view.warm_up()
+    if st.session_state.get("then_end"):
+        first_view.end()
+
+
+def test_a_first_run_starts_with_a_hidden_empty_chart_that_its_end_removes():
+    at = AppTest.from_function(warm_script).run()
+    (chart,) = at.sidebar.get("plotly_chart")
+    assert chart.key == first_view.WARM_KEY
+    assert json.loads(chart.proto.spec)["data"][0]["x"] == []  # nothing to draw
+    (style,) = at.get("html")
+    assert f".st-key-{first_view.WARM_KEY} {{display: none}}" in style.proto.body
+    at.session_state["then_end"] = True
+    at.run()  # still a first run (DONE_KEY unset): drawn again, then removed by end()
+    assert not list(at.get("plotly_chart"))
+    at.run()  # a later run draws no warm-up chart at all
+    assert not list(at.get("plotly_chart"))
+
+
+def test_the_warm_up_comes_before_numpy_scipy_and_pandas_are_imported():
+    # In a fresh interpreter: the module app.py imports first loads none of the data stack ...
+    code = (
+        "import sys, streamlit, dashboard.first_view; "
+        "print(sorted({'numpy', 'scipy', 'pandas'} & set(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    # ... and app.py calls warm_up() before it imports the library and the other helpers.
+    body = ast.parse((root / "app.py").read_text()).body
+    (warm,) = [i for i, node in enumerate(body) if "first_view.warm_up()" in ast.unparse(node)]
+    imported_before = {
+        name
+        for node in body[:warm]
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [f"{node.module}.{a.name}" for a in node.names]
+        )
+    }
+    assert imported_before == {
+        "__future__.annotations",
+        "logging",
+        "streamlit",
+        "dashboard.first_view",
+    }
+    assert any(
+        isinstance(node, ast.Import) and node.names[0].name == "als_core" for node in body[warm:]
+    )
