@@ -118,7 +118,10 @@ def test_stop_during_a_slow_fit_keeps_the_model_as_far_as_it_got(server, browser
     a script runs): the fit ends after its half-step and that model is shown, marked."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
-    slow = "data=synthetic&gen=n_users:3000,n_items:1000,rank:3,density:0.05,seed:0&k=30&it=50"
+    # A million ratings at k = 40: tens of seconds, so the fit still runs once the browser has
+    # loaded plotly.js (a session's first run sends a chart first, dashboard.first_view); the
+    # 150,000 ratings at k = 30 this test used to fit end in about 2 s on a quiet machine.
+    slow = "data=synthetic&gen=n_users:8000,n_items:2500,rank:3,density:0.05,seed:0&k=40&it=50"
     page.goto(f"{server}/train?{slow}")
     page.get_by_text("Training: iteration").first.wait_for(timeout=120_000)
     page.get_by_role("button", name="Stop training").click()
