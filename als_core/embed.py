@@ -227,7 +227,8 @@ def nearest_neighbours(
     ``similarity`` ranks them: the cosine (the direction of taste only, blind to how long, i.e.
     how well supported, a vector is), or with ``support`` (n_ij per row, e.g. ``co_ratings``)
     and ``shrinkage`` β > 0 the shrunk cosine n_ij / (n_ij + β) · cosine, which pulls pairs
-    backed by few shared ratings towards 0 (a ``support`` column is added).
+    backed by few shared ratings towards 0. With β = 0 the similarity is the plain cosine, also
+    for rows with n_ij = 0. A ``support`` column is added whenever ``support`` is given.
     """
     F = _as_factors(factors, "factors")
     cosine = cosine_similarities(F, index)
@@ -238,9 +239,9 @@ def nearest_neighbours(
             raise ValueError(f"expected support of shape ({len(F)},), got {support.shape}")
         if not (np.isfinite(shrinkage) and shrinkage >= 0):
             raise ValueError(f"shrinkage must be a finite number ≥ 0, got {shrinkage!r}")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            weight = np.where(support > 0, support / (support + float(shrinkage)), 0.0)
-        score = cosine * weight
+        # β = 0 is no shrinkage: n/(n + 0) would be 0/0 for a pair without shared raters.
+        if shrinkage > 0:
+            score = cosine * (support / (support + float(shrinkage)))
     idx = _top(score, index, n)
     names = np.asarray(labels)[idx] if labels is not None else idx.astype(str)
     table = pd.DataFrame(

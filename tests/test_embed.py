@@ -144,6 +144,23 @@ def test_nearest_neighbours_table_uses_labels():
     assert table["similarity"].iloc[-1] == pytest.approx(-1.0)
 
 
+@pytest.mark.parametrize("beta", [0.0, 4.0])
+def test_nearest_neighbours_shrink_only_with_a_positive_beta(beta):
+    rng = np.random.default_rng(11)
+    F = rng.normal(size=(12, 3))
+    support = rng.integers(0, 6, size=12)
+    support[[2, 5, 9]] = 0  # rows that share no rater with row 0
+    table = embed.nearest_neighbours(F, 0, n=11, support=support, shrinkage=beta)
+    unit = F / np.linalg.norm(F, axis=1, keepdims=True)
+    cosine = unit @ unit[0]
+    expected = cosine * support / (support + beta) if beta > 0 else cosine
+    order = sorted(range(1, 12), key=lambda j: (-expected[j], j))
+    assert table["index"].tolist() == order
+    np.testing.assert_allclose(table["similarity"], expected[order], atol=1e-12)
+    np.testing.assert_allclose(table["cosine"], cosine[order], atol=1e-12)
+    assert table["support"].tolist() == support[order].tolist()
+
+
 # --------------------------------------------------------------------------------- recommendations
 @pytest.mark.parametrize("biases", [False, True])
 def test_contributions_sum_to_each_recommendation_score(biases):

@@ -82,20 +82,22 @@ def test_neighbours_are_the_most_similar_items_by_direct_cosine(fit, ratings, sh
     view = view_of(fit, ratings, item=item, user=0, n=n, shrunk=shrunk)
     Y = fit.model.item_factors_
     train = fit.train.matrix.toarray() != 0
-    scores = {}
+    scores, shared = {}, {}
     for j in range(len(Y)):
         if j == item:
             continue
         lengths = np.linalg.norm(Y[j]) * np.linalg.norm(Y[item])
         cosine = float(Y[j] @ Y[item]) / lengths if lengths > 0 else 0.0  # a zero vector: 0
         both = int(np.sum(train[:, j] & train[:, item]))
-        # The page passes the co-ratings in both modes (β = 0 for the plain cosine), so an
-        # item that shares no training rater with the chosen one scores 0 either way.
-        beta = latent_view.SHRINKAGE if shrunk else 0.0
-        weight = both / (both + beta) if both else 0.0
-        scores[j] = cosine * weight
+        shared[j] = both
+        # Plain cosine is the cosine whatever the co-raters; only the shrunk one uses them.
+        scores[j] = cosine * both / (both + latent_view.SHRINKAGE) if shrunk else cosine
     best = sorted(scores, key=lambda j: (-scores[j], j))[:n]
     assert list(view.neighbours["index"]) == best
+    if not shrunk:
+        # The case that matters: a close item that shares no training rater with the chosen one.
+        assert any(shared[j] == 0 for j in best)
+    assert list(view.neighbour_table["rated both"]) == [shared[j] for j in best]
     table = view.neighbour_table
     assert list(table.index) == list(range(1, n + 1))
     assert np.max(np.abs(table["similarity"].to_numpy() - [scores[j] for j in best])) <= 5e-4
