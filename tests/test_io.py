@@ -9,10 +9,7 @@ import pandas as pd
 import pytest
 
 import als_core as ac
-
-ML_SMALL = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small" / "ratings.csv"
-)
+from tests.shared_data import movielens_small, needs_movielens_small
 
 TRIPLES = [("1", "10", 5.0), ("1", "11", 3.5), ("2", "10", 1.0), ("3", "12", 4.5), ("2", "12", 2.0)]
 
@@ -507,14 +504,15 @@ def test_inspect_on_a_wide_file():
     assert report.preview.shape == (5, 7)
 
 
-@pytest.mark.skipif(not ML_SMALL.exists(), reason="../shared/data/ml-latest-small is not here")
+@needs_movielens_small("ratings.csv")
 def test_real_movielens_latest_small():
-    r, report = ac.read_ratings_report(ML_SMALL)
+    path = movielens_small("ratings.csv") / "ratings.csv"
+    r, report = ac.read_ratings_report(path)
     assert (r.n_users, r.n_items, r.nnz) == (610, 9724, 100836)
     assert report.line_ending == "CRLF"
     assert report.columns == {"user": "userId", "item": "movieId", "rating": "rating",
                               "timestamp": "timestamp"}  # fmt: skip
-    frame = pd.read_csv(ML_SMALL)
+    frame = pd.read_csv(path)
     first = frame.iloc[0]
     u = int(np.flatnonzero(r.user_ids == first["userId"])[0])
     i = int(np.flatnonzero(r.item_ids == first["movieId"])[0])

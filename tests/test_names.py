@@ -18,6 +18,7 @@ import pytest
 import als_core as ac
 from als_core.cli import main
 from als_core.embed import item_labels
+from tests.shared_data import movielens_small, needs_movielens_small
 
 DATA = Path(__file__).parent / "data" / "names"
 
@@ -259,14 +260,12 @@ def test_cli_items_errors_are_one_line_and_nothing_is_written(tmp_path, capsys):
     assert not out.exists()
 
 
-ML_SMALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
-
-
-@pytest.mark.skipif(not (ML_SMALL / "movies.csv").exists(), reason=f"{ML_SMALL} is not here")
+@needs_movielens_small("ratings.csv", "movies.csv")
 def test_real_movielens_latest_small_names():
-    ratings = ac.read_ratings(ML_SMALL / "ratings.csv")
-    names = ac.read_item_names(ML_SMALL / "movies.csv", item_ids=ratings.item_ids)
-    frame = pd.read_csv(ML_SMALL / "movies.csv").set_index("movieId")
+    folder = movielens_small("ratings.csv", "movies.csv")
+    ratings = ac.read_ratings(folder / "ratings.csv")
+    names = ac.read_item_names(folder / "movies.csv", item_ids=ratings.item_ids)
+    frame = pd.read_csv(folder / "movies.csv").set_index("movieId")
     rated = set(ratings.item_ids.tolist())
     assert names.report.matched == len(rated & set(frame.index)) == ratings.n_items
     assert names.report.unmatched == len(set(frame.index) - rated)
