@@ -11,22 +11,7 @@ import logging
 
 import streamlit as st
 
-from dashboard import first_view
-
-if __name__ == "__main__":  # a script run (tests import this module for its functions)
-    # Before the imports below (numpy, scipy, pandas: a second or two on a fresh server), so
-    # that a new session's browser loads plotly.js meanwhile.
-    first_view.warm_up()
-
-import als_core as ac  # noqa: E402 - after the warm-up, on purpose
-from dashboard import fitting, presenter, scene_url, session, shell, talk_view  # noqa: E402
-from dashboard.data_sources import Dataset  # noqa: E402
-from dashboard.settings import fit_metrics  # noqa: E402
-from dashboard.text import md_escape  # noqa: E402
-
-log = logging.getLogger("als_explorer")
-#: The talk page's URL path (``pages/talk.py``).
-TALK = "talk"
+from dashboard import first_view, presenter
 
 
 def pages() -> list:
@@ -46,6 +31,39 @@ def pages() -> list:
         st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
         st.Page("pages/talk.py", title="Talk", icon=":material/slideshow:"),
     ]
+
+
+def start_navigation() -> tuple[list, st.navigation]:
+    """The page's settings and the menu: (every page, this run's page).
+
+    Called before the data stack is imported: until a run calls ``st.navigation``, the browser
+    lists the ``pages/`` folder's file names in the sidebar (a second or two on a fresh
+    server)."""
+    st.set_page_config(
+        page_title="ALS Explorer",
+        page_icon=":material/grid_view:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    all_pages = pages()
+    return all_pages, st.navigation(all_pages, position=presenter.navigation_position())
+
+
+if __name__ == "__main__":  # a script run (tests import this module for its functions)
+    # Before the imports below (numpy, scipy, pandas: a second or two on a fresh server), so
+    # that a new session's browser loads plotly.js meanwhile and shows the real menu at once.
+    first_view.warm_up()
+    ALL_PAGES, PAGE = start_navigation()
+
+import als_core as ac  # noqa: E402 - after the warm-up, on purpose
+from dashboard import fitting, scene_url, session, shell, talk_view  # noqa: E402
+from dashboard.data_sources import Dataset  # noqa: E402
+from dashboard.settings import fit_metrics  # noqa: E402
+from dashboard.text import md_escape  # noqa: E402
+
+log = logging.getLogger("als_explorer")
+#: The talk page's URL path (``pages/talk.py``).
+TALK = "talk"
 
 
 def show_page_error(error: Exception) -> None:
@@ -124,16 +142,9 @@ def render_sidebar_model() -> None:
         st.caption("Opened from a model directory: trained outside the app, not refitted here.")
 
 
-def main() -> None:
+def main(all_pages: list, page: st.navigation) -> None:
+    """Run ``page`` (one of ``all_pages``, from ``start_navigation``) in the app's frame."""
     ac.prepare_engine()  # a fresh machine compiles the kernel in the background meanwhile
-    st.set_page_config(
-        page_title="ALS Explorer",
-        page_icon=":material/grid_view:",
-        layout="wide",
-        initial_sidebar_state="expanded",
-    )
-    all_pages = pages()
-    page = st.navigation(all_pages, position=presenter.navigation_position())
     try:
         session.ensure_session()
     except Exception as error:
@@ -164,4 +175,4 @@ def main() -> None:
 
 # Streamlit runs the entry script as __main__; tests import this module for its functions.
 if __name__ == "__main__":
-    main()
+    main(ALL_PAGES, PAGE)

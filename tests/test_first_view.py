@@ -96,7 +96,7 @@ def test_a_first_run_starts_with_a_hidden_empty_chart_that_its_end_removes():
 def test_the_warm_up_comes_before_numpy_scipy_and_pandas_are_imported():
     # In a fresh interpreter: the module app.py imports first loads none of the data stack ...
     code = (
-        "import sys, streamlit, dashboard.first_view; "
+        "import sys, streamlit, dashboard.first_view, dashboard.presenter; "
         "print(sorted({'numpy', 'scipy', 'pandas'} & set(sys.modules)))"
     )
     root = Path(__file__).resolve().parents[1]
@@ -105,9 +105,11 @@ def test_the_warm_up_comes_before_numpy_scipy_and_pandas_are_imported():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
-    # ... and app.py calls warm_up() before it imports the library and the other helpers.
+    # ... and app.py calls warm_up() and sends its menu (until a run calls st.navigation, the
+    # browser lists the pages/ folder's file names) before it imports the library and the rest.
     body = ast.parse((root / "app.py").read_text()).body
     (warm,) = [i for i, node in enumerate(body) if "first_view.warm_up()" in ast.unparse(node)]
+    assert "= start_navigation()" in ast.unparse(body[warm])
     imported_before = {
         name
         for node in body[:warm]
@@ -123,6 +125,7 @@ def test_the_warm_up_comes_before_numpy_scipy_and_pandas_are_imported():
         "logging",
         "streamlit",
         "dashboard.first_view",
+        "dashboard.presenter",
     }
     assert any(
         isinstance(node, ast.Import) and node.names[0].name == "als_core" for node in body[warm:]
