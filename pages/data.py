@@ -260,8 +260,9 @@ def names_columns_form(named: data_sources.NamesOutcome, file_id: str) -> None:
         for col, role in zip(st.columns(len(roles)), roles, strict=True):
             options = list(positions)
             if role == "category":
-                flags = named.guess.get(role) is data_sources.DETECTED_CATEGORIES
-                options = [data_sources.NO_CATEGORIES, *([None] if flags else []), *positions]
+                detected = data_sources.DETECTED_CATEGORIES
+                flags = named.guess.get(role) == detected
+                options = [data_sources.NO_CATEGORIES, *([detected] if flags else []), *positions]
             current = named.guess.get(role)
             if current is None:  # no title found: offer the first column that is not the id
                 current = next((j for j in options if j != chosen.get("id")), 0)

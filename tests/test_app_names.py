@@ -287,3 +287,40 @@ def test_user_names_get_id_and_name_selects_without_categories(at):
     upload_files(at, user=b"who,nickname\n1,Ada\n2,Grace\n3,Edsger\n")
     selects = names_selects(at, "user")
     assert set(selects) == {"id", "title"} and selects["title"].label == "Name column"
+
+
+#: MovieLens 100K's u.item layout: no header, '|' separated, latin-1, its 19 genres as 0/1 flags.
+U_ITEM = "".join(
+    f"{movie}|{title}|01-Jan-1995||http://us.imdb.com/M/title-exact?x|"
+    + "|".join("1" if g in genres else "0" for g in range(19))
+    + "\n"
+    for movie, title, genres in (
+        (1, "Amélie (2001)", (5,)),
+        (2, "Les Misérables (1995)", (8,)),
+        (3, "Heat (1995)", (1, 6)),
+        (11, "Señor Juan (1990)", (5, 8)),
+        (29, "Café au lait (1993)", (14,)),
+        (32, "Toy Story (1995)", (3, 4, 5)),
+    )
+).encode("latin-1")
+
+
+def test_a_u_item_names_file_with_genre_flags_offers_its_detected_categories(at):
+    upload_files(at, item=U_ITEM)
+    assert not at.exception and not [e for e in at.error if "went wrong" in e.value]
+    selects = names_selects(at)
+    category = selects["category"]
+    assert category.value == "detected"
+    assert "the 0/1 flag columns (as detected)" in category.options
+    assert item_titles(at)[1] == "Amélie (2001)"
+    ratings = ac.read_ratings(RATINGS)
+    expected = ratings.with_item_names(ac.read_item_names(U_ITEM, item_ids=ratings.item_ids))
+    assert set(expected.item_info["genre"]) >= {"Comedy", "Drama", "Action"}
+
+    def genres(info: pd.DataFrame) -> dict:
+        return dict(zip(info["id"], info["genre"], strict=True))
+
+    assert genres(at.session_state["data_dataset"].ratings.item_info) == genres(expected.item_info)
+    read_names_again(at)  # the reader's own choice, confirmed as it is
+    assert not at.exception
+    assert genres(at.session_state["data_dataset"].ratings.item_info) == genres(expected.item_info)
