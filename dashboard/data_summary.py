@@ -1,6 +1,7 @@
 """The numbers that describe a dataset: its size, scale and mean, notes on empty rows, and each
 item's and user's counts and means (numpy, pandas and als_core only, no Streamlit). The Data
-page shows them; the Latent page colours and ranks with them."""
+page shows them; the Latent page colours and ranks with them; Add yourself offers the most
+rated items first."""
 
 from __future__ import annotations
 
@@ -103,3 +104,9 @@ def dataset_facts(ratings: ac.Ratings) -> DatasetFacts:
         item_means=np.where(np.isfinite(mean), mean, overall),
         user_counts=ratings.user_counts(),
     )
+
+
+def popular_items(counts: np.ndarray, n: int) -> np.ndarray:
+    """The n most rated items, most rated first (ties to the lower index)."""
+    counts = np.asarray(counts)
+    return np.lexsort((np.arange(len(counts)), -counts))[:n]

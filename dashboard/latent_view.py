@@ -12,9 +12,8 @@ import pandas as pd
 import als_core as ac
 from als_core import embed
 
-from .data_summary import DatasetFacts
+from .data_summary import DatasetFacts, popular_items
 from .settings import FitResult
-from .teaching import popular_items
 
 #: β of the shrunk similarity n_ij / (n_ij + β) · cosine (n_ij: users who rated both).
 SHRINKAGE = 10.0

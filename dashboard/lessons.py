@@ -22,8 +22,14 @@ import als_core as ac
 from als_core import embed
 
 from . import jobs
-from .settings import FitResult, build_model, effective_settings, split_ratings
-from .teaching import FoldIn, fold_in_user, objective_settings
+from .fold_in import FoldIn, fold_in_user
+from .settings import (
+    FitResult,
+    build_model,
+    effective_settings,
+    objective_settings,
+    split_ratings,
+)
 
 #: Above this many training ratings the spectra are taken on the least active rows only.
 SPECTRUM_ALL_UP_TO = 2_000_000

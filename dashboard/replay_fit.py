@@ -13,7 +13,7 @@ import streamlit as st
 
 import als_core as ac
 
-from . import fitting, jobs, session, teaching
+from . import fit_states, fitting, jobs, session
 from .model_open import EXTERNAL_MODEL_NOTE
 from .settings import half_step_callback
 from .shell import PageNotice
@@ -30,7 +30,7 @@ FITTING = "Fitting again, keeping every half-step"
 
 
 def replay_work(ratings: ac.Ratings, settings: dict[str, Any], *, fingerprint: str) -> jobs.Work:
-    """``teaching.fit_with_snapshots`` as a job: progress per half-step, stop after any."""
+    """``fit_states.fit_with_snapshots`` as a job: progress per half-step, stop after any."""
 
     def work(progress: jobs.Progress, should_stop: jobs.ShouldStop) -> tuple[Any, bool]:
         progress(0, 1, f"{FITTING}…")
@@ -39,7 +39,7 @@ def replay_work(ratings: ac.Ratings, settings: dict[str, Any], *, fingerprint: s
             should_stop,
             lambda e: f"{FITTING}: iteration {e.iteration} of {e.iterations}, {e.side} solved",
         )
-        replay = teaching.fit_with_snapshots(
+        replay = fit_states.fit_with_snapshots(
             ratings, settings, fingerprint=fingerprint, callback=callback
         )
         return replay, replay.fit.model.stop_reason_ == "callback"
@@ -47,7 +47,7 @@ def replay_work(ratings: ac.Ratings, settings: dict[str, Any], *, fingerprint: s
     return work
 
 
-def current_replay_fit(*, final_only_ok: bool = False) -> teaching.ReplayFit:
+def current_replay_fit(*, final_only_ok: bool = False) -> fit_states.ReplayFit:
     """This session's replay fit, for its current dataset and the current model's settings.
 
     A model opened from disk is never refitted: its final state alone when ``final_only_ok``,
@@ -56,7 +56,7 @@ def current_replay_fit(*, final_only_ok: bool = False) -> teaching.ReplayFit:
     fit = fitting.current_fit()
     if fit.external:
         if final_only_ok:
-            return teaching.ReplayFit(fit=fit, states=[teaching.final_state(fit.model)])
+            return fit_states.ReplayFit(fit=fit, states=[fit_states.final_state(fit.model)])
         raise PageNotice(REPLAY_NOTE)
     outcome, current = jobs.shown(REPLAY_JOB, fit.key)
     if not current:

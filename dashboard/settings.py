@@ -1,4 +1,5 @@
-"""Training settings → model: the one place a page's choices become an ``ac.ALS`` and a fit.
+"""Training settings → model: the one place a page's choices become an ``ac.ALS`` and a fit;
+and back, a fitted model's settings as the library's objective and half-step take them.
 
 Plain Python on top of als_core (no Streamlit), so the background job that fits, the tests and
 the benchmarks all use exactly what the Train page uses.
@@ -153,6 +154,22 @@ def fit_model(
         seconds=time.perf_counter() - start,
         fingerprint=fingerprint,
     )
+
+
+def global_mean_term(model: ac.ALS) -> float:
+    """μ as the solve and the objective take it: the model's global mean with biases, else 0."""
+    return float(model.global_mean_) if model.biases else 0.0
+
+
+def objective_settings(model: ac.ALS) -> dict[str, Any]:
+    """λ, regularisation, μ and n₀ of a fitted model, as ``ac.objective`` (and
+    ``ac.objective_gradient``) take them after R and the factors."""
+    return {
+        "lam": float(model.lam),
+        "regularization": model.regularization,
+        "global_mean": global_mean_term(model),
+        "damping": float(getattr(model, "damping", 0.0) or 0.0),
+    }
 
 
 def half_step_callback(

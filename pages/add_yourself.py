@@ -14,7 +14,9 @@ import streamlit as st
 from als_core import embed
 from dashboard import (
     controls,
+    data_summary,
     fitting,
+    fold_in,
     formulas,
     presenter,
     scene_url,
@@ -22,7 +24,6 @@ from dashboard import (
     session,
     shell,
     slides,
-    teaching,
 )
 from dashboard.figures import teaching as figs
 from dashboard.text import md_escape
@@ -40,7 +41,7 @@ def page_data(fingerprint: str, fit_key: tuple, _ratings, _fit) -> dict:
     projection = embed.shared_projection(model.user_factors_, model.item_factors_)
     return {
         "projection": projection,
-        "popular": teaching.popular_items(_fit.train.item_counts(), MAX_SHOWN),
+        "popular": data_summary.popular_items(_fit.train.item_counts(), MAX_SHOWN),
     }
 
 
@@ -48,9 +49,9 @@ rating_key = scenes.stars_key
 
 
 def fill_example(fingerprint: str, items: np.ndarray, groups: np.ndarray | None) -> None:
-    """A clear taste to demo with (``teaching.example_stars``): loves the first genre,
+    """A clear taste to demo with (``fold_in.example_stars``): loves the first genre,
     dislikes the rest."""
-    for item, stars in zip(items, teaching.example_stars(items, groups), strict=True):
+    for item, stars in zip(items, fold_in.example_stars(items, groups), strict=True):
         st.session_state[rating_key(fingerprint, int(item))] = stars - 1  # the widget counts from 0
 
 
@@ -126,7 +127,7 @@ map_fig = figs.map_figure(
 )
 
 
-placement = teaching.place_new_user(
+placement = fold_in.place_new_user(
     model,
     fit.train,
     projection,

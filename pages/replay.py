@@ -13,15 +13,16 @@ import streamlit as st
 
 import als_core as ac
 from dashboard import (
+    fit_states,
     formulas,
     presenter,
     reconstruction_view,
     replay_fit,
+    replay_frames,
     scene_url,
     session,
     shell,
     slides,
-    teaching,
 )
 from dashboard.figures import teaching as figs
 from dashboard.figures.reconstruction import reconstruction_figure
@@ -35,16 +36,16 @@ RECON_SHOWN = 40
 
 
 @st.cache_data(max_entries=6, show_spinner="Placing every frame in one map…")
-def frames_for(fit_key: tuple, _replay: teaching.ReplayFit) -> tuple[list, tuple[float, float]]:
+def frames_for(fit_key: tuple, _replay: fit_states.ReplayFit) -> tuple[list, tuple[float, float]]:
     """The aligned map of every frame and one axis range for all (keyed on data + settings),
     anchored on the frame the model kept (the Latent page's picture)."""
-    anchor = teaching.kept_frame(_replay.states, _replay.fit.model)
-    projections = teaching.aligned_projections(_replay.states, anchor=anchor)
-    return projections, teaching.common_range(projections)
+    anchor = replay_frames.kept_frame(_replay.states, _replay.fit.model)
+    projections = replay_frames.aligned_projections(_replay.states, anchor=anchor)
+    return projections, replay_frames.common_range(projections)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
-def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings) -> dict:
+def page_data(fit_key: tuple, _replay: fit_states.ReplayFit, _ratings: ac.Ratings) -> dict:
     """The fixed rows/columns of the reconstruction and the start objective."""
     fit = _replay.fit
     model = fit.model
@@ -55,7 +56,7 @@ def page_data(fit_key: tuple, _replay: teaching.ReplayFit, _ratings: ac.Ratings)
     return {
         "users": users,
         "items": items,
-        "start_objective": teaching.start_objective(model, fit.train, _replay.states[0]),
+        "start_objective": replay_frames.start_objective(model, fit.train, _replay.states[0]),
     }
 
 
@@ -83,8 +84,8 @@ data = page_data(fit_key, replay, ratings)
 user_names, item_names = session.labels()
 n_frames = len(states)
 kept_all = n_frames == len(history) + 1
-kept = teaching.kept_frame(states, model)
-axis_titles = teaching.replay_axis_titles(projections[kept])
+kept = replay_frames.kept_frame(states, model)
+axis_titles = replay_frames.replay_axis_titles(projections[kept])
 
 if int(st.session_state.get("replay_frame", 0)) >= n_frames:
     st.session_state["replay_frame"] = n_frames - 1
@@ -185,7 +186,7 @@ def stage() -> None:
         reserve_px=reserve,
     )
     grid = ac.reconstruction_grid(
-        teaching.model_at(model, moment),
+        replay_frames.model_at(model, moment),
         fit.train,
         fit.validation,
         data["users"],

@@ -20,7 +20,7 @@ from dashboard import (
     session,
     shell,
     slides,
-    teaching,
+    update_by_hand,
 )
 from dashboard.figures import teaching as figs
 from dashboard.text import md_escape, plotly_escape
@@ -66,7 +66,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
     names = user_names if side == "users" else item_names
     counts = train.user_counts() if side == "users" else train.item_counts()
     who_key = "update_user" if side == "users" else "update_item"
-    controls.keep_choice(who_key, list(names), names[teaching.easy_row(counts)])
+    controls.keep_choice(who_key, list(names), names[update_by_hand.easy_row(counts)])
     who = cols[1].selectbox(
         "User" if side == "users" else "Item",
         controls.choice_options(names, counts=counts, keep=[st.session_state[who_key]]),
@@ -75,7 +75,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
         format_func=lambda name: name,
     )
     row = controls.index_of(names, who)
-    moments = teaching.update_moments(states, side)
+    moments = update_by_hand.update_moments(states, side)
     options = [*moments, NEXT]
     controls.keep_choice("update_iteration", options, min(2, moments[-1]) if moments else NEXT)
     iteration = cols[2].select_slider(
@@ -94,7 +94,7 @@ with presenter.controls():  # presenter mode: folded, with the introduction
             "shown is the one the trained model would make next."
         )
 
-lesson = teaching.update_lesson(
+lesson = update_by_hand.update_lesson(
     model,
     train,
     fit.validation,

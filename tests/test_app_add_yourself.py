@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import teaching
+from dashboard import fold_in
 from dashboard.settings import DEFAULT_SETTINGS, FitResult, fit_model
 from tests.app_support import chart, figure_array, open_app
 
@@ -24,7 +24,7 @@ def test_fold_in_is_one_ridge_solve_and_scores_everything(fitted):
     model = fitted.model
     items = np.array([3, 10, 42, 77])
     ratings = np.array([5.0, 4.5, 1.0, 2.0])
-    placed = teaching.fold_in_user(model, items, ratings, n_top=6, n_users=4)
+    placed = fold_in.fold_in_user(model, items, ratings, n_top=6, n_users=4)
     D = np.hstack([model.item_factors_[items], np.ones((len(items), 1))])
     t = ratings - model.global_mean_ - model.item_bias_[items]
     w = np.linalg.solve(D.T @ D + model.lam * np.eye(D.shape[1]), D.T @ t)
@@ -49,9 +49,9 @@ def test_fold_in_is_one_ridge_solve_and_scores_everything(fitted):
 
 
 def test_stars_map_onto_the_rating_scale():
-    assert teaching.stars_to_rating(1, (0.5, 5.0)) == 0.5
-    assert teaching.stars_to_rating(5, (0.5, 5.0)) == 5.0
-    assert teaching.stars_to_rating(3, (1.0, 5.0)) == 3.0
+    assert fold_in.stars_to_rating(1, (0.5, 5.0)) == 0.5
+    assert fold_in.stars_to_rating(5, (0.5, 5.0)) == 5.0
+    assert fold_in.stars_to_rating(3, (1.0, 5.0)) == 3.0
 
 
 def open_page() -> AppTest:

@@ -17,7 +17,15 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import model_open, replay_fit, session, teaching
+from dashboard import (
+    data_summary,
+    fit_states,
+    fold_in,
+    model_open,
+    replay_fit,
+    session,
+    update_by_hand,
+)
 from dashboard.settings import settings_key
 from tests.app_support import open_app, rerun, shown, sidebar_text
 
@@ -68,7 +76,7 @@ def opened(model_dir, monkeypatch) -> AppTest:
         raise AssertionError("a page refitted the opened model")
 
     monkeypatch.setattr(ac.ALS, "fit", no_refit)
-    monkeypatch.setattr(teaching, "fit_with_snapshots", no_refit)
+    monkeypatch.setattr(fit_states, "fit_with_snapshots", no_refit)
     return at
 
 
@@ -377,14 +385,14 @@ def test_add_yourself_folds_in_against_the_saved_item_factors(opened, loaded):
     at = show(opened, "pages/add_yourself.py")
     at.button(key="you_example").click().run()
     assert not at.exception
-    items = teaching.popular_items(loaded.item_counts_, 12)
+    items = data_summary.popular_items(loaded.item_counts_, 12)
     stars = [
         at.session_state[f"you_stars_{opened.session_state['data_fingerprint'][:10]}_{i}"]
         for i in items
     ]
     scale = loaded.train_ratings_.rating_scale
-    values = [teaching.stars_to_rating(s + 1, scale) for s in stars]
-    placed = teaching.fold_in_user(loaded, items, np.array(values), n_top=10, n_users=5)
+    values = [fold_in.stars_to_rating(s + 1, scale) for s in stars]
+    placed = fold_in.fold_in_user(loaded, items, np.array(values), n_top=10, n_users=5)
     users = embed.user_labels(loaded.train_ratings_)
     assert list(at.dataframe[0].value["user"]) == list(users[placed.neighbours])
 
@@ -395,8 +403,8 @@ def test_one_update_by_hand_solves_from_the_saved_factors(opened, loaded):
     assert "Checked:" in at.success[0].value
     user = at.selectbox(key="update_user").value
     row = int(np.flatnonzero(embed.user_labels(loaded.train_ratings_) == user)[0])
-    problem = teaching.update_problem(
-        loaded, loaded.train_ratings_, teaching.final_state(loaded), side="users", row=row
+    problem = update_by_hand.update_problem(
+        loaded, loaded.train_ratings_, fit_states.final_state(loaded), side="users", row=row
     )
     x, b = loaded.fold_in(problem.cols, problem.ratings)  # the same solve, by the library
     np.testing.assert_allclose(problem.solution, np.append(x, b), atol=1e-8)

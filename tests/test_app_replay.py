@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist
 from streamlit.testing.v1 import AppTest
 
 import als_core as ac
-from dashboard import replay_fit, teaching
+from dashboard import fit_states, replay_fit, replay_frames
 from dashboard.settings import DEFAULT_SETTINGS
 from tests.app_support import chart, chart_keys, open_app
 
@@ -17,10 +17,10 @@ ITERATIONS = 3
 
 
 @pytest.fixture(scope="module")
-def replay() -> teaching.ReplayFit:
+def replay() -> fit_states.ReplayFit:
     ratings = ac.load_sample("movie_night")
     s = {**DEFAULT_SETTINGS, "k": 3, "iterations": ITERATIONS}  # k = 3: a real PCA
-    return teaching.fit_with_snapshots(ratings, s)
+    return fit_states.fit_with_snapshots(ratings, s)
 
 
 def test_frames_are_the_start_and_every_half_step(replay):
@@ -31,7 +31,7 @@ def test_frames_are_the_start_and_every_half_step(replay):
 
 
 def test_aligned_frames_keep_shapes_and_do_not_flip(replay):
-    frames = teaching.aligned_projections(replay.states)
+    frames = replay_frames.aligned_projections(replay.states)
     last = replay.states[-1]
     plain_last = ac.shared_projection(last.user_factors, last.item_factors)
     np.testing.assert_allclose(frames[-1].users, plain_last.users)
@@ -57,7 +57,7 @@ def test_the_model_at_a_moment_predicts_with_that_moments_factors(replay):
         moment.user_factors[users][:, None, :] * moment.item_factors[items][None, :, :]
     ).sum(axis=2)
     expected += model.global_mean_ + moment.user_bias[users][:, None] + moment.item_bias[items]
-    got = teaching.model_at(model, moment).predict(users[:, None], items[None, :], clip=False)
+    got = replay_frames.model_at(model, moment).predict(users[:, None], items[None, :], clip=False)
     np.testing.assert_allclose(got, expected, atol=1e-10)
     # The fitted model itself is untouched.
     np.testing.assert_array_equal(model.user_factors_, replay.states[-1].user_factors)

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import teaching
+from dashboard import fit_states, replay_frames
 from dashboard.settings import DEFAULT_SETTINGS, fit_model
 from tests.app_support import captions, chart, figure_array, open_app, rerun
 
@@ -144,15 +144,15 @@ def test_replay_axes_say_what_they_are_on_every_frame():
 def test_with_early_stopping_the_replay_marks_the_iteration_the_model_keeps():
     settings = {"stopping": "patience", "patience": 2, "iterations": 30, "k": 8, "lam": 3.0}
     ratings = MOVIE_NIGHT
-    replay = teaching.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, **settings})
+    replay = fit_states.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, **settings})
     model = replay.fit.model
     assert model.stop_reason_ == "patience" and model.best_iteration_ < model.n_iter_
-    kept = teaching.kept_frame(replay.states, model)
+    kept = replay_frames.kept_frame(replay.states, model)
     state = replay.states[kept]
     assert (state.iteration, state.side) == (model.best_iteration_, "items")
     np.testing.assert_array_equal(state.user_factors, model.user_factors_)
     # The anchor of the aligned maps is the kept frame: the Latent page's own picture.
-    frames = teaching.aligned_projections(replay.states, anchor=kept)
+    frames = replay_frames.aligned_projections(replay.states, anchor=kept)
     plain = ac.shared_projection(model.user_factors_, model.item_factors_)
     np.testing.assert_allclose(frames[kept].users, plain.users)
 

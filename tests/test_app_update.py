@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import als_core as ac
 from als_core import embed
-from dashboard import teaching
+from dashboard import fit_states, replay_frames, update_by_hand
 from dashboard.settings import DEFAULT_SETTINGS, fit_model
 from tests.app_support import open_app
 
@@ -28,9 +28,9 @@ def tiny() -> ac.Ratings:
     return ac.load_sample("tiny")
 
 
-def replay_fit(ratings: ac.Ratings, **settings) -> teaching.ReplayFit:
+def replay_fit(ratings: ac.Ratings, **settings) -> fit_states.ReplayFit:
     s = {**DEFAULT_SETTINGS, "split": "none", "iterations": 4, **settings}
-    return teaching.fit_with_snapshots(ratings, s)
+    return fit_states.fit_with_snapshots(ratings, s)
 
 
 def independent_system(model, train, before, side, row):
@@ -56,10 +56,10 @@ def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
 ):
     replay = replay_fit(tiny, biases=biases, regularization=regularization, lam=0.7)
     model, train = replay.fit.model, replay.fit.train
-    for iteration in teaching.update_moments(replay.states, side)[:2]:
-        before, after = teaching.update_states(replay.states, side, iteration)
+    for iteration in update_by_hand.update_moments(replay.states, side)[:2]:
+        before, after = update_by_hand.update_states(replay.states, side, iteration)
         for row in range(train.shape[0] if side == "users" else train.shape[1]):
-            problem = teaching.update_problem(model, train, before, side=side, row=row)
+            problem = update_by_hand.update_problem(model, train, before, side=side, row=row)
             A, B, ridge, F, r = independent_system(model, train, before, side, row)
             # Every intermediate step is the sum over the ratings seen so far.
             for s in range(problem.n + 1):
@@ -68,14 +68,14 @@ def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
                 np.testing.assert_allclose(B_s, F[:s].T @ r[:s], atol=TOL)
             assert problem.ridge == pytest.approx(ridge)
             solved = np.linalg.solve(problem.A + problem.ridge * np.eye(len(B)), problem.B)
-            library = teaching.library_half_step_row(model, train, before, side=side, row=row)
+            library = update_by_hand.library_half_step_row(model, train, before, side=side, row=row)
             np.testing.assert_allclose(solved, library, atol=TOL)
             np.testing.assert_allclose(problem.solution, library, atol=TOL)
             stored = after.factors(side)[row]
             if biases:
                 stored = np.append(stored, after.bias(side)[row])
             np.testing.assert_allclose(problem.solution, stored, atol=TOL)
-            check = teaching.update_check(model, train, problem, before, after)
+            check = update_by_hand.update_check(model, train, problem, before, after)
             assert check.library < TOL and check.stored < TOL
             # Step by step, the system shown is A + ridge·I and its solve (0 before any rating).
             system, B_s, x_s = problem.at_step(problem.n)
@@ -87,7 +87,7 @@ def test_steps_accumulate_A_and_B_and_solve_to_the_library_half_step(
 def test_the_replay_fit_is_the_session_model(tiny):
     """Same data, settings and seed: the replay ends on the factors the other pages show."""
     s = {**DEFAULT_SETTINGS, "iterations": 5}
-    replay = teaching.fit_with_snapshots(tiny, s)
+    replay = fit_states.fit_with_snapshots(tiny, s)
     plain = fit_model(tiny, s)
     np.testing.assert_allclose(replay.fit.model.user_factors_, plain.model.user_factors_)
     np.testing.assert_allclose(replay.states[-1].item_factors, plain.model.item_factors_)
@@ -107,12 +107,12 @@ def held_and_trained(ratings: ac.Ratings, side: str, row: int) -> tuple[np.ndarr
 @pytest.mark.parametrize("side", ["users", "items"])
 def test_predictions_before_and_after_an_update_are_the_models_own(biases, side):
     ratings = ac.load_sample("movie_night")
-    replay = teaching.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, "biases": biases})
+    replay = fit_states.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, "biases": biases})
     fit, model = replay.fit, replay.fit.model
-    before, after = teaching.update_states(replay.states, side, 2)
+    before, after = update_by_hand.update_states(replay.states, side, 2)
     row = 7
-    problem = teaching.update_problem(model, fit.train, before, side=side, row=row)
-    shown = teaching.update_predictions(
+    problem = update_by_hand.update_problem(model, fit.train, before, side=side, row=row)
+    shown = update_by_hand.update_predictions(
         problem, before, fit.validation, global_mean=float(model.global_mean_)
     )
     trained_cols, trained = held_and_trained(fit.train, side, row)
@@ -123,8 +123,8 @@ def test_predictions_before_and_after_an_update_are_the_models_own(biases, side)
     assert list(shown.held_out) == [False] * len(trained_cols) + [True] * len(held_cols)
     # The library's own predictions with the factors before and after this half-step.
     users, items = (row, shown.cols) if side == "users" else (shown.cols, row)
-    expected_before = teaching.model_at(model, before).predict(users, items, clip=False)
-    expected_after = teaching.model_at(model, after).predict(users, items, clip=False)
+    expected_before = replay_frames.model_at(model, before).predict(users, items, clip=False)
+    expected_after = replay_frames.model_at(model, after).predict(users, items, clip=False)
     np.testing.assert_allclose(shown.before, expected_before, atol=TOL)
     np.testing.assert_allclose(shown.after, expected_after, atol=TOL)
     n = problem.n
@@ -138,16 +138,16 @@ def test_predictions_before_and_after_an_update_are_the_models_own(biases, side)
 def test_a_row_without_ratings_has_no_rmse_and_no_held_out_predictions_without_validation(tiny):
     replay = replay_fit(tiny)
     before = replay.states[0]
-    problem = teaching.update_problem(replay.fit.model, tiny, before, side="users", row=1)
+    problem = update_by_hand.update_problem(replay.fit.model, tiny, before, side="users", row=1)
     empty = replace(problem, cols=problem.cols[:0], ratings=problem.ratings[:0])
-    shown = teaching.update_predictions(empty, before, None, global_mean=0.0)
+    shown = update_by_hand.update_predictions(empty, before, None, global_mean=0.0)
     assert len(shown.cols) == 0 and np.isnan(shown.rmse_before) and np.isnan(shown.rmse_after)
 
 
 def test_easy_row_is_the_first_with_the_fewest_ratings_from_five_up():
-    assert teaching.easy_row(np.array([9, 3, 6, 5, 5])) == 3
-    assert teaching.easy_row(np.array([2, 4, 4, 1])) == 1  # nobody has 5: the most active
-    assert teaching.easy_row(np.array([0, 0])) == 0
+    assert update_by_hand.easy_row(np.array([9, 3, 6, 5, 5])) == 3
+    assert update_by_hand.easy_row(np.array([2, 4, 4, 1])) == 1  # nobody has 5: the most active
+    assert update_by_hand.easy_row(np.array([0, 0])) == 0
 
 
 def open_update(**params: str) -> AppTest:
@@ -218,23 +218,23 @@ def test_the_row_objective_falls_on_every_update_of_every_row(biases, side):
     """Every user's (item's) update in iterations 1–4: the row objective the page shows, held
     to a plain loop, never rises; the row's RMSE does rise for some (finding 2)."""
     ratings = ac.load_sample("movie_night")
-    replay = teaching.fit_with_snapshots(
+    replay = fit_states.fit_with_snapshots(
         ratings, {**DEFAULT_SETTINGS, "biases": biases, "iterations": 4}
     )
     model, train = replay.fit.model, replay.fit.train
     n_rows = train.n_users if side == "users" else train.n_items
     rmse_rises = 0
-    for iteration in teaching.update_moments(replay.states, side):
-        before, _ = teaching.update_states(replay.states, side, iteration)
+    for iteration in update_by_hand.update_moments(replay.states, side):
+        before, _ = update_by_hand.update_states(replay.states, side, iteration)
         for row in range(n_rows):
-            problem = teaching.update_problem(model, train, before, side=side, row=row)
-            change = teaching.update_row_objective(model, train, problem, before)
+            problem = update_by_hand.update_problem(model, train, before, side=side, row=row)
+            change = update_by_hand.update_row_objective(model, train, problem, before)
             was = loop_row_objective(model, train, before, side, row, problem.before)
             now = loop_row_objective(model, train, before, side, row, problem.solution)
             assert change.before == pytest.approx(was, rel=1e-9, abs=1e-12)
             assert change.after == pytest.approx(now, rel=1e-9, abs=1e-12)
             assert change.after <= change.before + 1e-9 * (1 + change.before)
-            shown = teaching.update_predictions(
+            shown = update_by_hand.update_predictions(
                 problem, before, replay.fit.validation, global_mean=float(model.global_mean_)
             )
             rmse_rises += int(problem.n > 0 and shown.rmse_after > shown.rmse_before + 1e-12)
@@ -248,11 +248,11 @@ def test_the_page_shows_the_row_objective_falling_where_the_rmse_rises():
     assert shown["RMSE before"].value == "0.165"
     assert shown["RMSE after"].value == "0.260"
     ratings = ac.load_sample("movie_night")
-    replay = teaching.fit_with_snapshots(ratings, dict(DEFAULT_SETTINGS))
+    replay = fit_states.fit_with_snapshots(ratings, dict(DEFAULT_SETTINGS))
     model, train = replay.fit.model, replay.fit.train
-    before, _ = teaching.update_states(replay.states, "users", 3)
+    before, _ = update_by_hand.update_states(replay.states, "users", 3)
     row = int(np.flatnonzero(embed.user_labels(ratings) == "user 93")[0])
-    problem = teaching.update_problem(model, train, before, side="users", row=row)
+    problem = update_by_hand.update_problem(model, train, before, side="users", row=row)
     was = loop_row_objective(model, train, before, "users", row, problem.before)
     now = loop_row_objective(model, train, before, "users", row, problem.solution)
     assert now < was
@@ -269,8 +269,8 @@ def test_each_step_writes_out_its_target():
     tiny = ac.load_sample("tiny")
     replay = replay_fit(tiny)
     model = replay.fit.model
-    before, _ = teaching.update_states(replay.states, "users", 2)
-    problem = teaching.update_problem(model, replay.fit.train, before, side="users", row=1)
+    before, _ = update_by_hand.update_states(replay.states, "users", 2)
+    problem = update_by_hand.update_problem(model, replay.fit.train, before, side="users", row=1)
     r = problem.ratings[0]
     offset = model.global_mean_ + before.item_bias[problem.cols[0]]  # μ + b_i, independently
     assert f"rated {r:g} → target = {r:g} − μ − b_i = {r:g} − {offset:.3f} = {r - offset:.3f}" in (

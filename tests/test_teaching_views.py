@@ -1,5 +1,5 @@
-"""What the teaching pages ask dashboard.teaching for in one call (the update lesson, a step's
-addition to B), held to direct dense computations.
+"""What the teaching pages ask dashboard/ for in one call (the update lesson, a step's addition
+to B, a new user's placement), held to direct dense computations.
 
 Tolerance: a k×k ridge solve and a few float64 products, computed in another order: 1e-10.
 """
@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 import als_core as ac
-from dashboard import teaching
+from dashboard import fit_states, fold_in, update_by_hand
 from dashboard.settings import DEFAULT_SETTINGS
 
 TOL = 1e-10
 
 
 @pytest.fixture(scope="module")
-def replay() -> teaching.ReplayFit:
+def replay() -> fit_states.ReplayFit:
     ratings = ac.load_sample("movie_night")
-    return teaching.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, "iterations": 3})
+    return fit_states.fit_with_snapshots(ratings, {**DEFAULT_SETTINGS, "iterations": 3})
 
 
 def direct_solution(model, train, before, row):
@@ -37,7 +37,7 @@ def test_update_lesson_solves_the_row_from_the_chosen_moment(replay, iteration):
     fit = replay.fit
     model, row = fit.model, 5
     assert model.biases and model.regularization == "plain"
-    lesson = teaching.update_lesson(
+    lesson = update_by_hand.update_lesson(
         model, fit.train, fit.validation, replay.states, side="users", row=row, iteration=iteration
     )
     expected_before = replay.states[2 * 2 - 2] if iteration == 2 else None  # items of t − 1
@@ -61,7 +61,7 @@ def test_update_lesson_solves_the_row_from_the_chosen_moment(replay, iteration):
 
 def test_each_step_adds_its_target_times_its_row_to_B(replay):
     fit = replay.fit
-    lesson = teaching.update_lesson(
+    lesson = update_by_hand.update_lesson(
         fit.model, fit.train, None, replay.states, side="users", row=0, iteration=None
     )
     problem = lesson.problem
@@ -79,8 +79,8 @@ def test_each_step_adds_its_target_times_its_row_to_B(replay):
 
 def test_example_stars_love_the_first_items_group_and_dislike_the_rest():
     groups = np.array(["a", "b", "a", "c"], dtype=object)
-    assert teaching.example_stars(np.array([2, 1, 0, 3]), groups) == [5, 1, 5, 1]
-    assert teaching.example_stars(np.array([0, 1, 2, 3, 4]), None) == [5, 5, 1, 1, 1]
+    assert fold_in.example_stars(np.array([2, 1, 0, 3]), groups) == [5, 1, 5, 1]
+    assert fold_in.example_stars(np.array([0, 1, 2, 3, 4]), None) == [5, 5, 1, 1, 1]
 
 
 def test_place_new_user_folds_in_spread_stars_and_tabulates_by_hand(replay):
@@ -90,7 +90,7 @@ def test_place_new_user_folds_in_spread_stars_and_tabulates_by_hand(replay):
     user_names = np.array([f"user {u}" for u in range(train.n_users)], dtype=object)
     projection = ac.shared_projection(model.user_factors_, model.item_factors_)
     chosen = [(4, 5), (9, 1), (11, 3)]
-    placed = teaching.place_new_user(
+    placed = fold_in.place_new_user(
         model,
         train,
         projection,
@@ -129,7 +129,7 @@ def test_a_cold_start_places_the_user_at_the_origin_with_nothing_fitted(replay):
     model = replay.fit.model
     projection = ac.shared_projection(model.user_factors_, model.item_factors_)
     names = np.array(["n"] * max(model.user_factors_.shape[0], model.item_factors_.shape[0]))
-    cold = teaching.place_new_user(
+    cold = fold_in.place_new_user(
         model,
         replay.fit.train,
         projection,

@@ -1,8 +1,8 @@
-"""The numbers behind the teaching pages: one update by hand, the replay frames, fold-in.
+"""The numbers of "One update by hand": one row's update, rating by rating, checked.
 
-Pure computations on a fitted model and its snapshots (numpy and als_core only, no Streamlit),
-so the pages stay short and the tests can hold every number to the library's own half-step.
-``replay_fit`` gives the pages the session's fit with snapshots (``fit_with_snapshots``).
+Pure computations on a fitted model and its kept states (numpy and als_core only, no Streamlit),
+so the page stays short and the tests can hold every number to the library's own half-step.
+``replay_fit`` gives the page the session's fit with its states (``fit_states``).
 
 The update by hand follows ``als_core.reference_update_steps`` (the article's loop, one rating at
 a time). With biases the loop runs on what the library solves: each fixed row gets a trailing 1
@@ -11,8 +11,7 @@ a time). With biases the loop runs on what the library solves: each fixed row ge
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,65 +21,10 @@ import scipy.sparse as sp
 import als_core as ac
 from als_core.reference import UpdateStep, reference_solve_row, reference_update_steps
 
-from .settings import FitResult, fit_model
+from .fit_states import FactorState, final_state
+from .settings import global_mean_term
 
 SIDES = ("users", "items")
-
-
-# --------------------------------------------------------------------------------- states
-@dataclass(frozen=True)
-class FactorState:
-    """The factors at one moment of a fit: the random start or right after a half-step."""
-
-    iteration: int  # 0 for the random start
-    side: str  # "start", "users" or "items": which side was just solved
-    user_factors: np.ndarray
-    item_factors: np.ndarray
-    user_bias: np.ndarray | None
-    item_bias: np.ndarray | None
-
-    @property
-    def label(self) -> str:
-        if self.side == "start":
-            return "random start"
-        if self.side == "final":  # final_state(): the fitted model's own factors
-            return f"the trained model (after iteration {self.iteration})"
-        return f"iteration {self.iteration}: {self.side} solved"
-
-    def factors(self, side: str) -> np.ndarray:
-        return self.user_factors if side == "users" else self.item_factors
-
-    def bias(self, side: str) -> np.ndarray | None:
-        return self.user_bias if side == "users" else self.item_bias
-
-
-def states_of(initial: FactorState, snapshots: list[Any] | None) -> list[FactorState]:
-    """The random start followed by every kept snapshot (``ALS.snapshots_``), in fit order."""
-    states = [initial]
-    for s in snapshots or []:
-        states.append(
-            FactorState(
-                iteration=int(s.iteration),
-                side=str(s.side),
-                user_factors=s.user_factors,
-                item_factors=s.item_factors,
-                user_bias=s.user_bias,
-                item_bias=s.item_bias,
-            )
-        )
-    return states
-
-
-def final_state(model: ac.ALS) -> FactorState:
-    """The fitted model's own factors (the state a further update would start from)."""
-    return FactorState(
-        iteration=int(model.n_iter_),
-        side="final",
-        user_factors=model.user_factors_,
-        item_factors=model.item_factors_,
-        user_bias=model.user_bias_,
-        item_bias=model.item_bias_,
-    )
 
 
 def update_moments(states: list[FactorState], side: str) -> list[int]:
@@ -119,7 +63,6 @@ def update_states(
     )
 
 
-# --------------------------------------------------------------------------------- the update
 @dataclass(frozen=True)
 class UpdateProblem:
     """One row's exact update, x = (A + ridge·I)⁻¹ B, with everything needed to show it.
@@ -235,7 +178,7 @@ def update_problem(
     other = "items" if side == "users" else "users"
     fixed = np.asarray(before.factors(other), dtype=np.float64)
     biases = bool(model.biases)
-    mu = float(model.global_mean_) if biases else 0.0
+    mu = global_mean_term(model)
     fixed_bias = before.bias(other) if biases else None
     cols = matrix.indices.astype(np.int64)
     ratings = matrix.data.astype(np.float64)
@@ -302,7 +245,7 @@ def library_half_step_row(
         model.regularization,
         biases=bool(model.biases),
         fixed_bias=before.bias(other) if model.biases else None,
-        global_mean=float(model.global_mean_) if model.biases else 0.0,
+        global_mean=global_mean_term(model),
         **kwargs,
     )
     if model.biases:
@@ -438,7 +381,7 @@ def update_row_objective(
             model.regularization,
             own_bias=np.array([unknowns[k]]) if problem.biases else None,
             fixed_bias=before.bias(other) if problem.biases else None,
-            global_mean=float(model.global_mean_) if problem.biases else 0.0,
+            global_mean=global_mean_term(model),
             damping=float(getattr(model, "damping", 0.0) or 0.0),
         )
         terms.append((float(result.data[0]), float(result.penalty[0])))
@@ -494,12 +437,13 @@ def update_lesson(
     else:
         before, after = update_states(states, side, int(iteration))
     problem = update_problem(model, train, before, side=side, row=row)
-    global_mean = float(model.global_mean_)
     return UpdateLesson(
         before=before,
         problem=problem,
         check=update_check(model, train, problem, before, after),
-        predictions=update_predictions(problem, before, validation, global_mean=global_mean),
+        predictions=update_predictions(
+            problem, before, validation, global_mean=global_mean_term(model)
+        ),
         objective=update_row_objective(model, train, problem, before),
     )
 
@@ -515,292 +459,5 @@ def easy_row(counts: np.ndarray) -> int:
     return int(np.flatnonzero(enough & (counts == fewest))[0])
 
 
-# --------------------------------------------------------------------------------- replay
-def model_at(model: ac.ALS, state: FactorState) -> ac.ALS:
-    """A copy of a fitted model that predicts with the factors of ``state``."""
-    moment = copy.copy(model)
-    moment.user_factors_ = state.user_factors
-    moment.item_factors_ = state.item_factors
-    moment.user_bias_ = state.user_bias
-    moment.item_bias_ = state.item_bias
-    return moment
-
-
-def kept_frame(states: list[FactorState], model: ac.ALS) -> int:
-    """Index of the state whose factors the model kept: with early stopping (patience) the
-    best iteration's, else the last. The last when the kept one was not among the snapshots."""
-    best = getattr(model, "best_iteration_", None)
-    if getattr(model, "stop_reason_", None) == "patience" and best:
-        for j, state in enumerate(states):
-            if state.iteration == best and state.side == "items":
-                return j
-    return len(states) - 1
-
-
-def aligned_projections(
-    states: list[FactorState], anchor: int | None = None
-) -> list[ac.Projection]:
-    """One 2-D map per state, each turned to match its neighbour, so the replay does not spin.
-
-    The ``anchor`` frame (default: the last; the replay passes ``kept_frame``, the model's own
-    factors) is the plain shared projection, the same picture as the Latent page. Alignment
-    runs outwards from it: every earlier frame is rotated/reflected (Procrustes) to look as
-    much as possible like the frame after it, every later frame like the one before it.
-    """
-    if not states:
-        return []
-    anchor = len(states) - 1 if anchor is None else int(anchor)
-    frames: list[ac.Projection] = [None] * len(states)  # type: ignore[list-item]
-    kept = states[anchor]
-    frames[anchor] = ac.shared_projection(kept.user_factors, kept.item_factors)
-    for order in (range(anchor - 1, -1, -1), range(anchor + 1, len(states))):
-        for j in order:
-            s = states[j]
-            neighbour = frames[j + 1] if j < anchor else frames[j - 1]
-            current = ac.shared_projection(s.user_factors, s.item_factors)
-            frames[j] = ac.align_projection(current, neighbour)
-    return frames
-
-
-def replay_axis_titles(anchor: ac.Projection) -> tuple[str, str]:
-    """The axes of every replay frame: the model's own (the anchor frame's) axes, which the
-    other frames are turned to match."""
-    names = [title.split(" (")[0] for title in anchor.axis_titles]
-    if anchor.method == "raw-1d":
-        return (f"{names[0]} of the kept model (frames flipped to match)", "")
-    return tuple(f"{name} of the kept model (frames turned to match)" for name in names)  # type: ignore[return-value]
-
-
-def common_range(projections: list[ac.Projection], *, pad: float = 0.08) -> tuple[float, float]:
-    """A symmetric axis range that holds every frame (so the camera does not jump)."""
-    extent = 0.0
-    for p in projections:
-        for points in (p.users, p.items):
-            if len(points):
-                extent = max(extent, float(np.nanmax(np.abs(points))))
-    extent = extent or 1.0
-    return (-extent * (1 + pad), extent * (1 + pad))
-
-
-def objective_settings(model: ac.ALS) -> dict[str, Any]:
-    """λ, regularisation, μ and n₀ of a fitted model, as ``ac.objective`` (and
-    ``ac.objective_gradient``) take them after R and the factors."""
-    return {
-        "lam": float(model.lam),
-        "regularization": model.regularization,
-        "global_mean": float(model.global_mean_) if model.biases else 0.0,
-        "damping": float(getattr(model, "damping", 0.0) or 0.0),
-    }
-
-
-def start_objective(model: ac.ALS, train: ac.Ratings, state: FactorState) -> float:
-    """The objective of the random start (the history begins after the first half-step)."""
-    terms = ac.objective(
-        train,
-        state.user_factors,
-        state.item_factors,
-        user_bias=state.user_bias,
-        item_bias=state.item_bias,
-        **objective_settings(model),
-    )
-    return float(terms.total)
-
-
-# --------------------------------------------------------------------------------- add yourself
-def stars_to_rating(stars: int, scale: tuple[float, float]) -> float:
-    """1–5 stars onto the data's rating scale (1 star = lowest, 5 = highest), linearly."""
-    lo, hi = float(scale[0]), float(scale[1])
-    if not hi > lo:
-        return lo
-    return lo + (float(stars) - 1.0) / 4.0 * (hi - lo)
-
-
-@dataclass(frozen=True)
-class FoldIn:
-    """A new user placed by one half-step against the trained item factors."""
-
-    items: np.ndarray
-    ratings: np.ndarray
-    factors: np.ndarray  # (k,)
-    bias: float
-    scores: np.ndarray  # predicted score for every item (unclipped)
-    top: np.ndarray  # recommended item indices, best first (rated ones excluded)
-    neighbours: np.ndarray  # user indices, most similar first
-    similarity: np.ndarray
-
-    def fitted(self) -> np.ndarray:
-        """The fold-in's predictions for the items it was given."""
-        return self.scores[self.items]
-
-
-def fold_in_user(
-    model: ac.ALS, items: np.ndarray, ratings: np.ndarray, *, n_top: int = 10, n_users: int = 5
-) -> FoldIn:
-    """Place a new user from (item, rating) pairs, score every item and find similar users.
-
-    Scores are μ + b + b_i + x·y_i (the model's prediction rule, unclipped so the order at the
-    top is kept); neighbours are the users with the highest cosine similarity of factors.
-    """
-    items = np.asarray(items, dtype=np.int64)
-    ratings = np.asarray(ratings, dtype=np.float64)
-    x, b = model.fold_in(items, ratings)
-    Y = np.asarray(model.item_factors_, dtype=np.float64)
-    scores = Y @ np.asarray(x, dtype=np.float64)
-    if model.biases:
-        scores = scores + float(model.global_mean_) + b + np.asarray(model.item_bias_)
-    candidates = np.setdiff1d(np.arange(len(Y)), items)
-    order = np.lexsort((-np.asarray(model.item_counts_)[candidates], -scores[candidates]))
-    top = candidates[order][:n_top]
-    X = np.asarray(model.user_factors_, dtype=np.float64)
-    stacked = np.vstack([X, np.asarray(x, dtype=np.float64)[None, :]])
-    idx, sim = ac.embed.cosine_neighbours(stacked, len(X), n=n_users)
-    return FoldIn(
-        items=items,
-        ratings=ratings,
-        factors=np.asarray(x, dtype=np.float64),
-        bias=float(b),
-        scores=scores,
-        top=top,
-        neighbours=idx,
-        similarity=sim,
-    )
-
-
-def example_stars(items: np.ndarray, groups: np.ndarray | None) -> list[int]:
-    """A clear taste to demo with, in stars (1–5) for ``items``: five stars for the first
-    item's group and one for the rest (without groups: the first half five, the rest one)."""
-    if groups is not None:
-        liked = groups[items[0]]
-        return [5 if groups[i] == liked else 1 for i in items]
-    return [5 if j < len(items) // 2 else 1 for j in range(len(items))]
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A new user's (item, stars) folded in: where they land and what follows from it."""
-
-    fold: FoldIn
-    stars: np.ndarray  # 1–5, per rated item
-    #: the stars as ratings on the data's scale (``stars_to_rating``)
-    values: np.ndarray
-    #: the new user's point on the map (``projection.transform`` of their factors)
-    position: np.ndarray
-    #: the nearest users: user, cosine similarity, training ratings
-    similar: pd.DataFrame
-    #: the rated items: item, stars, as a rating, the model's fit
-    fitted: pd.DataFrame
-
-
-def place_new_user(
-    model: ac.ALS,
-    train: ac.Ratings,
-    projection: ac.Projection,
-    chosen: list[tuple[int, int]],
-    *,
-    scale: tuple[float, float],
-    item_names: np.ndarray,
-    user_names: np.ndarray,
-    n_top: int = 10,
-    n_users: int = 5,
-) -> Placement:
-    """Fold in a new user from (item, stars) pairs and tabulate the result.
-
-    Parameters
-    ----------
-    model : ac.ALS
-        The fitted model; its item factors stay fixed.
-    train : ac.Ratings
-        Its training ratings (the neighbours' numbers of ratings).
-    projection : ac.Projection
-        The map the new user is placed on.
-    chosen : list of (int, int)
-        (item index, stars from 1 to 5); empty for a cold start (x = 0, b = 0).
-    scale : (float, float)
-        The data's rating scale, which the stars are spread over.
-    item_names, user_names : numpy.ndarray
-        Display names, index-aligned.
-    n_top, n_users : int
-        Recommendations and nearest users to find.
-
-    Returns
-    -------
-    Placement
-    """
-    items = np.array([i for i, _ in chosen], dtype=np.int64)
-    stars = np.array([s for _, s in chosen], dtype=np.int64)
-    values = np.array([stars_to_rating(s, scale) for s in stars], dtype=np.float64)
-    fold = fold_in_user(model, items, values, n_top=n_top, n_users=n_users)
-    similar = pd.DataFrame(
-        {
-            "user": user_names[fold.neighbours],
-            "cosine similarity": fold.similarity,
-            "ratings": train.user_counts()[fold.neighbours],
-        }
-    )
-    fitted = pd.DataFrame(
-        {
-            "item": item_names[items],
-            "stars": stars,
-            "as a rating": values,
-            "model's fit": fold.fitted(),
-        }
-    )
-    return Placement(
-        fold=fold,
-        stars=stars,
-        values=values,
-        position=projection.transform(fold.factors)[0],
-        similar=similar,
-        fitted=fitted,
-    )
-
-
-def popular_items(counts: np.ndarray, n: int) -> np.ndarray:
-    """The n most rated items, most rated first (ties to the lower index)."""
-    counts = np.asarray(counts)
-    return np.lexsort((np.arange(len(counts)), -counts))[:n]
-
-
 def _subscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
-# --------------------------------------------------------------------------------- the replay fit
-#: Memory the kept half-steps of one replay fit may use (past it the library keeps every other).
-SNAPSHOT_BUDGET_BYTES = 64 * 2**20
-
-
-@dataclass(frozen=True)
-class ReplayFit:
-    """The session's model fitted again with every half-step kept, and the random start."""
-
-    fit: FitResult  # same settings, data and seed as the current model
-    states: list[FactorState]
-
-
-def fit_with_snapshots(
-    ratings: ac.Ratings,
-    settings: dict[str, Any],
-    *,
-    fingerprint: str = "",
-    callback: Any = None,
-) -> ReplayFit:
-    """Fit as the Train page does (same split, seed and settings), keeping every half-step.
-
-    The same seed gives the same random start, so the replay ends on the very factors the
-    other pages show. The start itself comes from a fit with zero iterations. ``fingerprint``
-    (of ``ratings``) goes into the fit's key; ``callback`` gets each half-step's ``FitEvent``.
-    """
-    fit = fit_model(
-        ratings,
-        settings,
-        callback=callback,
-        fingerprint=fingerprint,
-        snapshot_max_bytes=SNAPSHOT_BUDGET_BYTES,
-    )
-    model = fit.model
-    start_params = {**model.get_params(), "iterations": 0, "snapshots": False}
-    start_params.update(tol=None, patience=None)
-    start = ac.ALS(**start_params).fit(fit.train)
-    initial = replace(final_state(start), iteration=0, side="start")
-    return ReplayFit(fit=fit, states=states_of(initial, model.snapshots_))
