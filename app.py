@@ -56,7 +56,7 @@ if __name__ == "__main__":  # a script run (tests import this module for its fun
     ALL_PAGES, PAGE = start_navigation()
 
 import als_core as ac  # noqa: E402 - after the warm-up, on purpose
-from dashboard import fitting, scene_url, session, shell, talk_view  # noqa: E402
+from dashboard import fitting, scene_url, session, shell, talk_editor  # noqa: E402
 from dashboard.data_sources import Dataset  # noqa: E402
 from dashboard.settings import fit_metrics  # noqa: E402
 from dashboard.text import md_escape  # noqa: E402
@@ -159,7 +159,7 @@ def main(all_pages: list, page: st.navigation) -> None:
     # The talk draws its own heading; every other page can become one of its slides.
     actions = presenter.apply(None if slug == TALK else page.title)
     if slug != TALK:
-        talk_view.add_view_button(slug, actions)
+        talk_editor.add_view_button(slug, actions)
     first_view.begin()
     try:
         run_page(page)

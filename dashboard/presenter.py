@@ -258,7 +258,7 @@ def in_view() -> Iterator[None]:
 # ------------------------------------------------------------------------------ talk slides
 @dataclass
 class SlideFrame:
-    """A page drawn as one slide of a talk (``dashboard.talk_view`` runs the page inside
+    """A page drawn as one slide of a talk (``talk_session.run_page`` runs the page inside
     ``slide(frame)``): only the chart ``figure`` is drawn, into ``stage``; the page's
     controls go to ``controls``, its ``in_view`` widgets to ``in_view``; the rest of the page
     runs off the slide. ``drawn`` is the figure once drawn (for the offline deck);

@@ -1,5 +1,5 @@
 """The talk page: slides that are live views of the app, the keys and clicker that walk them, and
-the tools that make, save and load a talk.
+the speaker notes.
 
 A slide is shown by running its page's script inside the talk page, as a slide
 (``presenter.slide``): the page's one figure is drawn on the stage, sized to the screen; the
@@ -13,43 +13,39 @@ Keys: PageDown, → and Space go forward, PageUp and ← back, Home and End to t
 slide (``st.button(..., shortcut=...)``; presentation clickers send PageDown/PageUp). The link
 names the slide (``slide=5``) and, when the talk is not the default one and its code is short,
 the talk itself (``talk=...``).
+
+The talk itself and drawing a slide are ``talk_session``'s; making, saving and loading a talk
+are ``talk_editor``'s; the offline deck's build is ``deck_build``'s.
 """
 
 from __future__ import annotations
 
-import logging
-import runpy
 import time
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from . import deck, presenter, scene_url, session, shell, talk_rooms, talks
+from . import deck_build, presenter, scene_url, talk_editor, talk_rooms, talks
 from .scenes import PAGE_CHOICES
+from .talk_session import (
+    ARRIVED_KEY,
+    NOTICE_KEY,
+    SLIDE_KEY,
+    TALK_KEY,
+    VERSION_KEY,
+    current_talk,
+    remember_figure,
+    run_page,
+    set_talk,
+    slide_number,
+    write_link,
+)
 from .text import md_escape
 
-log = logging.getLogger("als_explorer")
-
-ROOT = Path(__file__).resolve().parents[1]
-#: Session keys (the talk page's own; "talk_slide" and "talk_code" are also its link's).
-TALK_KEY = "talk_deck"
-SLIDE_KEY = "talk_slide"
-CODE_KEY = "talk_code"
-LOADED_CODE_KEY = "talk_loaded_code"
-VERSION_KEY = "talk_version"
-ARRIVED_KEY = "talk_arrived"
 #: The slide's view as first drawn on arrival (what a change is measured against).
 BASELINE_KEY = "talk_baseline"
-FIGURES_KEY = "talk_figures"
-NOTICE_KEY = "talk_notice"
 NOTES_KEY = "talk_w_notes"
 LEAVING_KEY = "talk_leaving"
-#: The offline deck being prepared: the next slide to draw, the session's data and settings
-#: to come back to.
-BUILD_KEY = "talk_building"
 #: The speaker view: this session's room (when it gives the talk), or the room it follows.
 ROOM_KEY = "talk_room"
 FOLLOW_KEY = "talk_follow"
@@ -80,43 +76,7 @@ div:has(> .st-key-talk_keys), div:has(> .st-key-talk_offstage) { display: none !
 """
 
 
-# ------------------------------------------------------------------------------ the talk
-def current_talk() -> talks.Talk:
-    """This session's talk: the one a link carries, one made or loaded here, or the default."""
-    ss = st.session_state
-    code = ss.get(CODE_KEY)
-    if code and code != ss.get(LOADED_CODE_KEY):
-        ss[LOADED_CODE_KEY] = code
-        try:
-            set_talk(talks.read_talk_code(code))
-        except talks.TalkError as error:
-            ss[NOTICE_KEY] = ("warning", f"This link's talk could not be opened: {error}.")
-    if TALK_KEY not in ss:
-        ss[TALK_KEY] = talks.default_talk()
-    return ss[TALK_KEY]
-
-
-def set_talk(talk: talks.Talk, *, structural: bool = True) -> None:
-    """Make ``talk`` this session's talk. ``structural``: slides were added, removed or moved
-    (the current slide's view is applied afresh, the collected figures are dropped)."""
-    ss = st.session_state
-    ss[TALK_KEY] = talk
-    if structural:
-        ss[VERSION_KEY] = ss.get(VERSION_KEY, 0) + 1
-        ss.pop(FIGURES_KEY, None)
-
-
-def slide_number(talk: talks.Talk) -> int:
-    """The current slide, from 1 (kept within the talk)."""
-    try:
-        number = int(st.session_state.get(SLIDE_KEY, 1))
-    except (TypeError, ValueError):
-        number = 1
-    number = min(max(number, 1), max(len(talk), 1))
-    st.session_state[SLIDE_KEY] = number
-    return number
-
-
+# ------------------------------------------------------------------------------ walking the talk
 def go_to(number: int | None, step: int | None = None) -> None:
     """Button callback: to slide ``number``, or ``step`` slides on (None, None: the last)."""
     talk = current_talk()
@@ -124,16 +84,6 @@ def go_to(number: int | None, step: int | None = None) -> None:
     if number is None:
         number = len(talk) if step is None else now + step
     st.session_state[SLIDE_KEY] = min(max(number, 1), max(len(talk), 1))
-
-
-def write_link(talk: talks.Talk) -> None:
-    """The talk into its link when it is not the default and short enough (else left out)."""
-    ss = st.session_state
-    code = None if talk == talks.default_talk() else talks.code_for_link(talk)
-    if code:
-        ss[CODE_KEY] = ss[LOADED_CODE_KEY] = code
-    else:
-        ss.pop(CODE_KEY, None)
 
 
 # ------------------------------------------------------------------------------ one slide
@@ -180,53 +130,6 @@ def keep_changes(talk: talks.Talk, number: int) -> talks.Talk:
     return talk
 
 
-def run_page(slide: talks.Slide, frame: presenter.SlideFrame) -> bool:
-    """Run the slide's page script as the slide ``frame`` (off the slide: only its figure and
-    controls show). A page that cannot be drawn says so on the stage (and this returns
-    False)."""
-    path = ROOT / talks.PAGE_FILES[slide.page]
-    try:
-        with presenter.slide(frame):
-            runpy.run_path(str(path))
-        return True
-    except shell.PageNotice as notice:
-        frame.stage.info(str(notice), icon=":material/info:")
-    except Exception as error:
-        log.exception("slide %r (page %s) failed", slide.title, slide.page)
-        message = (
-            f"This slide could not be drawn: {error}"
-            if isinstance(error, ValueError)
-            else "This slide could not be drawn; the details were written to the server log."
-        )
-        frame.stage.error(message)
-    return False
-
-
-def remember_figure(number: int, slide: talks.Slide, figure: go.Figure) -> None:
-    """Keep the slide's figure as drawn, for the offline deck (with what it was drawn from)."""
-    st.session_state.setdefault(FIGURES_KEY, {})[number] = (slide, context(), figure)
-
-
-def context() -> tuple:
-    """What a slide's figure depends on besides its view: the session's data and settings."""
-    return (session.current_fingerprint(), tuple(sorted(session.current_settings().items())))
-
-
-def collected_figures(talk: talks.Talk) -> list[go.Figure | None]:
-    """Each slide's figure as last drawn for its current view (None: not drawn since)."""
-    figures = st.session_state.get(FIGURES_KEY, {})
-    out: list[go.Figure | None] = []
-    for number, slide in enumerate(talk.slides, start=1):
-        kept = figures.get(number)
-        fresh = kept is not None and kept[0] == slide
-        # A slide with its own data and settings carries them in its view; the others follow
-        # the session's, so their figure must have been drawn from the session's as they are.
-        if fresh and "data" not in slide.params:
-            fresh = kept[1] == context()
-        out.append(kept[2] if fresh else None)
-    return out
-
-
 # ------------------------------------------------------------------------------ the page
 def main() -> None:
     """The talk page (``pages/talk.py``)."""
@@ -242,8 +145,8 @@ def main() -> None:
         st.rerun()
     st.html(TALK_CSS)
     talk = current_talk()
-    if ss.get(BUILD_KEY) is not None and talk.slides:
-        build_step(talk)
+    if ss.get(deck_build.BUILD_KEY) is not None and talk.slides:
+        deck_build.build_step(talk)
         return
     if not talk.slides:
         empty_talk(talk)
@@ -275,7 +178,7 @@ def main() -> None:
         talk_menu(talk, number)
     if ss.get(NOTES_KEY):
         speaker_notes(talk, number)
-    editor(talk, number)
+    talk_editor.editor(talk, number)
     if ss.get(ROOM_KEY):
         talk_rooms.publish(ss[ROOM_KEY], talk, number)
     write_link(ss[TALK_KEY])
@@ -358,7 +261,7 @@ def talk_menu(talk: talks.Talk, number: int) -> None:
         help="This slide's note and the next slide's title, below the slide (the slide "
         "itself does not move), and a speaker view to open on a second screen.",
     )
-    offline_deck_button(talk)
+    deck_build.offline_deck_button(talk)
     st.button(
         "Leave the talk",
         key="talk_leave",
@@ -437,316 +340,5 @@ def empty_talk(talk: talks.Talk) -> None:
         "the talk**; or load a talk file, or start again from the default talk below.",
         icon=":material/slideshow:",
     )
-    editor(talk, 0)
+    talk_editor.editor(talk, 0)
     write_link(st.session_state[TALK_KEY])
-
-
-# ------------------------------------------------------------------------------ making a talk
-def add_view(page_name: str) -> None:
-    """Button callback: the current view of ``page_name`` becomes the talk's last slide."""
-    params = scene_url.current_params(page_name)
-    figure = talks.main_figure(page_name)
-    section = params.get("section")
-    if page_name == "experiments" and section:
-        figure = next((f for f, s in talks.EXPERIMENT_SECTIONS.items() if s == section), figure)
-    if figure is None:
-        return
-    slide = talks.Slide(
-        title=talks.figure_label(page_name, figure),
-        page=page_name,
-        figure=figure,
-        params=talks.view_params(params),
-    )
-    talk = current_talk()
-    if len(talk) >= talks.MAX_SLIDES:
-        st.toast(f"A talk has at most {talks.MAX_SLIDES} slides.", icon=":material/block:")
-        return
-    set_talk(talk.added(slide))
-    st.toast(f"Added as slide {len(talk) + 1} of the talk.", icon=":material/slideshow:")
-
-
-def add_view_button(page_name: str, where: Any = None) -> None:
-    """ "Add this view to the talk", on any page that has a figure a slide can show."""
-    if talks.main_figure(page_name) is None:
-        return
-    (where if where is not None else st.sidebar).button(
-        "Add this view to the talk",
-        key="talk_add_view",
-        icon=":material/add_to_queue:",
-        type="tertiary",
-        on_click=add_view,
-        args=(page_name,),
-        help="A new slide at the end of the talk: this page, exactly as it is set up now "
-        "(its link), with its main figure. Give the talk on the Talk page.",
-    )
-
-
-def edit_title() -> None:
-    _edit_current(title=st.session_state.get("talk_w_title", "").strip()[: talks.MAX_TITLE])
-
-
-def edit_note() -> None:
-    _edit_current(note=st.session_state.get("talk_w_note", "")[: talks.MAX_NOTE])
-
-
-def edit_figure() -> None:
-    _edit_current(figure=st.session_state.get("talk_w_figure"))
-
-
-def _edit_current(**changes: Any) -> None:
-    talk = current_talk()
-    number = slide_number(talk)
-    if not talk.slides:
-        return
-    slide = talk.slides[number - 1]
-    if "title" in changes and not changes["title"]:
-        changes["title"] = talks.figure_label(slide.page, slide.figure)
-    if "figure" in changes:
-        figure = changes["figure"]
-        if figure not in talks.FIGURES.get(slide.page, {}):
-            return
-        params = dict(slide.params)
-        if figure in talks.EXPERIMENT_SECTIONS:
-            params["section"] = talks.EXPERIMENT_SECTIONS[figure]
-        changes["params"] = params
-    set_talk(talk.replace_slide(number - 1, replace(slide, **changes)), structural=False)
-
-
-def move_current(step: int) -> None:
-    talk = current_talk()
-    number = slide_number(talk)
-    to = min(max(number - 1 + step, 0), len(talk) - 1)
-    set_talk(talk.moved(number - 1, to))
-    st.session_state[SLIDE_KEY] = to + 1
-
-
-def delete_current() -> None:
-    talk = current_talk()
-    number = slide_number(talk)
-    set_talk(talk.deleted(number - 1))
-    st.session_state[SLIDE_KEY] = min(number, max(len(talk) - 1, 1))
-
-
-def start_over(default: bool) -> None:
-    set_talk(talks.default_talk() if default else talks.Talk(title="My talk"))
-    st.session_state[SLIDE_KEY] = 1
-
-
-def load_file() -> None:
-    """The uploader's callback: a talk file replaces the talk, a bad one changes nothing."""
-    uploaded = st.session_state.get("talk_w_upload")
-    if uploaded is None:
-        return
-    try:
-        talk = talks.read_talk(uploaded.getvalue())
-    except talks.TalkError as error:
-        st.session_state[NOTICE_KEY] = (
-            "warning",
-            f"{uploaded.name} could not be loaded: {error}. Your talk is unchanged.",
-        )
-        return
-    set_talk(talk)
-    st.session_state[SLIDE_KEY] = 1
-    st.session_state[NOTICE_KEY] = (
-        "success",
-        f"Loaded “{talk.title}” from {uploaded.name}: {len(talk)} slides.",
-    )
-
-
-def editor(talk: talks.Talk, number: int) -> None:
-    """Below the slide: edit the current slide, reorder and delete, save and load the talk."""
-    with st.expander("Edit this talk", icon=":material/edit:", expanded=not talk.slides):
-        if talk.slides:
-            slide = talk.slides[number - 1]
-            st.markdown(f"**Slide {number} of {len(talk)}** · page *{slide.page}*")
-            st.text_input(
-                "Title", key="talk_w_title", max_chars=talks.MAX_TITLE, on_change=edit_title
-            )
-            figures = talks.FIGURES[slide.page]
-            st.session_state["talk_w_figure"] = slide.figure
-            st.selectbox(
-                "Figure",
-                list(figures),
-                key="talk_w_figure",
-                format_func=figures.__getitem__,
-                on_change=edit_figure,
-            )
-            st.text_area(
-                "Speaker note", key="talk_w_note", max_chars=talks.MAX_NOTE, on_change=edit_note
-            )
-            row = st.container(horizontal=True, gap="small")
-            row.button(
-                "Move earlier",
-                key="talk_move_up",
-                icon=":material/arrow_upward:",
-                on_click=move_current,
-                args=(-1,),
-                disabled=number <= 1,
-            )
-            row.button(
-                "Move later",
-                key="talk_move_down",
-                icon=":material/arrow_downward:",
-                on_click=move_current,
-                args=(1,),
-                disabled=number >= len(talk),
-            )
-            row.button(
-                "Delete this slide",
-                key="talk_delete",
-                icon=":material/delete:",
-                on_click=delete_current,
-            )
-            st.dataframe(
-                [
-                    {"slide": j, "title": s.title, "page": s.page}
-                    for j, s in enumerate(talk.slides, start=1)
-                ],
-                hide_index=True,
-                width="stretch",
-            )
-        st.caption(
-            "Add slides from any page with **Add this view to the talk** (at the top of the "
-            "page in presenter mode, in the sidebar otherwise)."
-        )
-        row = st.container(horizontal=True, gap="small")
-        row.download_button(
-            "Save this talk (JSON)",
-            data=talks.talk_json(talk),
-            file_name="als-explorer-talk.json",
-            mime="application/json",
-            key="talk_save",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        row.button(
-            "Start from the default talk",
-            key="talk_default",
-            on_click=start_over,
-            args=(True,),
-        )
-        row.button("Start an empty talk", key="talk_empty", on_click=start_over, args=(False,))
-        st.file_uploader(
-            "Load a talk (JSON)",
-            type=["json"],
-            key="talk_w_upload",
-            on_change=load_file,
-            max_upload_size=1,
-        )
-        if talk.slides and talks.code_for_link(talk) is None:
-            st.caption(
-                "This talk is too long to travel in the link: save it as a file to share it."
-            )
-
-
-def offline_deck_button(talk: talks.Talk) -> None:
-    """The offline deck (one HTML file): once every slide's figure is drawn (walking the talk
-    draws them; "Prepare the offline deck" draws them all at once)."""
-    figures = collected_figures(talk)
-    missing = [j for j, fig in enumerate(figures, start=1) if fig is None]
-    if missing:
-        st.button(
-            f"Prepare the offline deck ({len(missing)} of {len(talk)} figures to draw)",
-            key="talk_build_deck",
-            icon=":material/slideshow:",
-            on_click=start_build,
-            help="Draws every slide's figure from its view, one slide after another (with "
-            "progress), then offers the download. You come back to this slide as it was.",
-        )
-    st.download_button(
-        "Download the offline deck (HTML)",
-        data=lambda: deck.deck_html(talk, figures),
-        file_name="als-explorer-talk.html",
-        mime="text/html",
-        key="talk_offline",
-        icon=":material/download:",
-        on_click="ignore",
-        disabled=bool(missing),
-        help="The whole talk as ONE HTML file: every slide's figure (zoom and hover), its "
-        "title and note, arrow keys and PageDown/PageUp. Opens with no server and no network.",
-    )
-
-
-# ------------------------------------------------------------------------------ the deck, at once
-def start_build() -> None:
-    """Button callback: prepare every missing figure, one slide per run (``build_step``)."""
-    talk = current_talk()
-    slide_number(talk)  # the slide to come back to stays in the session
-    st.session_state[BUILD_KEY] = {
-        "next": 1,
-        "data": (session.current_dataset(), session.current_fingerprint()),
-        "settings": session.current_settings(),
-    }
-
-
-def stop_build() -> None:
-    build = st.session_state.get(BUILD_KEY)
-    if build is not None:
-        build["next"] = len(current_talk()) + 1  # the next run finishes (and restores)
-
-
-def back_to_own_data(build: dict) -> None:
-    """The session's data and settings as they were when the build started (a slide with its
-    own data changes them while it is drawn)."""
-    dataset, fingerprint = build["data"]
-    if session.current_fingerprint() != fingerprint:
-        session.set_dataset(dataset, fingerprint=fingerprint)
-    if session.current_settings() != build["settings"]:
-        session.set_settings(build["settings"])
-
-
-def build_step(talk: talks.Talk) -> None:
-    """One run of the deck's preparation: the progress, then the next slide whose figure is
-    missing, drawn off screen from its view exactly as walking the talk draws it; then the
-    next run. A slide per run keeps each page's widgets apart (two slides of one page share
-    keys) and lets a Stop land between slides; the experiments compute as jobs, sharing the
-    server's job slots with every other session."""
-    ss = st.session_state
-    build = ss[BUILD_KEY]
-    figures = collected_figures(talk)
-    number = next((j for j in range(build["next"], len(talk) + 1) if figures[j - 1] is None), None)
-    if number is None:
-        finish_build(talk, build)
-        return
-    slide = talk.slides[number - 1]
-    st.markdown(f"## {md_escape(talk.title)}")
-    st.progress(
-        (number - 1) / len(talk),
-        text=f"Preparing the offline deck: slide {number} of {len(talk)}, {md_escape(slide.title)}",
-    )
-    st.button("Stop", key="talk_build_stop", icon=":material/stop:", on_click=stop_build)
-    back_to_own_data(build)
-    scene_url.apply_view(slide.params, slide.page)
-    with st.container(key="talk_offstage"):
-        box = st.container()
-        frame = presenter.SlideFrame(
-            figure=slide.figure, stage=box.empty(), controls=box, in_view=box
-        )
-        run_page(slide, frame)
-    if frame.drawn is not None:
-        remember_figure(number, slide, frame.drawn)
-    build["next"] = number + 1
-    st.rerun()
-
-
-def finish_build(talk: talks.Talk, build: dict) -> None:
-    """The deck is ready (or stopped): the session's own data and settings, the current
-    slide's view applied afresh, and a note of what was drawn."""
-    ss = st.session_state
-    del ss[BUILD_KEY]
-    back_to_own_data(build)
-    ss.pop(ARRIVED_KEY, None)  # the current slide's view is applied again
-    missing = [j for j, fig in enumerate(collected_figures(talk), start=1) if fig is None]
-    if missing:
-        listed = ", ".join(str(j) for j in missing[:8]) + ("…" if len(missing) > 8 else "")
-        ss[NOTICE_KEY] = (
-            "warning",
-            f"The offline deck is not complete: slide {listed} drew no figure (show it to "
-            "see why). Its place in the deck says so.",
-        )
-    else:
-        ss[NOTICE_KEY] = (
-            "toast",
-            f"The offline deck is ready: {len(talk)} slides. Download it from the Talk menu.",
-        )
-    st.rerun()

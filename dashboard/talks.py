@@ -6,9 +6,10 @@ title and a speaker note. A talk is a title and its slides. It saves as a small 
 (``talk_json`` / ``read_talk``) and, when short enough, travels in the talk page's link as one
 compressed parameter (``talk_code`` / ``read_talk_code``).
 
-Plain Python (no Streamlit): ``talk_view`` draws the talk page, ``deck`` exports the offline
-deck. The default talk (``default_talk``) tells the article's story on the session's current
-data: its slides carry only page choices, never a dataset or model settings.
+Plain Python (no Streamlit): ``talk_view`` draws the talk page, ``talk_editor`` makes it,
+``deck_build`` and ``deck`` export the offline deck. The default talk (``default_talk``)
+tells the article's story on the session's current data: its slides carry only page choices,
+never a dataset or model settings.
 """
 
 from __future__ import annotations
