@@ -151,3 +151,95 @@ def test_payload_stays_bounded_on_movielens_1m_sized_data(movielens_1m_sized):
         size = len(pio.to_json(fig, validate=False))
         assert size < MAX_FIGURE_BYTES, f"{name}: {size / 1e6:.1f} MB of figure JSON"
     assert grid.is_cells
+
+
+# ------------------------------------------------------------------ long names under the panels
+LONG = "Dr. Strangelove or: How I Learned to Stop Worrying & Love the Bomb (1964)"
+
+
+def _long_named_figure():
+    """The small case with long item titles (two that share their first 30 characters, one
+    with an ampersand) and one long user name."""
+    r, train, valid, model = _small_case()
+    items = [f"item {i}" for i in range(r.n_items)]
+    items[0] = LONG
+    items[1] = "Star Wars: Episode IV - A New Hope (1977)"
+    items[2] = "Star Wars: Episode V - The Empire Strikes Back (1980)"
+    users = [f"user {u}" for u in range(r.n_users)]
+    users[3] = "A user whose name goes on and on and on"
+    grid = ac.reconstruction_grid(model, train, valid, np.arange(r.n_users), np.arange(r.n_items))
+    fig = reconstruction_figure(
+        grid, user_labels=users, item_labels=items, rating_scale=r.rating_scale
+    )
+    return fig, grid, users, items
+
+
+def _cut(name: str, limit: int) -> str:
+    """The expected tick label, written out independently of the figure code."""
+    if len(name) <= limit:
+        return name
+    return name[: limit - 1].rstrip() + "…"
+
+
+def test_long_names_are_cut_on_the_ticks_and_whole_in_the_hover():
+    from dashboard.figures.reconstruction import MAX_LABEL_CHARS
+    from dashboard.text import plotly_escape
+
+    fig, grid, users, items = _long_named_figure()
+    R, P, E = _heatmaps(fig)
+    # The categories are the full (escaped) names, so cells stay distinct.
+    assert list(R.x) == [plotly_escape(n) for n in items]
+    assert list(R.y) == [plotly_escape(n) for n in users]
+    # Only the long names get a tick label of their own: at most MAX_LABEL_CHARS characters.
+    expected_x = {plotly_escape(n): plotly_escape(_cut(n, MAX_LABEL_CHARS)) for n in items
+                  if len(n) > MAX_LABEL_CHARS}  # fmt: skip
+    assert len(expected_x) == 3
+    for axis in ("xaxis", "xaxis2", "xaxis3"):
+        assert fig.layout[axis].labelalias == expected_x
+    assert fig.layout.yaxis.labelalias == {
+        plotly_escape(users[3]): plotly_escape(_cut(users[3], MAX_LABEL_CHARS))
+    }
+    for short in expected_x.values():
+        assert len(short.replace("&amp;", "&")) <= MAX_LABEL_CHARS and short.endswith("…")
+    # An alias would also rename the hovered cell's axis label: each cell names itself in full.
+    for trace in (R, P, E):
+        assert trace.hovertemplate.startswith("%{text}<br>") and "%{x}" not in trace.hovertemplate
+        text = np.asarray(trace.text, dtype=object)
+        for u, i in [(0, 0), (3, 2), (5, 1)]:
+            assert text[u, i].startswith(f"{plotly_escape(users[u])}<br>{plotly_escape(items[i])}")
+    rated = np.argwhere(grid.n_observed > 0)[0]
+    assert np.asarray(R.text, dtype=object)[tuple(rated)].endswith(
+        f"actual: {grid.actual[tuple(rated)]:g}"
+    )
+
+
+def test_short_names_keep_plain_ticks_and_hover():
+    r, train, valid, model = _small_case()
+    grid = ac.reconstruction_grid(model, train, valid, np.arange(r.n_users), np.arange(r.n_items))
+    fig = _figure(r, grid)
+    assert fig.layout.xaxis.labelalias is None and fig.layout.yaxis.labelalias is None
+    assert fig.data[0].hovertemplate.startswith("%{y}<br>%{x}<br>")
+
+
+def test_nothing_but_the_axis_title_hangs_below_the_panels():
+    """The rotated item names grow the bottom margin (automargin); the colour bars stand right
+    of the panels, one above the other, and the legend sits above them: nothing else is placed
+    below the plots, whatever the names' length or the figure's height."""
+    fig, *_ = _long_named_figure()
+    right_edge = max(fig.layout[a].domain[1] for a in ("xaxis", "xaxis2", "xaxis3"))
+    bars = [fig.layout.coloraxis.colorbar, fig.layout.coloraxis2.colorbar]
+    spans = []
+    for bar in bars:
+        assert (
+            bar.orientation == "v" and bar.xref in (None, "paper") and bar.yref in (None, "paper")
+        )
+        assert bar.x >= right_edge and bar.xanchor == "left"
+        low = bar.y - bar.len if bar.yanchor == "top" else bar.y
+        spans.append((low, low + bar.len))
+        assert low >= 0 and low + bar.len <= 1  # within the panels' height
+    (low1, high1), (low2, high2) = sorted(spans)
+    assert high1 <= low2  # one above the other, not overlapping
+    legend = fig.layout.legend
+    assert legend.yref == "container" and legend.y == 1 and legend.yanchor == "top"
+    for axis in ("xaxis", "xaxis2", "xaxis3"):
+        assert fig.layout[axis].automargin is True

@@ -42,6 +42,15 @@ def shown_names(values: Sequence | np.ndarray) -> np.ndarray:
     return np.array([plotly_escape(v) for v in np.asarray(values, dtype=object).ravel()], object)
 
 
+def short_names(values: Sequence | np.ndarray, limit: int) -> np.ndarray:
+    """``shown_names`` cut to at most ``limit`` characters each (the last one "…" when cut),
+    for tick labels: a long title would push the plot aside. The cut is made before escaping,
+    so it never splits an entity; the full name belongs in the hover."""
+    names = [str(v) for v in np.asarray(values, dtype=object).ravel()]
+    cut = [name if len(name) <= limit else name[: limit - 1].rstrip() + "…" for name in names]
+    return shown_names(cut)
+
+
 def category_order(values: Sequence) -> list[str]:
     """The categories of ``values`` (one per item, say), largest first, ties by name."""
     counts = pd.Series(np.asarray(values, dtype=object)).astype(str).value_counts()

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 import als_core as ac
 
 from .. import formulas
-from ..text import plotly_escape
+from . import short_names, shown_names
 
 MISSING_COLOUR = "#b4b4b4"  # the plot background, seen through NaN cells (no rating)
 RATING_SCALE = "Viridis"
@@ -28,6 +28,11 @@ VALIDATION_COLOUR = "#ff2bd6"
 RATINGS_TITLE = "R: observed ratings"
 #: Above this many categories per axis, tick labels are hidden (hover still names every cell).
 MAX_TICK_LABELS = 40
+#: Tick labels are cut to this many characters (the hover names the cell in full): a long
+#: title, rotated under the panels, would otherwise squeeze the plots and run off the figure.
+MAX_LABEL_CHARS = 22
+#: Each colour bar's share of the panels' height (the two stand one above the other).
+COLORBAR_LENGTH = 0.46
 #: Typical width of one panel in the wide layout (sizes the validation markers).
 PANEL_WIDTH_PX = 340
 
@@ -51,8 +56,15 @@ def reconstruction_figure(
     validation ratings are outlined in R and in the residual; in a block grid the hover tells
     how many ratings of each block are observed and held out.
     """
-    rows = _axis_labels(grid.row_groups(), np.asarray(user_labels, dtype=object), "users")
-    cols = _axis_labels(grid.column_groups(), np.asarray(item_labels, dtype=object), "items")
+    row_names = _axis_names(grid.row_groups(), np.asarray(user_labels, dtype=object), "users")
+    col_names = _axis_names(grid.column_groups(), np.asarray(item_labels, dtype=object), "items")
+    rows, cols = list(shown_names(row_names)), list(shown_names(col_names))
+    show_x = len(cols) <= MAX_TICK_LABELS
+    show_y = len(rows) <= MAX_TICK_LABELS
+    # The categories keep the full names; tick labels that are too long are cut (an alias of
+    # the category, so plotly still thins the labels to the panel's width).
+    x_alias = tick_aliases(col_names, MAX_LABEL_CHARS) if show_x else {}
+    y_alias = tick_aliases(row_names, MAX_LABEL_CHARS) if show_y else {}
     lo, hi = float(rating_scale[0]), float(rating_scale[1])
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
@@ -75,7 +87,6 @@ def reconstruction_figure(
     actual_text = _actual_text(grid)
     what = "cell" if grid.is_cells else "block"
     mean = "" if grid.is_cells else "mean "
-    head = "%{y}<br>%{x}<br>"
     r_custom, r_tail = predicted, f"{mean}predicted: %{{customdata:.2f}}"
     if not grid.is_cells:
         counts = np.stack([grid.n_observed, grid.n_validation], axis=-1).astype(np.float32)
@@ -84,24 +95,34 @@ def reconstruction_figure(
             f"{mean}predicted: %{{customdata[0]:.2f}}<br>ratings in this block: "
             "%{customdata[1]:.0f} (validation: %{customdata[2]:.0f})"
         )
-    panels = [
-        (actual, r_custom, actual_text, f"{mean}actual: %{{text}}<br>" + r_tail, "R"),
-        (
-            predicted,
-            None,
-            actual_text,
+    residual_body = (
+        f"{mean}actual: %{{customdata[0]:.2f}}<br>{mean}predicted: %{{customdata[1]:.2f}}"
+        "<br>residual: %{z:+.2f}"
+    )
+    if x_alias or y_alias:
+        # An alias names the hovered cell's axis label too, so the full names travel in each
+        # cell's text instead (only here: short names cost nothing per cell).
+        names = _cell_names(rows, cols)
+        with_actual = names + f"<br>{mean}actual: " + actual_text
+        texts = (with_actual, with_actual, names)
+        bodies = (r_tail, f"{mean}predicted: %{{z:.2f}}", residual_body)
+        head = "%{text}<br>"
+    else:
+        texts = (actual_text, actual_text, None)
+        bodies = (
+            f"{mean}actual: %{{text}}<br>" + r_tail,
             f"{mean}actual: %{{text}}<br>{mean}predicted: %{{z:.2f}}",
-            "R̂",
-        ),
-        (
-            residual,
-            np.stack([actual, predicted], axis=-1),
-            None,
-            f"{mean}actual: %{{customdata[0]:.2f}}<br>{mean}predicted: %{{customdata[1]:.2f}}"
-            "<br>residual: %{z:+.2f}",
-            "R − R̂",
-        ),
-    ]
+            residual_body,
+        )
+        head = "%{y}<br>%{x}<br>"
+    panels = zip(
+        (actual, predicted, residual),
+        (r_custom, None, np.stack([actual, predicted], axis=-1)),
+        texts,
+        bodies,
+        ("R", "R̂", "R − R̂"),
+        strict=True,
+    )
     for col, (z, custom, text, body, name) in enumerate(panels, start=1):
         fig.add_trace(
             go.Heatmap(
@@ -127,33 +148,43 @@ def reconstruction_figure(
     limit = _residual_limit(grid.residual, hi - lo)
     fig.update_layout(
         height=height,
-        margin={"l": 45, "r": 10, "t": 50, "b": 110},
+        # Plotly grows the bottom margin to fit the rotated item names and the axis title
+        # (automargin): nothing else hangs below the panels, so nothing can cover them.
+        margin={"l": 45, "r": 10, "t": 62, "b": 40},
         plot_bgcolor=MISSING_COLOUR,
         uirevision=uirevision,
         coloraxis={
             "colorscale": RATING_SCALE,
             "cmin": lo,
             "cmax": hi,
-            "colorbar": _colorbar("rating (R and R̂)", x=0.5, length=0.36),
+            "colorbar": _colorbar("rating (R and R̂)", upper=True),
         },
         coloraxis2={
             "colorscale": RESIDUAL_SCALE,
             "cmin": -limit,
             "cmax": limit,
             "cmid": 0.0,
-            "colorbar": _colorbar("actual − predicted", x=0.84, length=0.28),
+            "colorbar": _colorbar("actual − predicted", upper=False),
         },
-        legend={"orientation": "h", "x": 0.0, "y": -0.17, "yanchor": "top"},
+        # Above the panel titles, at the top of the figure.
+        legend={
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1.0,
+            "yanchor": "top",
+        },
         font={"family": "Source Sans Pro, sans-serif", "size": 13},
         meta={"grid": "cells" if grid.is_cells else f"blocks of {grid.block[0]}×{grid.block[1]}"},
     )
-    show_x = len(cols) <= MAX_TICK_LABELS
-    show_y = len(rows) <= MAX_TICK_LABELS
     for c in (1, 2, 3):
         fig.update_xaxes(
             type="category",
             showticklabels=show_x,
+            labelalias=x_alias or None,
             tickangle=-60,
+            automargin=True,
             showgrid=False,
             zeroline=False,
             ticks="",
@@ -176,6 +207,8 @@ def reconstruction_figure(
     fig.update_yaxes(
         title_text=_axis_title("users", grid.row_bounds, order_note),
         showticklabels=show_y,
+        labelalias=y_alias or None,
+        automargin=True,
         row=1,
         col=1,
     )
@@ -186,15 +219,28 @@ def reconstruction_figure(
     return fig
 
 
-def _axis_labels(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> list[str]:
-    """One unique category per grid row/column: the name, or the range of a block."""
+def _axis_names(groups: list[np.ndarray], labels: np.ndarray, noun: str) -> list[str]:
+    """One unique category per grid row/column (not escaped yet): the name, or the range of a
+    block."""
     if all(len(g) == 1 for g in groups):
-        return [plotly_escape(labels[g[0]]) for g in groups]
+        return [str(labels[g[0]]) for g in groups]
     out, start = [], 0
     for g in groups:
-        out.append(f"{noun} #{start + 1}–{start + len(g)} ({plotly_escape(labels[g[0]])} …)")
+        out.append(f"{noun} #{start + 1}–{start + len(g)} ({labels[g[0]]} …)")
         start += len(g)
     return out
+
+
+def tick_aliases(names: Sequence[str], limit: int) -> dict[str, str]:
+    """{shown name: its tick label} for the names longer than ``limit`` characters (both
+    escaped for plotly, as the categories are; ``figures.short_names`` cuts them)."""
+    full, short = shown_names(names), short_names(names, limit)
+    return {f: s for f, s in zip(full, short, strict=True) if f != s}
+
+
+def _cell_names(rows: list[str], cols: list[str]) -> np.ndarray:
+    """Each cell's "row<br>column" (names as shown), for the hover."""
+    return np.asarray(rows, dtype=object)[:, None] + "<br>" + np.asarray(cols, dtype=object)
 
 
 def _actual_text(grid: ac.ReconstructionGrid) -> np.ndarray:
@@ -263,14 +309,19 @@ def _residual_limit(residual: np.ndarray, span: float) -> float:
     return float(max(0.25, np.quantile(finite, 0.99)))
 
 
-def _colorbar(title: str, *, x: float, length: float) -> dict:
+def _colorbar(title: str, *, upper: bool) -> dict:
+    """An upright colour bar right of the panels, in the upper or the lower half: out of the
+    way of the item names below the panels, however long they are."""
     return {
-        "title": {"text": title, "side": "top"},
-        "orientation": "h",
-        "x": x,
-        "xanchor": "center",
-        "y": -0.17,
-        "yanchor": "top",
-        "len": length,
+        "title": {"text": title, "side": "right"},
+        "orientation": "v",
+        "x": 1.0,
+        "xref": "paper",
+        "xanchor": "left",
+        "xpad": 12,
+        "y": 1.0 if upper else 0.0,
+        "yref": "paper",
+        "yanchor": "top" if upper else "bottom",
+        "len": COLORBAR_LENGTH,
         "thickness": 12,
     }
