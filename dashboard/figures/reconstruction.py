@@ -157,14 +157,14 @@ def reconstruction_figure(
             "colorscale": RATING_SCALE,
             "cmin": lo,
             "cmax": hi,
-            "colorbar": _colorbar("rating (R and R̂)", upper=True),
+            "colorbar": _colorbar("rating<br>(R and R̂)", upper=True),
         },
         coloraxis2={
             "colorscale": RESIDUAL_SCALE,
             "cmin": -limit,
             "cmax": limit,
             "cmid": 0.0,
-            "colorbar": _colorbar("actual − predicted", upper=False),
+            "colorbar": _colorbar("actual −<br>predicted", upper=False),
         },
         # Above the panel titles, at the top of the figure.
         legend={
@@ -311,7 +311,8 @@ def _residual_limit(residual: np.ndarray, span: float) -> float:
 
 def _colorbar(title: str, *, upper: bool) -> dict:
     """An upright colour bar right of the panels, in the upper or the lower half: out of the
-    way of the item names below the panels, however long they are."""
+    way of the item names below the panels, however long they are. Its title, beside it, is
+    on two lines so that it is no taller than the bar on a short (presenter-mode) figure."""
     return {
         "title": {"text": title, "side": "right"},
         "orientation": "v",
