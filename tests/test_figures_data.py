@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import als_core as ac
+from dashboard.figures import MOST_LOG_TICKS, log_ticks, payload_bytes
 from dashboard.figures import data as figs
-from dashboard.figures import log_ticks, payload_bytes
 
 
 def random_ratings(n_users: int, n_items: int, nnz: int, seed: int = 0) -> sp.csr_matrix:
@@ -112,3 +112,21 @@ def test_log_ticks_follow_the_1_2_5_series_inside_the_range():
     assert log_ticks(3, 480) == [5, 10, 20, 50, 100, 200, 500]  # 500 is within 5% of 480
     assert log_ticks(1, 100) == [1, 2, 5, 10, 20, 50, 100]
     assert log_ticks(0, 10) == []
+
+
+def test_log_ticks_thin_out_over_many_decades_so_labels_stay_level():
+    # MovieLens latest-small: 9,724 items ranked on the activity chart's x axis.
+    assert log_ticks(1, 9724) == [1, 10, 100, 1000, 10000]
+    assert log_ticks(1, 2000) == [1, 3, 10, 30, 100, 300, 1000]
+    for low, high in ((1, 9724), (0.2, 5), (1e-3, 2.5), (1, 1e6), (3, 480)):
+        ticks = log_ticks(low, high)
+        assert 2 <= len(ticks) <= MOST_LOG_TICKS
+        assert all(low / 1.05 <= t <= high * 1.05 for t in ticks)
+
+
+def test_the_activity_chart_of_a_big_catalogue_keeps_few_level_labels():
+    users = np.arange(610, 0, -1)  # 610 users, 9,724 items: MovieLens latest-small's shape
+    items = np.maximum(1, 330 // np.arange(1, 9725))
+    fig = figs.activity_figure(users, items)
+    assert list(fig.layout.xaxis.tickvals) == [1, 10, 100, 1000, 10000]
+    assert len(fig.layout.yaxis.tickvals) <= MOST_LOG_TICKS

@@ -90,15 +90,25 @@ def payload_bytes(fig: go.Figure) -> int:
     return len(fig.to_json().encode())
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick values 1, 2, 5 × 10^n between ``low`` and ``high`` (cleaner than plotly's default
-    minor labels on a log axis)."""
+#: At most this many labels on a log axis: more make plotly tilt them, and on a narrow chart
+#: the tilted labels run into the axis title and the legend (MovieLens' 9,724 items, say).
+MOST_LOG_TICKS = 8
+
+
+def log_ticks(low: float, high: float, *, most: int = MOST_LOG_TICKS) -> list[float]:
+    """Tick values between ``low`` and ``high``: 1, 2, 5 × 10^n (cleaner than plotly's default
+    minor labels on a log axis), or 1, 3 × 10^n, or powers of ten, whichever first gives at
+    most ``most`` ticks."""
     if not (low > 0 and high > 0):
         return []
-    ticks = []
-    for exponent in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
-        for mantissa in (1, 2, 5):
-            value = mantissa * 10.0**exponent
-            if low / 1.05 <= value <= high * 1.05:
-                ticks.append(value)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = []
+        for exponent in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
+            for mantissa in mantissas:
+                value = mantissa * 10.0**exponent
+                if low / 1.05 <= value <= high * 1.05:
+                    ticks.append(value)
+        if len(ticks) <= most:
+            break
     return ticks
