@@ -51,10 +51,14 @@ def gauge_figure(scale: pd.DataFrame, rotation: pd.DataFrame, form: formulas.For
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(type="log", title="d (log scale)", row=1, col=1)
+    # Plotly's own log labels read "2 3 4 … 9 1 2 3" here; 0.2, 0.5, 1, 2, 5 say what d is.
+    d = scale["d"][scale["d"] > 0]
+    ticks = log_ticks(d.min(), d.max()) if len(d) else []
+    fig.update_xaxes(type="log", title="d (log scale)", tickvals=ticks or None, row=1, col=1)
     if has_rotation:
         fig.update_xaxes(title="θ (degrees)", row=1, col=2)
-    fig.update_yaxes(title="value")
+    # One "value" title, on the left: the right panel's would sit on the left panel's curve.
+    fig.update_yaxes(title="value", row=1, col=1)
     return style(fig, title="The same predictions, other factors", height=380)
 
 
