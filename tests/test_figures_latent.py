@@ -189,3 +189,34 @@ def test_the_chosen_item_and_user_carry_their_names_on_tags_at_their_points():
     (star,) = _by_name(fig, "chosen item")
     # The hover shows the same name, escaped the same way (plotly reads tags in hovers too).
     assert list(star.text) == ["&lt;b&gt;Heat&lt;/b&gt; &amp; Co (1995)"]
+
+
+def test_long_titles_are_cut_on_the_waterfall_rows_and_shown_whole_on_hover():
+    rng = np.random.default_rng(3)
+    u, i = np.nonzero(rng.random((20, 15)) < 0.4)
+    r = ac.Ratings.from_codes(u, i, rng.integers(1, 6, len(u)).astype(float), shape=(20, 15))
+    model = ac.ALS(k=2, lam=0.3, iterations=3, biases=True, seed=0).fit(r)
+    explained = ac.explain_recommendations(model, 4, n=5)
+    # A MovieLens latest-small title: 90 characters would take half the chart's width.
+    long = (
+        "Women on the Verge of a Nervous Breakdown "
+        "(Mujeres al borde de un ataque de nervios) (1988)"
+    )
+    labels = np.array([f"{long} #{j}" for j in range(15)], dtype=object)
+    fig = figs.contributions_figure(explained, item_labels=labels)
+    recs = model.recommend(4, n=5)
+    (tick,) = [t for t in fig.data if t.type == "scatter"]
+    rows = list(tick.y)
+    assert len(rows) == len(recs) and len(set(rows)) == len(rows)
+    for row, rank in zip(rows, recs["rank"], strict=True):
+        prefix = f"{rank}. "
+        assert row.startswith(prefix) and row.endswith("…")
+        assert len(row) - len(prefix) <= figs.WATERFALL_LABEL_CHARS
+        assert long.startswith(row[len(prefix) : -1])
+    assert list(tick.customdata) == [labels[i] for i in recs["item"]]
+    for bar in (t for t in fig.data if t.type == "bar"):
+        for (start, end, name), x, base, y in zip(
+            bar.customdata, bar.x, bar.base, bar.y, strict=True
+        ):
+            assert (start, end) == pytest.approx((base, base + x))
+            assert name == labels[recs["item"][rows.index(y)]]

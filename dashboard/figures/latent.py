@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import als_core as ac
 
 from ..text import plotly_escape
-from . import CATEGORY_PALETTE, category_colours, shown_names
+from . import CATEGORY_PALETTE, category_colours, short_names, shown_names
 
 MAX_ITEMS_DRAWN = 3000
 MAX_USERS_DRAWN = 2000
@@ -365,6 +365,10 @@ def _spokes(
     )
 
 
+#: Row labels of the score waterfall are cut to this many characters.
+WATERFALL_LABEL_CHARS = 40
+
+
 def contributions_figure(
     explained: pd.DataFrame, *, item_labels: Sequence[str] | np.ndarray, height: int | None = None
 ) -> go.Figure:
@@ -376,10 +380,14 @@ def contributions_figure(
     contribution, in the order of ``explained``, each a step down in its own lane of the row:
     the last segment ends exactly at the score, marked by a black tick.
     """
-    labels = shown_names(item_labels)
+    # Short row labels leave the bars the width (a MovieLens title runs to 90 characters);
+    # the hover gives the whole name.
+    labels = short_names(item_labels, WATERFALL_LABEL_CHARS)
+    full = shown_names(item_labels)
     recs = explained.drop_duplicates("rank").sort_values("rank")
     names = [f"{r}. {labels[i]}" for r, i in zip(recs["rank"], recs["item"], strict=True)]
     name_of = dict(zip(recs["rank"], names, strict=True))
+    full_of = dict(zip(recs["rank"], full[recs["item"].to_numpy()], strict=True))
     start = _waterfall_start(explained)
     steps = explained[explained["part"] != "global mean"]
     running = steps.groupby("rank", sort=False)["contribution"].cumsum() - steps["contribution"]
@@ -396,10 +404,15 @@ def contributions_figure(
                 orientation="h",
                 name=part,
                 marker_color=_part_colour(part, j),
-                customdata=np.column_stack(
-                    [bases[rows], bases[rows] + steps.loc[rows, "contribution"]]
+                customdata=list(
+                    zip(
+                        bases[rows].astype(float),
+                        (bases[rows] + steps.loc[rows, "contribution"]).astype(float),
+                        [full_of[r] for r in steps.loc[rows, "rank"]],
+                        strict=True,
+                    )
                 ),
-                hovertemplate="%{y}<br>"
+                hovertemplate="%{customdata[2]}<br>"
                 + part
                 + ": %{x:+.3f}<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<extra></extra>",
             )
@@ -411,7 +424,8 @@ def contributions_figure(
             mode="markers",
             name="score (the sum)",
             marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "black"}},
-            hovertemplate="%{y}<br>score: %{x:.3f}<extra></extra>",
+            customdata=[full_of[r] for r in recs["rank"]],
+            hovertemplate="%{customdata}<br>score: %{x:.3f}<extra></extra>",
         )
     )
     mu = float(start.iloc[0]) if len(start) else 0.0
