@@ -202,3 +202,16 @@ def test_replay_objective_marks_the_moment_at_its_half_step_and_the_kept_one():
     )
     ring = next(t for t in start.data if (t.name or "").startswith("now"))
     assert list(ring.x) == [0.0] and list(ring.y) == [12.0]  # the start: before the history
+
+
+def test_predictions_figure_tilts_labels_that_would_run_into_each_other():
+    # The movie-night sample's user 9: six titles of up to 19 characters under six columns.
+    titles = ["The Substitute Chef", "They Knock at Three", "Northbound", "The Cellist",
+              "Starfall Archive", "Skin of the Marsh"]  # fmt: skip
+    values = np.full(len(titles), 3.0)
+    fig = figs.predictions_figure(titles, values, values, values, title="")
+    assert fig.layout.xaxis.tickangle == -30
+    assert max(len(t) for t in titles) > figs.LEVEL_LABEL_CHARS
+    short = ["Heat", "Up", "Jaws", "Alien", "Big", "Rocky"]
+    fig = figs.predictions_figure(short, values, values, values, title="")
+    assert fig.layout.xaxis.tickangle == 0  # short names stay level

@@ -152,6 +152,11 @@ def system_figure(
     return fig
 
 
+#: Longest item name the predictions figure writes level under its column (6 columns share
+#: about 530 px at 1280 px wide).
+LEVEL_LABEL_CHARS = 12
+
+
 def predictions_figure(
     labels: Sequence[str],
     actual: np.ndarray,
@@ -167,6 +172,8 @@ def predictions_figure(
     ``held_out`` (bool per entry) marks validation ratings the update did not see: they are
     drawn hollow. Grey lines join each prediction before the update to the one after.
     """
+    # Level labels only when they fit: 6 titles of 19 characters ran into each other.
+    crowded = len(labels) > 6 or max((len(str(v)) for v in labels), default=0) > LEVEL_LABEL_CHARS
     labels = list(shown_names(labels))  # the user's names: shown as written
     actual = np.asarray(actual, dtype=np.float64)
     before = np.asarray(before, dtype=np.float64)
@@ -222,7 +229,7 @@ def predictions_figure(
     if rating_scale is not None:
         lo, hi = rating_scale
         fig.add_hrect(y0=lo, y1=hi, fillcolor="#f1f3f5", line_width=0, layer="below")
-    fig.update_xaxes(type="category", tickangle=-30 if len(labels) > 6 else 0)
+    fig.update_xaxes(type="category", tickangle=-30 if crowded else 0)
     fig.update_yaxes(title="rating")
     style(fig, title=title, height=400)
     # Beside the plot: the points fill the whole width, so no corner inside is free.
