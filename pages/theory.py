@@ -268,6 +268,7 @@ with left:
     )
 with right:
     st.markdown(
+        "Call the matrix in brackets A and the sum after it B. "
         f"A is only {formulas.system_shape(form, k)}, whatever the number of items: each "
         "rating adds one outer product to it, and its target times the item's vector to B. "
         "Follow one user's update number by number, or add yourself as a new user: one such "

@@ -98,6 +98,8 @@ def test_the_update_the_factorisation_and_the_system_size_follow_the_biases(bias
         assert update and r"\big(r_{ui} - \mu - b_i\big)\, \tilde y_i" in update[0]
         assert "5 · One update: a 3 × 3 system per user" in headers
         assert "A is only 3 × 3 (k + 1" in md
+        # A and B are named before they are used: the formulas above do not say them.
+        assert "Call the matrix in brackets A and the sum after it B. A is only" in md
         assert r"\hat r_{ui} = \mu + b_{u} + b_{i} + x_{u}^\top y_{i}" in latex
     else:
         assert any(
