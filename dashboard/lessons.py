@@ -12,7 +12,7 @@ Plain computations (numpy, pandas, als_core), no Streamlit: the page draws, the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -182,6 +182,8 @@ class Systems:
 
     table: pd.DataFrame
     sampled: bool
+    #: Per side, how many rows have no training rating (all theirs held out): not in the table.
+    unrated: dict[str, int] = field(default_factory=dict)
 
 
 def systems(fit: FitResult) -> Systems:
@@ -189,6 +191,7 @@ def systems(fit: FitResult) -> Systems:
     biases = bool(model.biases)
     sampled = train.nnz > SPECTRUM_ALL_UP_TO
     rows = []
+    unrated: dict[str, int] = {}
     for side, matrix, fixed, counts in (
         ("users", train.matrix, model.item_factors_, train.user_counts()),
         ("items", train.matrix.T.tocsr(), model.user_factors_, train.item_counts()),
@@ -198,6 +201,7 @@ def systems(fit: FitResult) -> Systems:
             chosen = np.sort(np.argsort(counts, kind="stable")[:SPECTRUM_ROWS])
         spectrum = ac.gram_spectrum(matrix, fixed, biases=biases, rows=chosen)
         rated = spectrum.counts > 0
+        unrated[side] = int((counts == 0).sum())
         ridges = _ridges(model, spectrum.counts)
         # Σ f fᵀ is positive semi-definite: a negative eigenvalue is rounding (about -1e-15).
         smallest = np.maximum(spectrum.smallest, 0.0)
@@ -214,7 +218,24 @@ def systems(fit: FitResult) -> Systems:
                 "smallest ridge": float(ridges[rated].min(initial=np.inf)),
             }
         )
-    return Systems(table=pd.DataFrame(rows), sampled=sampled)
+    return Systems(table=pd.DataFrame(rows), sampled=sampled, unrated=unrated)
+
+
+def unrated_note(systems: Systems) -> str:
+    """Why the table counts fewer rows than the data has (empty when it does not)."""
+    parts = []
+    for side, n in systems.unrated.items():
+        if n:
+            rows = int(systems.table.set_index("side").loc[side, "rows"])
+            parts.append(f"{n:,} of the {rows + n:,} {side} {'has' if n == 1 else 'have'}")
+    if not parts:
+        return ""
+    return (
+        " and ".join(parts)
+        + " no training rating (all their ratings were held out for validation): nothing to "
+        "solve, so the table leaves them out of rows; their factors stay 0, as for the new "
+        "user of section 9."
+    )
 
 
 def _ridges(model: ac.ALS, counts: np.ndarray) -> np.ndarray:

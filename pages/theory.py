@@ -385,6 +385,8 @@ st.dataframe(
 )
 if spectra.sampled:
     st.caption(f"On big data: the {lessons.SPECTRUM_ROWS:,} least active rows of each side.")
+elif note := lessons.unrated_note(spectra):
+    st.caption(note)
 
 # ---------------------------------------------------------------- 8. convergence
 st.subheader("8 · Where ALS converges")

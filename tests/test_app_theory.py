@@ -260,3 +260,25 @@ def test_cold_start_lists_mu_plus_item_bias_then_moves_after_one_rating():
         before["score"], np.round(model.global_mean_ + model.item_bias_[order], 3)
     )
     assert any("After one rating" in m.value for m in at.markdown)
+
+
+def test_rows_left_out_of_the_systems_table_are_the_ones_without_training_ratings():
+    """The default split holds out every rating of one movie-night user: the table counts the
+    rows that have a system, and a note says who is missing and why (recomputed here)."""
+    at = open_app()
+    fit = session_fit(at)
+    train = fit.train
+    empty = {"users": int((train.user_counts() == 0).sum()),
+             "items": int((train.item_counts() == 0).sum())}  # fmt: skip
+    assert empty["users"] >= 1  # the case this test is about
+    spectra = next(t.value for t in at.dataframe if "singular alone" in t.value.columns)
+    rows = spectra.set_index("side")["rows"]
+    assert rows["users"] == train.n_users - empty["users"]
+    assert rows["items"] == train.n_items - empty["items"]
+    (note,) = [c.value for c in at.caption if "no training rating" in c.value]
+    n = empty["users"]
+    assert note.startswith(f"{n} of the {train.n_users} users {'has' if n == 1 else 'have'} ")
+    assert ("items" in note) is (empty["items"] > 0)
+    # Their factors do stay 0: nothing was fitted for them.
+    missing = np.flatnonzero(train.user_counts() == 0)
+    assert np.all(fit.model.user_factors_[missing] == 0)
