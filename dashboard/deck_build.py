@@ -24,6 +24,12 @@ from .text import md_escape
 #: The offline deck being prepared: the next slide to draw, the session's data and settings
 #: to come back to.
 BUILD_KEY = "talk_building"
+#: The slide page's part below the stage (speaker notes, the editor), in one container. Every
+#: build step ends in ``st.rerun``, and Streamlit takes away what a run did not draw only when
+#: a run ends normally: the build hides it, or the last slide's editor would stay on screen
+#: under the build's progress.
+BELOW_STAGE_KEY = "talk_below_stage"
+HIDE_BELOW_STAGE_CSS = f"<style>.st-key-{BELOW_STAGE_KEY} {{ display: none !important; }}</style>"
 
 
 def offline_deck_button(talk: talks.Talk) -> None:
@@ -96,6 +102,7 @@ def build_step(talk: talks.Talk) -> None:
         finish_build(talk, build)
         return
     slide = talk.slides[number - 1]
+    st.html(HIDE_BELOW_STAGE_CSS)  # style only: takes no room on the page
     st.markdown(f"## {md_escape(talk.title)}")
     st.progress(
         (number - 1) / len(talk),
@@ -132,8 +139,9 @@ def finish_build(talk: talks.Talk, build: dict) -> None:
             "see why). Its place in the deck says so.",
         )
     else:
+        # Above the slide, in the page (a toast would cover the Talk menu and the counter).
         ss[NOTICE_KEY] = (
-            "toast",
+            "success",
             f"The offline deck is ready: {len(talk)} slides. Download it from the Talk menu.",
         )
     st.rerun()

@@ -54,6 +54,9 @@ HOME_PAGE = "pages/theory.py"
 #: What the stage leaves for the rest of the first screen: the page menu, the slide's title
 #: row, the progress bar and a margin (checked in a browser at 1280×720 and 1920×1080).
 STAGE_RESERVE_PX = 240
+#: What a notice above the stage (one line of ``st.success`` or ``st.warning``) takes from it,
+#: so that the figure still fits the screen below the notice.
+NOTICE_PX = 88
 #: One ``st.button`` carries one shortcut: these carry the other keys. They are hidden (the
 #: visible Back and Next buttons show what they do).
 EXTRA_KEYS = (("Right", 1), ("Space", 1), ("Left", -1), ("Home", None), ("End", None))
@@ -155,8 +158,10 @@ def main() -> None:
     slide = talk.slides[number - 1]
     arrive(talk, number)
     controls, in_view, menu = header(talk, number)
-    show_notice()
-    stage = presenter.screen_box("talk_stage", reserve_px=STAGE_RESERVE_PX)
+    noticed = show_notice()
+    stage = presenter.screen_box(
+        "talk_stage", reserve_px=STAGE_RESERVE_PX + (NOTICE_PX if noticed else 0)
+    )
     frame = presenter.SlideFrame(
         figure=slide.figure, stage=stage.empty(), controls=controls, in_view=in_view
     )
@@ -176,9 +181,10 @@ def main() -> None:
         controls.caption("This slide's page has no controls.")
     with menu:  # filled now: the offline deck counts this slide's figure too
         talk_menu(talk, number)
-    if ss.get(NOTES_KEY):
-        speaker_notes(talk, number)
-    talk_editor.editor(talk, number)
+    with st.container(key=deck_build.BELOW_STAGE_KEY):
+        if ss.get(NOTES_KEY):
+            speaker_notes(talk, number)
+        talk_editor.editor(talk, number)
     if ss.get(ROOM_KEY):
         talk_rooms.publish(ss[ROOM_KEY], talk, number)
     write_link(ss[TALK_KEY])
@@ -242,14 +248,14 @@ def header(talk: talks.Talk, number: int) -> tuple[Any, Any, Any]:
     return controls, in_view, menu
 
 
-def show_notice() -> None:
+def show_notice() -> bool:
+    """The session's one-off notice above the stage, if there is one (then True)."""
     notice = st.session_state.pop(NOTICE_KEY, None)
-    if notice:
-        kind, text = notice
-        if kind == "toast":  # takes no room: the slide's figure stays on the screen
-            st.toast(md_escape(text), icon=":material/check_circle:")
-        else:
-            (st.warning if kind == "warning" else st.success)(md_escape(text))  # names, a file
+    if not notice:
+        return False
+    kind, text = notice
+    (st.warning if kind == "warning" else st.success)(md_escape(text))  # names, a file
+    return True
 
 
 def talk_menu(talk: talks.Talk, number: int) -> None:

@@ -118,8 +118,16 @@ def test_a_fresh_session_exports_the_whole_talk_as_an_offline_deck(
     page.get_by_role("button", name=re.compile("Prepare the offline deck")).click()
     page.get_by_text(re.compile("Preparing the offline deck: slide")).first.wait_for()
     page.screenshot(path=screenshots / "talk_deck_preparing.png")
+    # The slide's editor does not linger under the build's progress.
+    assert not page.get_by_text("Edit this talk").is_visible()
     page.get_by_text(re.compile("offline deck is ready")).wait_for(timeout=5 * TIMEOUT_MS)
-    on_slide(page, 1)  # back on the slide it was on
+    box = on_slide(page, 1)  # back on the slide it was on
+    # Said above the slide, which still fits the screen; nothing covers the menus or counter.
+    assert page.locator('[data-testid="stToast"]').count() == 0
+    assert_on_screen(box, "the slide below the ready notice")
+    notice = page.locator('[data-testid="stAlert"]').filter(has_text="offline deck is ready")
+    assert notice.bounding_box()["y"] + notice.bounding_box()["height"] <= box["y"]
+    page.get_by_text("Edit this talk").wait_for()  # back below the slide
     page.get_by_role("button", name="Talk").click()
     with page.expect_download() as download:
         page.get_by_role("button", name=re.compile("offline")).click()
