@@ -10,6 +10,7 @@ import pytest
 import als_core as ac
 from als_core import experiments as ex
 from dashboard import experiment_work as work
+from dashboard.figures import MOST_LOG_TICKS
 from dashboard.figures import experiments as figs
 
 
@@ -284,3 +285,25 @@ def test_split_choice_falls_back_to_a_random_share_when_nothing_is_held_out(movi
     empty = work.split_choice(ratings, {"split": "random", "fraction": 0.0, "seed": 0})
     with pytest.raises(ValueError, match="holds out no ratings"):
         work.split_data(ratings, empty)
+
+
+def test_log_x_axes_label_values_instead_of_plotly_minor_digits(compare_frame):
+    """Plotly's own labels on these axes read "0.001s 2 5 0.01s 2 5": each label a value."""
+    fig = figs.compare_figure(compare_frame, x="seconds", log_x=True)
+    drawn = compare_frame["seconds"][compare_frame["seconds"] > 0]
+    ticks = list(fig.layout.xaxis.tickvals)
+    assert 2 <= len(ticks) <= MOST_LOG_TICKS
+    assert all(drawn.min() / 1.05 <= t <= drawn.max() * 1.05 for t in ticks)
+    assert list(fig.layout.xaxis2.tickvals) == ticks
+    assert list(fig.layout.xaxis.ticktext) == [f"{t:g}s" for t in ticks]  # seconds say so
+    assert (
+        figs.compare_figure(compare_frame, x="seconds", log_x=False).layout.xaxis.tickvals is None
+    )
+    # The Sweeps page's λ grid from 0.01 to 30.
+    lams = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+    grid = pd.DataFrame(
+        {"k": 2, "lam": lams, "train_rmse": np.linspace(0.3, 1.0, 8),
+         "validation_rmse": [1.2, 1.0, 0.8, 0.7, 0.66, 0.75, 1.0, 1.2]}
+    )  # fmt: skip
+    curve = figs.sweep_curve(grid, along="lam", at=2)
+    assert list(curve.layout.xaxis.tickvals) == pytest.approx(lams)
